@@ -1,0 +1,19 @@
+import type { NodeAPI } from "node-red";
+import type { ServerCredentials } from "./lib/ServerSettings";
+import { registerServerEndpoints } from "./red/ServerEndpoints";
+import { MailServer, type ServerNode, type ServerNodeDef } from "./red/ServerNode";
+
+export = function register(RED: NodeAPI): void {
+  function AlarmMailServerNode(this: ServerNode, def: ServerNodeDef) {
+    RED.nodes.createNode(this, def);
+    this.mailServer = new MailServer(RED, this, def);
+    this.on("close", (_removed: boolean, done: () => void) => {
+      this.mailServer.close();
+      done();
+    });
+  }
+  RED.nodes.registerType<ServerNode, ServerNodeDef, object, ServerCredentials>("alarm-mail-server", AlarmMailServerNode, {
+    credentials: { user: { type: "text" }, password: { type: "password" }, ca: { type: "text" } },
+  });
+  registerServerEndpoints(RED);
+};

@@ -1,0 +1,67 @@
+import addressparser from "nodemailer/lib/addressparser";
+import { MailError } from "./MailError";
+
+export interface MailAddress {
+  name: string;
+  address: string;
+}
+
+export type AddressField = "from" | "to" | "cc" | "bcc" | "replyTo";
+
+/** What users type in a recipient field, or what a flow puts in msg.to: text, or an array of texts. */
+export type AddressInput = string | readonly string[] | undefined | null;
+
+const LOCAL = "[^\\s@<>()\\[\\],;:\"\\\\]+";
+const DOMAIN = "(?:[^\\s@<>()\\[\\],;:\"\\\\.]+\\.)+[^\\s@<>()\\[\\],;:\"\\\\.]{2,}";
+const ADDRESS = new RegExp(`^${LOCAL}@(?:${DOMAIN}|\\[[0-9a-fA-F:.]+\\])$`, "u");
+const ADDRESS_INSIDE = new RegExp(`${LOCAL}@${DOMAIN}`, "u");
+
+/**
+ * Parses a list of addresses separated by commas or semicolons, with optional display names
+ * ("Jean Dupont <jean@plant.example>"). Every entry is checked, and an entry that is not an address is an error
+ * naming the field and the entry: a mistyped recipient must not silently vanish from an alarm mail.
+ * New lines separate entries only where `lineSeparated` says the text was typed in the editor; in a msg field
+ * a CR or LF is an injection attempt and is refused.
+ */
+export function parseAddressList(
+  input: AddressInput,
+  field: AddressField,
+  { lineSeparated = false }: { lineSeparated?: boolean } = {},
+): MailAddress[] {
+  if (input === undefined || input === null) return [];
+  if (typeof input !== "string" && !Array.isArray(input)) {
+    throw new MailError("address-invalid", { field, address: String(input) });
+  }
+  const entries: readonly unknown[] = typeof input === "string" ? [input] : input;
+  const result: MailAddress[] = [];
+  for (const entry of entries) {
+    if (typeof entry !== "string") {
+      throw new MailError("address-invalid", { field, address: String(entry) });
+    }
+    if (!lineSeparated && /[\r\n]/.test(entry)) {
+      throw new MailError("address-crlf", { field });
+    }
+    const text = entry.replace(/\r?\n/g, ",");
+    for (const parsed of addressparser(text, { flatten: true })) {
+      result.push(checkAddress(parsed.name, parsed.address, text, field));
+    }
+  }
+  return result;
+}
+
+function checkAddress(name: string, address: string, source: string, field: AddressField): MailAddress {
+  const shown = name && address ? `${name} <${address}>` : name || address;
+  if (!ADDRESS.test(address)) {
+    throw new MailError("address-invalid", { field, address: shown });
+  }
+  // addressparser folds stray words into the display name; "a@x.org b@y.org" must not become one recipient.
+  if (/[<>]/.test(name) || (ADDRESS_INSIDE.test(name) && !source.includes(`<${address}>`))) {
+    throw new MailError("address-invalid", { field, address: shown });
+  }
+  return { name, address };
+}
+
+/** The text form for a header or a log line. */
+export function formatAddress({ name, address }: MailAddress): string {
+  return name ? `"${name.replace(/["\\]/g, "\\$&")}" <${address}>` : address;
+}

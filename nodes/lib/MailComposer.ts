@@ -1,0 +1,251 @@
+import { randomUUID } from "node:crypto";
+import { realpath, readFile, stat } from "node:fs/promises";
+import { isAbsolute, relative, resolve, sep } from "node:path";
+import { parseAddressList, type AddressInput, type MailAddress } from "./AddressList";
+import { MailError } from "./MailError";
+import { renderTemplate, type TemplateView } from "./Template";
+
+/** A recipient group as configured: addresses already parsed, templates not yet rendered. */
+export interface RecipientGroup {
+  to: MailAddress[];
+  cc: MailAddress[];
+  bcc: MailAddress[];
+  subject: string;
+  body: string;
+  html: string;
+}
+
+/** The msg fields that the send node reads, named as in node-red-node-email where they overlap. */
+export interface MessageFields {
+  to?: AddressInput;
+  cc?: AddressInput;
+  bcc?: AddressInput;
+  replyTo?: AddressInput;
+  from?: AddressInput;
+  topic?: unknown;
+  payload?: unknown;
+  html?: unknown;
+  filename?: unknown;
+  attachments?: unknown;
+  priority?: unknown;
+}
+
+/** Caps that keep one mail within what providers and phones accept; each breach names its limit. */
+export interface MailLimits {
+  maxAddresses: number;
+  maxSubjectLength: number;
+  maxBodyLength: number;
+  maxAttachments: number;
+  maxAttachmentBytes: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<MailLimits> = {
+  maxAddresses: 50,
+  maxSubjectLength: 500,
+  maxBodyLength: 100_000,
+  maxAttachments: 10,
+  maxAttachmentBytes: 10 * 1024 * 1024,
+};
+
+export interface SenderPolicy {
+  from: MailAddress;
+  /** msg.from is honoured only when the server's owner allows it: otherwise a flow could impersonate anyone. */
+  allowMsgFrom: boolean;
+  /** The one folder that `path` attachments may come from; none means a msg can never make us read a file. */
+  attachmentFolder?: string;
+  limits: MailLimits;
+}
+
+export type MailPriority = "high" | "normal" | "low";
+
+export interface MailAttachment {
+  filename: string;
+  content: Buffer;
+  contentType?: string;
+  cid?: string;
+}
+
+/** A mail ready to deliver: plain data, so that it can be queued, persisted and retried as it is. */
+export interface OutgoingMail {
+  messageId: string;
+  date: Date;
+  from: MailAddress;
+  replyTo: MailAddress[];
+  to: MailAddress[];
+  cc: MailAddress[];
+  bcc: MailAddress[];
+  subject: string;
+  text: string;
+  html?: string;
+  attachments: MailAttachment[];
+  priority: MailPriority;
+}
+
+const PRIORITIES: readonly MailPriority[] = ["high", "normal", "low"];
+const RECIPIENT_FIELDS = ["to", "cc", "bcc"] as const;
+
+/**
+ * Turns a recipient group and a msg into an OutgoingMail: renders the templates, merges addresses, checks every
+ * header for CR/LF and every limit. It does no I/O towards the mail server, so composing errors are found before
+ * anything is queued.
+ */
+export class MailComposer {
+  constructor(private readonly policy: SenderPolicy) {}
+
+  async compose(group: RecipientGroup | undefined, message: MessageFields, view: TemplateView): Promise<OutgoingMail> {
+    const { limits } = this.policy;
+    const recipients = {
+      to: this.recipients("to", message.to, group?.to),
+      cc: this.recipients("cc", message.cc, group?.cc),
+      bcc: this.recipients("bcc", message.bcc, group?.bcc),
+    };
+    if (recipients.to.length + recipients.cc.length + recipients.bcc.length === 0) {
+      throw new MailError("address-missing");
+    }
+
+    const subject = group?.subject
+      ? renderTemplate(group.subject, view, "text", "subject")
+      : textOf(message.topic, "subject");
+    if (/[\r\n]/.test(subject)) throw new MailError("header-crlf", { field: "subject" });
+    if (subject.length > limits.maxSubjectLength) {
+      throw new MailError("limit-subject", { length: subject.length, limit: limits.maxSubjectLength });
+    }
+
+    const attachments = await this.attachments(message.attachments);
+    let text: string;
+    if (group?.body) {
+      text = renderTemplate(group.body, view, "text", "body");
+    } else if (Buffer.isBuffer(message.payload)) {
+      // node-red-node-email sends a Buffer payload as a file; keep that meaning for flows that move over.
+      attachments.push({ filename: headerText(textOf(message.filename, "filename") || "attachment.bin", "filename"), content: message.payload });
+      text = "";
+    } else {
+      text = textOf(message.payload, "body");
+    }
+    const html = group?.html ? renderTemplate(group.html, view, "html", "html") : textOf(message.html, "html");
+    for (const body of [text, html]) {
+      if (body.length > limits.maxBodyLength) {
+        throw new MailError("limit-body", { length: body.length, limit: limits.maxBodyLength });
+      }
+    }
+    this.checkAttachmentLimits(attachments);
+
+    return {
+      messageId: `<${randomUUID()}@${domainOf(this.policy.from.address)}>`,
+      date: new Date(),
+      from: this.sender(message.from),
+      replyTo: parseAddressList(message.replyTo, "replyTo"),
+      ...recipients,
+      subject,
+      text,
+      ...(html ? { html } : {}),
+      attachments,
+      priority: priorityOf(message.priority),
+    };
+  }
+
+  private recipients(field: (typeof RECIPIENT_FIELDS)[number], fromMsg: AddressInput, fromGroup: MailAddress[] = []) {
+    const fromMessage = parseAddressList(fromMsg, field);
+    const list = fromMessage.length > 0 ? fromMessage : fromGroup;
+    if (list.length > this.policy.limits.maxAddresses) {
+      throw new MailError("limit-addresses", { field, count: list.length, limit: this.policy.limits.maxAddresses });
+    }
+    return list;
+  }
+
+  private sender(fromMsg: AddressInput): MailAddress {
+    if (!this.policy.allowMsgFrom) return this.policy.from;
+    const [first] = parseAddressList(fromMsg, "from");
+    return first ?? this.policy.from;
+  }
+
+  private async attachments(input: unknown): Promise<MailAttachment[]> {
+    if (input === undefined || input === null) return [];
+    const list = Array.isArray(input) ? input : [input];
+    return Promise.all(list.map((item, index) => this.attachment(item, index)));
+  }
+
+  private async attachment(item: unknown, index: number): Promise<MailAttachment> {
+    if (item === null || typeof item !== "object") throw new MailError("attachment-invalid", { index });
+    const spec = item as Record<string, unknown>;
+    if (spec.href !== undefined || spec.raw !== undefined) {
+      throw new MailError("attachment-href-refused", { index });
+    }
+    const filename = spec.filename === undefined ? undefined : headerText(textOf(spec.filename, "filename"), "filename");
+    const contentType = spec.contentType === undefined ? undefined : headerText(String(spec.contentType), "contentType");
+    const cid = spec.cid === undefined ? undefined : headerText(String(spec.cid), "cid");
+    const content =
+      spec.path !== undefined ? await this.readAllowedFile(spec.path, index) : contentOf(spec.content, spec.encoding, index);
+    const name = filename ?? (typeof spec.path === "string" ? spec.path.split(/[\\/]/).pop() : undefined);
+    if (!name) throw new MailError("attachment-invalid", { index });
+    return { filename: name, content, ...(contentType ? { contentType } : {}), ...(cid ? { cid } : {}) };
+  }
+
+  private async readAllowedFile(path: unknown, index: number): Promise<Buffer> {
+    const folder = this.policy.attachmentFolder;
+    if (!folder || typeof path !== "string") throw new MailError("attachment-path-refused", { index });
+    const allowed = await realpath(folder).catch(() => undefined);
+    const wanted = await realpath(isAbsolute(path) ? path : resolve(folder, path)).catch(() => undefined);
+    const rel = allowed && wanted ? relative(allowed, wanted) : "..";
+    if (!wanted || rel === "" || rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+      throw new MailError("attachment-path-refused", { index });
+    }
+    const info = await stat(wanted);
+    if (info.size > this.policy.limits.maxAttachmentBytes) {
+      throw new MailError("limit-attachment-size", { size: info.size, limit: this.policy.limits.maxAttachmentBytes });
+    }
+    return readFile(wanted);
+  }
+
+  private checkAttachmentLimits(attachments: MailAttachment[]): void {
+    const { maxAttachments, maxAttachmentBytes } = this.policy.limits;
+    if (attachments.length > maxAttachments) {
+      throw new MailError("limit-attachments", { count: attachments.length, limit: maxAttachments });
+    }
+    const size = attachments.reduce((sum, a) => sum + a.content.length, 0);
+    if (size > maxAttachmentBytes) {
+      throw new MailError("limit-attachment-size", { size, limit: maxAttachmentBytes });
+    }
+  }
+}
+
+function textOf(value: unknown, field: string): string {
+  if (value === undefined || value === null) return "";
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  try {
+    return JSON.stringify(value, null, 2);
+  } catch {
+    throw new MailError("template-invalid", { field, reason: "not serialisable" });
+  }
+}
+
+function headerText(value: string, field: string): string {
+  if (/[\r\n]/.test(value)) throw new MailError("header-crlf", { field });
+  return value;
+}
+
+function contentOf(content: unknown, encoding: unknown, index: number): Buffer {
+  if (Buffer.isBuffer(content)) return content;
+  if (typeof content === "string") {
+    const known = typeof encoding === "string" && Buffer.isEncoding(encoding) ? encoding : "utf8";
+    return Buffer.from(content, known);
+  }
+  // A Buffer that went through JSON (a file node, a context store, an HTTP body) arrives in this shape.
+  if (content !== null && typeof content === "object") {
+    const json = content as { type?: unknown; data?: unknown };
+    if (json.type === "Buffer" && Array.isArray(json.data)) return Buffer.from(json.data as number[]);
+    if (content instanceof Uint8Array) return Buffer.from(content);
+  }
+  throw new MailError("attachment-invalid", { index });
+}
+
+function priorityOf(value: unknown): MailPriority {
+  if (value === undefined || value === null || value === "") return "normal";
+  if (typeof value === "string" && (PRIORITIES as readonly string[]).includes(value)) return value as MailPriority;
+  throw new MailError("priority-invalid", { value: String(value) });
+}
+
+function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf("@") + 1).replace(/[[\]]/g, "") || "alarm-mail.invalid";
+}

@@ -1,0 +1,106 @@
+import { parseAddressList } from "./AddressList";
+import { DEFAULT_LIMITS, type MailLimits, type SenderPolicy } from "./MailComposer";
+import { MailError } from "./MailError";
+import type { SmtpAuthMethod, SmtpConnectionSettings, SmtpSecurity } from "./SmtpTransport";
+
+/** The `alarm-mail-server` properties as the editor stores them (numbers may arrive as text). */
+export interface ServerConfig {
+  host?: unknown;
+  port?: unknown;
+  security?: unknown;
+  auth?: unknown;
+  from?: unknown;
+  fromName?: unknown;
+  rejectUnauthorized?: unknown;
+  servername?: unknown;
+  connectionTimeout?: unknown;
+  socketTimeout?: unknown;
+  allowMsgFrom?: unknown;
+  attachmentFolder?: unknown;
+  maxAddresses?: unknown;
+  maxSubjectLength?: unknown;
+  maxBodyLength?: unknown;
+  maxAttachments?: unknown;
+  maxAttachmentKB?: unknown;
+}
+
+export interface ServerCredentials {
+  user?: string;
+  password?: string;
+  ca?: string;
+}
+
+export interface ServerSettings {
+  connection: SmtpConnectionSettings;
+  sender: SenderPolicy;
+}
+
+const SECURITIES: readonly SmtpSecurity[] = ["none", "starttls", "require-starttls", "tls"];
+const AUTH_METHODS: readonly SmtpAuthMethod[] = ["none", "auto", "plain", "login", "cram-md5"];
+const DEFAULT_PORT: Record<SmtpSecurity, number> = { none: 25, starttls: 587, "require-starttls": 587, tls: 465 };
+
+/** Validates a server configuration once, at deploy, so that every later error is about the mail, not the set-up. */
+export function parseServerSettings(config: ServerConfig, credentials: ServerCredentials = {}): ServerSettings {
+  const host = text(config.host);
+  if (!host || /\s/.test(host)) throw new MailError("config-invalid", { field: "host" });
+  const security = oneOf(config.security, SECURITIES, "starttls", "security");
+  const auth = oneOf(config.auth, AUTH_METHODS, "auto", "auth");
+  const [from] = parseAddressList(text(config.from), "from");
+  if (!from) throw new MailError("config-invalid", { field: "from" });
+  const fromName = text(config.fromName);
+  if (/[\r\n]/.test(fromName)) throw new MailError("config-invalid", { field: "fromName" });
+  if (auth !== "none" && !credentials.user) throw new MailError("config-invalid", { field: "user" });
+
+  const limits: MailLimits = {
+    maxAddresses: count(config.maxAddresses, DEFAULT_LIMITS.maxAddresses, "maxAddresses"),
+    maxSubjectLength: count(config.maxSubjectLength, DEFAULT_LIMITS.maxSubjectLength, "maxSubjectLength"),
+    maxBodyLength: count(config.maxBodyLength, DEFAULT_LIMITS.maxBodyLength, "maxBodyLength"),
+    maxAttachments: count(config.maxAttachments, DEFAULT_LIMITS.maxAttachments, "maxAttachments"),
+    maxAttachmentBytes: count(config.maxAttachmentKB, DEFAULT_LIMITS.maxAttachmentBytes / 1024, "maxAttachmentKB") * 1024,
+  };
+  const attachmentFolder = text(config.attachmentFolder);
+  return {
+    connection: {
+      host,
+      port: port(config.port, DEFAULT_PORT[security]),
+      security,
+      auth,
+      ...(credentials.user ? { user: credentials.user } : {}),
+      ...(credentials.password ? { password: credentials.password } : {}),
+      ...(credentials.ca?.trim() ? { ca: credentials.ca } : {}),
+      rejectUnauthorized: config.rejectUnauthorized !== false && config.rejectUnauthorized !== "false",
+      ...(text(config.servername) ? { servername: text(config.servername) } : {}),
+      connectionTimeout: count(config.connectionTimeout, 15_000, "connectionTimeout"),
+      socketTimeout: count(config.socketTimeout, 60_000, "socketTimeout"),
+    },
+    sender: {
+      from: { name: fromName || from.name, address: from.address },
+      allowMsgFrom: config.allowMsgFrom === true || config.allowMsgFrom === "true",
+      ...(attachmentFolder ? { attachmentFolder } : {}),
+      limits,
+    },
+  };
+}
+
+function text(value: unknown): string {
+  return typeof value === "string" ? value.trim() : "";
+}
+
+function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T, field: string): T {
+  if (value === undefined || value === null || value === "") return fallback;
+  if ((allowed as readonly unknown[]).includes(value)) return value as T;
+  throw new MailError("config-invalid", { field });
+}
+
+function count(value: unknown, fallback: number, field: string): number {
+  if (value === undefined || value === null || value === "") return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new MailError("config-invalid", { field });
+  return n;
+}
+
+function port(value: unknown, fallback: number): number {
+  const n = count(value, fallback, "port");
+  if (n > 65535) throw new MailError("config-invalid", { field: "port" });
+  return n;
+}

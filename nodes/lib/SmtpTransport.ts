@@ -1,0 +1,155 @@
+import nodemailer from "nodemailer";
+import type Mail from "nodemailer/lib/mailer";
+import type SMTPPool from "nodemailer/lib/smtp-pool";
+import type SMTPTransport from "nodemailer/lib/smtp-transport";
+import { formatAddress } from "./AddressList";
+import type { OutgoingMail } from "./MailComposer";
+import { classifySmtpError } from "./SmtpFault";
+
+export type SmtpSecurity = "none" | "starttls" | "require-starttls" | "tls";
+export type SmtpAuthMethod = "none" | "auto" | "plain" | "login" | "cram-md5";
+
+/** Everything needed to reach and log in to one SMTP server. */
+export interface SmtpConnectionSettings {
+  host: string;
+  port: number;
+  security: SmtpSecurity;
+  auth: SmtpAuthMethod;
+  user?: string;
+  password?: string;
+  /** PEM text of the certificate authorities to trust in addition to the system's. */
+  ca?: string;
+  rejectUnauthorized: boolean;
+  /** The TLS name to check when `host` is an IP address. */
+  servername?: string;
+  connectionTimeout: number;
+  socketTimeout: number;
+}
+
+export interface DeliveryReceipt {
+  messageId: string;
+  accepted: string[];
+  rejected: string[];
+  response: string;
+}
+
+/** What a connection test learnt: the server's own words, for the engineer at the dialog. */
+export interface ProbeResult {
+  greeting: string;
+  response: string;
+  secure: boolean;
+  authenticated: boolean;
+}
+
+const AUTH_METHODS: Record<Exclude<SmtpAuthMethod, "none" | "auto">, string> = {
+  plain: "PLAIN",
+  login: "LOGIN",
+  "cram-md5": "CRAM-MD5",
+};
+
+/**
+ * One pooled SMTP transport. Every send node that uses the same server shares it, so an alarm storm reuses a few
+ * connections instead of opening one per mail.
+ */
+export class SmtpTransport {
+  private readonly pool: Mail<SMTPPool.SentMessageInfo>;
+
+  constructor(private readonly settings: SmtpConnectionSettings) {
+    this.pool = nodemailer.createTransport({ ...connectionOptions(settings), pool: true, maxConnections: 2 });
+  }
+
+  async send(mail: OutgoingMail): Promise<DeliveryReceipt> {
+    try {
+      const info = await this.pool.sendMail(toNodemailerMessage(mail));
+      return {
+        messageId: info.messageId,
+        accepted: info.accepted.map(addressText),
+        rejected: info.rejected.map(addressText),
+        response: info.response,
+      };
+    } catch (err) {
+      throw classifySmtpError(err, this.settings);
+    }
+  }
+
+  /**
+   * Connects, upgrades and logs in on a connection of its own, recording what the server says (never what we say,
+   * which would include the credentials), so a dialog can show the greeting and the final reply.
+   */
+  async probe(): Promise<ProbeResult> {
+    const serverLines: string[] = [];
+    const capture = (entry: unknown, ...args: unknown[]) => {
+      if ((entry as { tnx?: string } | null)?.tnx === "server") serverLines.push(args.map(String).join(" "));
+    };
+    const silent = () => undefined;
+    const logger = { level: silent, trace: silent, debug: capture, info: silent, warn: silent, error: silent, fatal: silent };
+    const single: Mail<SMTPTransport.SentMessageInfo> = nodemailer.createTransport({
+      ...connectionOptions(this.settings),
+      logger,
+      debug: true,
+    });
+    try {
+      await single.verify();
+    } catch (err) {
+      throw classifySmtpError(err, this.settings);
+    } finally {
+      single.close();
+    }
+    return {
+      greeting: serverLines.find((line) => line.startsWith("220")) ?? "",
+      response: serverLines.at(-1) ?? "",
+      secure: this.settings.security !== "none",
+      authenticated: this.settings.auth !== "none",
+    };
+  }
+
+  close(): void {
+    this.pool.close();
+  }
+}
+
+function connectionOptions(s: SmtpConnectionSettings): SMTPTransport.Options {
+  const usesPassword = s.auth !== "none";
+  return {
+    host: s.host,
+    port: s.port,
+    secure: s.security === "tls",
+    requireTLS: s.security === "require-starttls",
+    ignoreTLS: s.security === "none",
+    connectionTimeout: s.connectionTimeout,
+    greetingTimeout: s.connectionTimeout,
+    socketTimeout: s.socketTimeout,
+    tls: {
+      rejectUnauthorized: s.rejectUnauthorized,
+      minVersion: "TLSv1.2",
+      ...(s.servername ? { servername: s.servername } : {}),
+      ...(s.ca ? { ca: s.ca } : {}),
+    },
+    ...(usesPassword ? { auth: { user: s.user ?? "", pass: s.password ?? "" } } : {}),
+    ...(s.auth !== "none" && s.auth !== "auto" ? { authMethod: AUTH_METHODS[s.auth] } : {}),
+  };
+}
+
+/** The nodemailer form of an OutgoingMail; the Message-ID is ours, so a resend can be recognised as the same mail. */
+export function toNodemailerMessage(mail: OutgoingMail): Mail.Options {
+  return {
+    messageId: mail.messageId,
+    date: mail.date,
+    from: formatAddress(mail.from),
+    ...(mail.replyTo.length ? { replyTo: mail.replyTo.map(formatAddress) } : {}),
+    to: mail.to.map(formatAddress),
+    cc: mail.cc.map(formatAddress),
+    bcc: mail.bcc.map(formatAddress),
+    subject: mail.subject,
+    text: mail.text,
+    ...(mail.html ? { html: mail.html } : {}),
+    attachments: mail.attachments.map((a) => ({ ...a })),
+    priority: mail.priority,
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  };
+}
+
+function addressText(entry: string | Mail.Address): string {
+  return typeof entry === "string" ? entry : (entry.address ?? "");
+}

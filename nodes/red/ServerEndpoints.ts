@@ -1,0 +1,87 @@
+import type { Request, Response } from "express";
+import type { NodeAPI } from "node-red";
+import { parseAddressList } from "../lib/AddressList";
+import { MailComposer } from "../lib/MailComposer";
+import { MailError } from "../lib/MailError";
+import { parseServerSettings, type ServerConfig, type ServerCredentials } from "../lib/ServerSettings";
+import { SmtpTransport } from "../lib/SmtpTransport";
+import { describeError } from "./i18n";
+
+/** What the dialog posts: its current fields, so that a server can be tried before it is deployed. */
+interface TestRequest {
+  config?: ServerConfig;
+  credentials?: ServerCredentials;
+  to?: string;
+}
+
+/** Node-RED puts this in a password field that holds a stored value it will not send to the browser. */
+const UNCHANGED = "__PWRD__";
+
+/**
+ * The Test connection and Send test mail buttons. Both run with the settings in the dialog; a password left
+ * untouched there is taken from the stored credentials, which never travel back to the browser.
+ */
+export function registerServerEndpoints(RED: NodeAPI): void {
+  const canWrite = RED.auth.needsPermission("alarm-mail-server.write");
+
+  RED.httpAdmin.post("/alarm-mail-server/:id/verify", canWrite, (req: Request, res: Response) => {
+    void run(RED, req, res, async (transport) => {
+      const probe = await transport.probe();
+      return {
+        message: RED._("alarm-mail-server.test.connected", { response: probe.response || probe.greeting }),
+        greeting: probe.greeting,
+        response: probe.response,
+      };
+    });
+  });
+
+  RED.httpAdmin.post("/alarm-mail-server/:id/send-test", canWrite, (req: Request, res: Response) => {
+    void run(RED, req, res, async (transport, composer, body) => {
+      const [to] = parseAddressList(body.to ?? "", "to");
+      if (!to) throw new MailError("address-missing");
+      const mail = await composer.compose(
+        { to: [to], cc: [], bcc: [], subject: "", body: "", html: "" },
+        { topic: RED._("alarm-mail-server.test.subject"), payload: RED._("alarm-mail-server.test.body") },
+        {},
+      );
+      const receipt = await transport.send(mail);
+      return {
+        message: RED._("alarm-mail-server.test.sent", { to: to.address, response: receipt.response }),
+        response: receipt.response,
+      };
+    });
+  });
+}
+
+type TestAction = (
+  transport: SmtpTransport,
+  composer: MailComposer,
+  body: TestRequest,
+) => Promise<{ message: string; [key: string]: string }>;
+
+async function run(RED: NodeAPI, req: Request, res: Response, action: TestAction): Promise<void> {
+  const body = (req.body ?? {}) as TestRequest;
+  let transport: SmtpTransport | undefined;
+  try {
+    const settings = parseServerSettings(body.config ?? {}, withStoredSecrets(RED, String(req.params.id), body.credentials));
+    transport = new SmtpTransport(settings.connection);
+    res.json({ ok: true, ...(await action(transport, new MailComposer(settings.sender), body)) });
+  } catch (err) {
+    const mailError = err instanceof MailError ? err : undefined;
+    res.json({
+      ok: false,
+      code: mailError?.code ?? "smtp-failed",
+      params: mailError?.params ?? {},
+      message: describeError(RED, err),
+    });
+  } finally {
+    transport?.close();
+  }
+}
+
+function withStoredSecrets(RED: NodeAPI, id: string, fromDialog: ServerCredentials = {}): ServerCredentials {
+  const stored = (RED.nodes.getCredentials(id) ?? {}) as ServerCredentials;
+  const pick = (key: keyof ServerCredentials) =>
+    fromDialog[key] === UNCHANGED || fromDialog[key] === undefined ? stored[key] : fromDialog[key];
+  return { user: pick("user"), password: pick("password"), ca: pick("ca") };
+}
