@@ -1,0 +1,100 @@
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import helper from "node-red-node-test-helper";
+import type { Node, NodeInitializer, NodeMessage, NodeStatus } from "node-red";
+
+const requireBuilt = createRequire(__filename);
+const dist = join(__dirname, "..", "..", "dist");
+
+helper.init(requireBuilt.resolve("node-red"));
+
+/** The built node files, as Node-RED loads them from the package. */
+export const alarmMailNodes: NodeInitializer[] = ["alarm-mail-server", "alarm-mail-recipients", "alarm-mail-send"].map(
+  (name) => requireBuilt(join(dist, `${name}.js`)) as NodeInitializer,
+);
+
+export { helper };
+
+export type FlowNode = Record<string, unknown> & { id: string; type: string };
+
+export interface MailFlowOptions {
+  server?: Record<string, unknown>;
+  recipients?: Record<string, unknown> | null;
+  send?: Record<string, unknown>;
+  credentials?: Record<string, string>;
+}
+
+/** A server, a recipient group and a send node wired to two helper nodes: "ok" (output 1) and "failed" (output 2). */
+export async function loadMailFlow(port: number, options: MailFlowOptions = {}): Promise<void> {
+  const flow: FlowNode[] = [
+    {
+      id: "server",
+      type: "alarm-mail-server",
+      host: "127.0.0.1",
+      port,
+      security: "none",
+      auth: "none",
+      from: "gateway@plant.example",
+      connectionTimeout: 3000,
+      socketTimeout: 5000,
+      ...options.server,
+    },
+    {
+      id: "send",
+      type: "alarm-mail-send",
+      server: "server",
+      recipients: options.recipients === null ? "" : "recipients",
+      wires: [["ok"], ["failed"]],
+      ...options.send,
+    },
+    { id: "ok", type: "helper" },
+    { id: "failed", type: "helper" },
+  ];
+  if (options.recipients !== null) {
+    flow.push({ id: "recipients", type: "alarm-mail-recipients", to: "operator@plant.example", ...options.recipients });
+  }
+  const credentials = options.credentials ? { server: options.credentials } : {};
+  await helper.load(alarmMailNodes, flow, credentials);
+}
+
+export interface Outcome {
+  output: 1 | 2;
+  msg: NodeMessage & { mail?: Record<string, unknown>; error?: { message: string; code?: string } };
+  /** The error given to done(err), when there was one. */
+  error?: string;
+  statuses: NodeStatus[];
+}
+
+/** Sends one msg into the send node and waits for it to come out of either output. */
+export function deliver(msg: NodeMessage, timeoutMs = 15_000): Promise<Outcome> {
+  // The helper reports every call of a node method as a "call:<method>" event, which Node's types do not name.
+  const send = helper.getNode("send") as unknown as import("node:events").EventEmitter & Node;
+  const statuses: NodeStatus[] = [];
+  let error: string | undefined;
+  const onStatus = (call: { args: [NodeStatus] }) => statuses.push(call.args[0]);
+  const onError = (call: { args: [unknown] }) => {
+    const first = call.args[0];
+    error = first instanceof Error ? first.message : String(first);
+  };
+  send.on("call:status", onStatus);
+  send.on("call:error", onError);
+  return new Promise<Outcome>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("no output from alarm-mail-send")), timeoutMs);
+    const finish = (output: 1 | 2) => (out: Outcome["msg"]) => {
+      clearTimeout(timer);
+      // Status and error calls are reported on the next tick; let them land before reading them.
+      setImmediate(() => {
+        send.off("call:status", onStatus);
+        send.off("call:error", onError);
+        resolve({ output, msg: out, ...(error === undefined ? {} : { error }), statuses });
+      });
+    };
+    helper.getNode("ok").once("input", finish(1));
+    helper.getNode("failed").once("input", finish(2));
+    send.receive(msg);
+  });
+}
+
+export function nodeById(id: string): Node {
+  return helper.getNode(id);
+}
