@@ -155,7 +155,10 @@ export class SmtpSink {
     let file: string | undefined;
     if (this.options.saveDir) {
       mkdirSync(this.options.saveDir, { recursive: true });
-      file = join(this.options.saveDir, `${mail.receivedAt.toISOString().replace(/[:.]/g, "-")}-${this.received.length}.eml`);
+      file = join(
+        this.options.saveDir,
+        `${mail.receivedAt.toISOString().replace(/[:.]/g, "-")}-${this.received.length}.eml`,
+      );
       writeFileSync(file, mail.raw);
     }
     this.options.onReceive?.(mail, file);

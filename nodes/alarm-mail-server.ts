@@ -12,8 +12,12 @@ export = function register(RED: NodeAPI): void {
       done();
     });
   }
-  RED.nodes.registerType<ServerNode, ServerNodeDef, object, ServerCredentials>("alarm-mail-server", AlarmMailServerNode, {
-    credentials: { user: { type: "text" }, password: { type: "password" }, ca: { type: "text" } },
-  });
+  RED.nodes.registerType<ServerNode, ServerNodeDef, object, ServerCredentials>(
+    "alarm-mail-server",
+    AlarmMailServerNode,
+    {
+      credentials: { user: { type: "text" }, password: { type: "password" }, ca: { type: "text" } },
+    },
+  );
   registerServerEndpoints(RED);
 };

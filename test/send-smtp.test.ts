@@ -44,7 +44,10 @@ describe("alarm-mail-send: security modes against a real SMTP server", () => {
 
   it("starttls: upgrades when offered, checking the certificate against the CA", async () => {
     const smtp = await sink();
-    await loadMailFlow(smtp.port, { server: { security: "starttls", servername: "mail.plant.test" }, credentials: { ca } });
+    await loadMailFlow(smtp.port, {
+      server: { security: "starttls", servername: "mail.plant.test" },
+      credentials: { ca },
+    });
     assert.equal((await deliver({ ...alarm })).output, 1);
     assert.equal((await smtp.waitFor(1))[0].secure, true);
   });

@@ -11,8 +11,8 @@ export type AddressField = "from" | "to" | "cc" | "bcc" | "replyTo";
 /** What users type in a recipient field, or what a flow puts in msg.to: text, or an array of texts. */
 export type AddressInput = string | readonly string[] | undefined | null;
 
-const LOCAL = "[^\\s@<>()\\[\\],;:\"\\\\]+";
-const DOMAIN = "(?:[^\\s@<>()\\[\\],;:\"\\\\.]+\\.)+[^\\s@<>()\\[\\],;:\"\\\\.]{2,}";
+const LOCAL = '[^\\s@<>()\\[\\],;:"\\\\]+';
+const DOMAIN = '(?:[^\\s@<>()\\[\\],;:"\\\\.]+\\.)+[^\\s@<>()\\[\\],;:"\\\\.]{2,}';
 const ADDRESS = new RegExp(`^${LOCAL}@(?:${DOMAIN}|\\[[0-9a-fA-F:.]+\\])$`, "u");
 const ADDRESS_INSIDE = new RegExp(`${LOCAL}@${DOMAIN}`, "u");
 

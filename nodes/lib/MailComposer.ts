@@ -82,7 +82,6 @@ export interface OutgoingMail {
 }
 
 const PRIORITIES: readonly MailPriority[] = ["high", "normal", "low"];
-const RECIPIENT_FIELDS = ["to", "cc", "bcc"] as const;
 
 /**
  * Turns a recipient group and a msg into an OutgoingMail: renders the templates, merges addresses, checks every
@@ -117,7 +116,10 @@ export class MailComposer {
       text = renderTemplate(group.body, view, "text", "body");
     } else if (Buffer.isBuffer(message.payload)) {
       // node-red-node-email sends a Buffer payload as a file; keep that meaning for flows that move over.
-      attachments.push({ filename: headerText(textOf(message.filename, "filename") || "attachment.bin", "filename"), content: message.payload });
+      attachments.push({
+        filename: headerText(textOf(message.filename, "filename") || "attachment.bin", "filename"),
+        content: message.payload,
+      });
       text = "";
     } else {
       text = textOf(message.payload, "body");
@@ -144,7 +146,7 @@ export class MailComposer {
     };
   }
 
-  private recipients(field: (typeof RECIPIENT_FIELDS)[number], fromMsg: AddressInput, fromGroup: MailAddress[] = []) {
+  private recipients(field: "to" | "cc" | "bcc", fromMsg: AddressInput, fromGroup: MailAddress[] = []) {
     const fromMessage = parseAddressList(fromMsg, field);
     const list = fromMessage.length > 0 ? fromMessage : fromGroup;
     if (list.length > this.policy.limits.maxAddresses) {
@@ -171,11 +173,15 @@ export class MailComposer {
     if (spec.href !== undefined || spec.raw !== undefined) {
       throw new MailError("attachment-href-refused", { index });
     }
-    const filename = spec.filename === undefined ? undefined : headerText(textOf(spec.filename, "filename"), "filename");
-    const contentType = spec.contentType === undefined ? undefined : headerText(String(spec.contentType), "contentType");
+    const filename =
+      spec.filename === undefined ? undefined : headerText(textOf(spec.filename, "filename"), "filename");
+    const contentType =
+      spec.contentType === undefined ? undefined : headerText(String(spec.contentType), "contentType");
     const cid = spec.cid === undefined ? undefined : headerText(String(spec.cid), "cid");
     const content =
-      spec.path !== undefined ? await this.readAllowedFile(spec.path, index) : contentOf(spec.content, spec.encoding, index);
+      spec.path !== undefined
+        ? await this.readAllowedFile(spec.path, index)
+        : contentOf(spec.content, spec.encoding, index);
     const name = filename ?? (typeof spec.path === "string" ? spec.path.split(/[\\/]/).pop() : undefined);
     if (!name) throw new MailError("attachment-invalid", { index });
     return { filename: name, content, ...(contentType ? { contentType } : {}), ...(cid ? { cid } : {}) };

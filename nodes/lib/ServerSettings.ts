@@ -56,7 +56,8 @@ export function parseServerSettings(config: ServerConfig, credentials: ServerCre
     maxSubjectLength: count(config.maxSubjectLength, DEFAULT_LIMITS.maxSubjectLength, "maxSubjectLength"),
     maxBodyLength: count(config.maxBodyLength, DEFAULT_LIMITS.maxBodyLength, "maxBodyLength"),
     maxAttachments: count(config.maxAttachments, DEFAULT_LIMITS.maxAttachments, "maxAttachments"),
-    maxAttachmentBytes: count(config.maxAttachmentKB, DEFAULT_LIMITS.maxAttachmentBytes / 1024, "maxAttachmentKB") * 1024,
+    maxAttachmentBytes:
+      count(config.maxAttachmentKB, DEFAULT_LIMITS.maxAttachmentBytes / 1024, "maxAttachmentKB") * 1024,
   };
   const attachmentFolder = text(config.attachmentFolder);
   return {

@@ -62,7 +62,8 @@ export function classifySmtpError(err: unknown, target: Target): SmtpFault {
   if (CERT_NAME.test(text)) return fault("smtp-cert-name", "permanent", { response });
   if (CERT_UNTRUSTED.test(text)) return fault("smtp-cert-untrusted", "permanent", { response });
   if (TLS_MISMATCH.test(text)) return fault("smtp-tls-mismatch", "permanent", { security: target.security });
-  if (/ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ECONNRESET/.test(text)) return fault("smtp-connection-refused", "transient");
+  if (/ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ECONNRESET/.test(text))
+    return fault("smtp-connection-refused", "transient");
   if (/ENOTFOUND|EAI_AGAIN|EDNS/.test(text)) return fault("smtp-dns", "transient");
   if (e.code === "ETIMEDOUT" || e.code === "ECONNECTION" || /timeout|timed out/i.test(text)) {
     // An implicit-TLS port waits for our handshake while we wait for its greeting: a silent greeting is that hint.

@@ -82,7 +82,15 @@ export class SmtpTransport {
       if ((entry as { tnx?: string } | null)?.tnx === "server") serverLines.push(args.map(String).join(" "));
     };
     const silent = () => undefined;
-    const logger = { level: silent, trace: silent, debug: capture, info: silent, warn: silent, error: silent, fatal: silent };
+    const logger = {
+      level: silent,
+      trace: silent,
+      debug: capture,
+      info: silent,
+      warn: silent,
+      error: silent,
+      fatal: silent,
+    };
     const single: Mail<SMTPTransport.SentMessageInfo> = nodemailer.createTransport({
       ...connectionOptions(this.settings),
       logger,

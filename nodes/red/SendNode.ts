@@ -48,7 +48,11 @@ export class SendNode {
       const time = new Date().toLocaleTimeString();
       this.node.status(
         receipt.rejected.length > 0
-          ? { fill: "yellow", shape: "dot", text: this.RED._("alarm-mail-send.status.partial", { count: receipt.rejected.length, time }) }
+          ? {
+              fill: "yellow",
+              shape: "dot",
+              text: this.RED._("alarm-mail-send.status.partial", { count: receipt.rejected.length, time }),
+            }
           : { fill: "green", shape: "dot", text: this.RED._("alarm-mail-send.status.sent", { time }) },
       );
       send([msg, null]);

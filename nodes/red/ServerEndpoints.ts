@@ -63,7 +63,10 @@ async function run(RED: NodeAPI, req: Request, res: Response, action: TestAction
   const body = (req.body ?? {}) as TestRequest;
   let transport: SmtpTransport | undefined;
   try {
-    const settings = parseServerSettings(body.config ?? {}, withStoredSecrets(RED, String(req.params.id), body.credentials));
+    const settings = parseServerSettings(
+      body.config ?? {},
+      withStoredSecrets(RED, String(req.params.id), body.credentials),
+    );
     transport = new SmtpTransport(settings.connection);
     res.json({ ok: true, ...(await action(transport, new MailComposer(settings.sender), body)) });
   } catch (err) {

@@ -27,6 +27,7 @@ export interface MailFlowOptions {
 /** A server, a recipient group and a send node wired to two helper nodes: "ok" (output 1) and "failed" (output 2). */
 export async function loadMailFlow(port: number, options: MailFlowOptions = {}): Promise<void> {
   const flow: FlowNode[] = [
+    { id: "tab", type: "tab", label: "alarm mail test" },
     {
       id: "server",
       type: "alarm-mail-server",
@@ -41,14 +42,15 @@ export async function loadMailFlow(port: number, options: MailFlowOptions = {}):
     },
     {
       id: "send",
+      z: "tab",
       type: "alarm-mail-send",
       server: "server",
       recipients: options.recipients === null ? "" : "recipients",
       wires: [["ok"], ["failed"]],
       ...options.send,
     },
-    { id: "ok", type: "helper" },
-    { id: "failed", type: "helper" },
+    { id: "ok", z: "tab", type: "helper" },
+    { id: "failed", z: "tab", type: "helper" },
   ];
   if (options.recipients !== null) {
     flow.push({ id: "recipients", type: "alarm-mail-recipients", to: "operator@plant.example", ...options.recipients });
