@@ -1,0 +1,150 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const root = join(__dirname, "..", "..");
+const requireHere = createRequire(__filename);
+// bcryptjs is what Node-RED's admin API checks passwords with; take the one it depends on.
+const bcrypt = createRequire(requireHere.resolve("@node-red/editor-api/package.json"))("bcryptjs") as {
+  hashSync(password: string, rounds: number): string;
+};
+
+export interface NodeRedOptions {
+  /** Reuse a user directory, to restart the same Node-RED; a new temporary one by default. */
+  userDir?: string;
+  /** Turn admin authentication on, with an "admin" (all permissions) and a "viewer" (read only) user. */
+  adminAuth?: boolean;
+  lang?: string;
+}
+
+export const USERS = { admin: "admin-Pa55", viewer: "viewer-Pa55" } as const;
+
+/**
+ * A real Node-RED, started from the dev dependency as its own process with this package installed in its user
+ * directory, as a user would run it.
+ */
+export class NodeRedProcess {
+  output = "";
+  private exited: Promise<number | null>;
+
+  private constructor(
+    readonly url: string,
+    readonly userDir: string,
+    private readonly child: ChildProcess,
+  ) {
+    child.stdout?.on("data", (d: Buffer) => (this.output += d.toString()));
+    child.stderr?.on("data", (d: Buffer) => (this.output += d.toString()));
+    this.exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+  }
+
+  static async start(options: NodeRedOptions = {}): Promise<NodeRedProcess> {
+    const userDir = options.userDir ?? mkdtempSync(join(tmpdir(), "alarm-mail-nr-"));
+    const modules = join(userDir, "node_modules", "@alarm-mail");
+    mkdirSync(modules, { recursive: true });
+    try {
+      symlinkSync(root, join(modules, "node-red"), "dir");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
+    const port = await freePort();
+    const settings = {
+      uiHost: "127.0.0.1",
+      uiPort: port,
+      flowFile: "flows.json",
+      credentialSecret: "test-credential-secret",
+      logging: { console: { level: "info", metrics: false, audit: false } },
+      ...(options.lang ? { lang: options.lang } : {}),
+      ...(options.adminAuth
+        ? {
+            adminAuth: {
+              type: "credentials",
+              users: [
+                { username: "admin", password: bcrypt.hashSync(USERS.admin, 4), permissions: "*" },
+                { username: "viewer", password: bcrypt.hashSync(USERS.viewer, 4), permissions: "read" },
+              ],
+            },
+          }
+        : {}),
+    };
+    writeFileSync(join(userDir, "settings.js"), `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
+    const child = spawn(
+      process.execPath,
+      [requireHere.resolve("node-red/red.js"), "--userDir", userDir, "--settings", join(userDir, "settings.js")],
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NODE_RED_ENABLE_PROJECTS: "false" } },
+    );
+    const red = new NodeRedProcess(`http://127.0.0.1:${port}`, userDir, child);
+    await red.waitUntilServing(30_000);
+    return red;
+  }
+
+  /** Its log is in the runtime's language, so readiness is asked over HTTP rather than read from the log. */
+  private async waitUntilServing(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.child.exitCode !== null) throw new Error(`Node-RED exited:\n${this.output}`);
+      const res = await fetch(`${this.url}/auth/login`).catch(() => undefined);
+      if (res?.ok) return;
+      if (Date.now() > deadline) throw new Error(`Node-RED did not serve in ${timeoutMs} ms:\n${this.output}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  async token(username: keyof typeof USERS): Promise<string> {
+    const res = await fetch(`${this.url}/auth/token`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        client_id: "node-red-admin",
+        grant_type: "password",
+        scope: username === "admin" ? "*" : "read",
+        username,
+        password: USERS[username],
+      }),
+    });
+    if (!res.ok) throw new Error(`login as ${username}: HTTP ${res.status}`);
+    return ((await res.json()) as { access_token: string }).access_token;
+  }
+
+  async request(method: string, path: string, body?: unknown, token?: string): Promise<Response> {
+    return fetch(`${this.url}${path}`, {
+      method,
+      headers: {
+        "content-type": "application/json",
+        accept: "application/json",
+        "Node-RED-API-Version": "v2",
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  }
+
+  /** Deploys flows as the editor does: credentials travel inside the node objects and are stored encrypted. */
+  async deploy(flows: object[], token?: string): Promise<void> {
+    const res = await this.request("POST", "/flows", { flows }, token);
+    if (!res.ok) throw new Error(`deploy: HTTP ${res.status} ${await res.text()}`);
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null) this.child.kill("SIGTERM");
+    await this.exited;
+  }
+
+  async kill(): Promise<void> {
+    if (this.child.exitCode === null) this.child.kill("SIGKILL");
+    await this.exited;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
