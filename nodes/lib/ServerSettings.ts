@@ -1,4 +1,4 @@
-import { parseAddressList } from "./AddressList";
+import { parseAddressList, type MailAddress } from "./AddressList";
 import { DEFAULT_LIMITS, type MailLimits, type SenderPolicy } from "./MailComposer";
 import { MailError } from "./MailError";
 import type { SmtpAuthMethod, SmtpConnectionSettings, SmtpSecurity } from "./SmtpTransport";
@@ -45,8 +45,7 @@ export function parseServerSettings(config: ServerConfig, credentials: ServerCre
   if (!host || /\s/.test(host)) throw new MailError("config-invalid", { field: "host" });
   const security = oneOf(config.security, SECURITIES, "starttls", "security");
   const auth = oneOf(config.auth, AUTH_METHODS, "auto", "auth");
-  const [from] = parseAddressList(text(config.from), "from");
-  if (!from) throw new MailError("config-invalid", { field: "from" });
+  const from = senderAddress(config.from);
   const fromName = text(config.fromName);
   if (/[\r\n]/.test(fromName)) throw new MailError("config-invalid", { field: "fromName" });
   if (auth !== "none" && !credentials.user) throw new MailError("config-invalid", { field: "user" });
@@ -81,6 +80,17 @@ export function parseServerSettings(config: ServerConfig, credentials: ServerCre
       limits,
     },
   };
+}
+
+function senderAddress(value: unknown): MailAddress {
+  let list: MailAddress[] = [];
+  try {
+    list = parseAddressList(text(value), "from");
+  } catch {
+    // Reported below as the setting to fix, like every other setting.
+  }
+  if (list.length !== 1) throw new MailError("config-invalid", { field: "from" });
+  return list[0];
 }
 
 function text(value: unknown): string {
