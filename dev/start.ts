@@ -1,0 +1,514 @@
+/**
+ * `npm start`: a Node-RED with this package and a demo flow, mailing into a local capture server (or a real SMTP
+ * server named by SMTP_HOST), so that a newcomer sees an alarm mail within seconds of cloning the repository.
+ *
+ *   npm start                 capture server on 127.0.0.1:2525, mails saved under .dev/mail/
+ *   npm start -- --reset      rewrite the demo flow (and forget its credentials) before starting
+ *   SMTP_HOST=smtp.example.com SMTP_USER=me@example.com SMTP_PASSWORD=... MAIL_TO=me@example.com npm start
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { join, relative, resolve } from "node:path";
+import { SmtpSink } from "./SmtpSink";
+
+const root = resolve(__dirname, "..");
+const devDir = join(root, ".dev");
+const mailDir = join(devDir, "mail");
+const userDir = join(devDir, "node-red");
+const flowFile = join(userDir, "flows.json");
+const credFile = join(userDir, "flows_cred.json");
+const secretFile = join(userDir, ".secret");
+const reset = process.argv.slice(2).includes("--reset");
+
+const SERVER_ID = "demo-mail-server";
+const DEFAULT_PORTS: Record<string, number> = { none: 25, starttls: 587, "require-starttls": 587, tls: 465 };
+const AUTH_METHODS = ["none", "auto", "plain", "login", "cram-md5"];
+
+/**
+ * Where the demo flow's mail goes. These settings are written into flows.json as they are, so that the editor shows
+ * a readable, valid server node; the login never is: see startFlows.
+ */
+interface MailTarget {
+  capture: boolean;
+  host: string;
+  port: number;
+  security: string;
+  auth: string;
+  from: string;
+  to: string;
+}
+
+function say(line: string): void {
+  process.stdout.write(`[start] ${line}\n`);
+}
+
+function fail(line: string): never {
+  console.error(`[start] ${line}`);
+  process.exit(1);
+}
+
+function portFrom(name: string, fallback: number): number {
+  const value = process.env[name];
+  if (value === undefined || value === "") return fallback;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) fail(`${name}=${value} is not a TCP port`);
+  return port;
+}
+
+function mailTarget(capturePort: number): MailTarget {
+  const env = process.env;
+  const host = env.SMTP_HOST?.trim() ?? "";
+  if (!host) {
+    return {
+      capture: true,
+      host: "127.0.0.1",
+      port: capturePort,
+      security: "none",
+      auth: "none",
+      from: env.SMTP_FROM || "gateway@plant.example",
+      to: env.MAIL_TO || "operator@plant.example",
+    };
+  }
+  const user = env.SMTP_USER ?? "";
+  const security = env.SMTP_SECURITY || "starttls";
+  const auth = env.SMTP_AUTH || (user ? "auto" : "none");
+  if (!Object.hasOwn(DEFAULT_PORTS, security))
+    fail(`SMTP_SECURITY must be one of ${Object.keys(DEFAULT_PORTS).join(", ")}`);
+  if (!AUTH_METHODS.includes(auth)) fail(`SMTP_AUTH must be one of ${AUTH_METHODS.join(", ")}`);
+  if (auth !== "none" && !user) fail(`SMTP_AUTH=${auth} needs SMTP_USER (and SMTP_PASSWORD)`);
+  // A real server would try to deliver to the demo's plant.example addresses and bounce; ask for real ones instead.
+  const from = env.SMTP_FROM || (user.includes("@") ? user : "");
+  if (!from) fail("SMTP_HOST is set: set SMTP_FROM to the sender address the server accepts");
+  if (!env.MAIL_TO) fail("SMTP_HOST is set: set MAIL_TO to the address that should receive the demo alarm");
+  return {
+    capture: false,
+    host,
+    port: portFrom("SMTP_PORT", DEFAULT_PORTS[security]),
+    security,
+    auth,
+    from,
+    to: env.MAIL_TO,
+  };
+}
+
+/** Node-RED scans userDir/node_modules; a symlink makes every `npm run build` visible without reinstalling. */
+function linkPackage(): void {
+  const scope = join(userDir, "node_modules", "@alarm-mail");
+  const link = join(scope, "node-red");
+  mkdirSync(scope, { recursive: true });
+  let stat;
+  try {
+    stat = lstatSync(link);
+  } catch {
+    stat = undefined;
+  }
+  if (stat?.isSymbolicLink() && resolve(scope, readlinkSync(link)) === root) return;
+  if (stat && !stat.isSymbolicLink()) {
+    fail(`${relative(root, link)} is not a symlink (installed by hand?); remove it and start again`);
+  }
+  if (stat) rmSync(link);
+  symlinkSync(root, link, "dir");
+}
+
+/** The secret stays out of settings.js so that the file can be shown or shared; only .secret (0600) holds it. */
+function ensureSecret(): void {
+  if (process.env.NODE_RED_CREDENTIAL_SECRET) return;
+  if (existsSync(secretFile)) {
+    chmodSync(secretFile, 0o600);
+    return;
+  }
+  writeFileSync(secretFile, `${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });
+}
+
+const SETTINGS = `// Written by dev/start.ts at every \`npm start\`: change dev/start.ts, not this file.
+const fs = require("node:fs");
+const path = require("node:path");
+
+module.exports = {
+  uiHost: "127.0.0.1",
+  uiPort: Number(process.env.PORT) || 1880,
+  flowFile: "flows.json",
+  flowFilePretty: true,
+  credentialSecret:
+    process.env.NODE_RED_CREDENTIAL_SECRET || fs.readFileSync(path.join(__dirname, ".secret"), "utf8").trim(),
+  // No consent prompt and no update check: the dev box may well be offline.
+  telemetry: { enabled: false, updateNotification: false },
+  externalModules: {
+    autoInstall: false,
+    // node-red-node-email is a dev dependency for the benchmark; Node-RED would find it beside itself and put a
+    // second e-mail node in the palette of the demo.
+    palette: { denyList: ["node-red-node-email"] },
+  },
+  logging: { console: { level: "info", metrics: false, audit: false } },
+};
+`;
+
+function demoFlow(target: MailTarget): object[] {
+  const tab = "demo-tab";
+  const alarm = {
+    id: "LT-201-HH",
+    label: "Bassin 2 bacteria level high",
+    block: 1,
+    priority: 1,
+    state: "unacked",
+    value: 7.4,
+    setpoint: 6,
+    condition: "high",
+  };
+  return [
+    {
+      id: tab,
+      type: "tab",
+      label: "Alarm Mail demo",
+      disabled: false,
+      info:
+        "Written by `npm start` (dev/start.ts) for the local capture server, or for the server that SMTP_HOST named " +
+        "then. The server's login is stored as the references ${SMTP_USER} and ${SMTP_PASSWORD}, which Node-RED " +
+        "fills from the environment when the node starts.\n\n" +
+        "Your edits are kept; `npm start -- --reset` writes this demo again.",
+    },
+    {
+      id: "demo-comment",
+      type: "comment",
+      z: tab,
+      name: "Click the inject button to raise the alarm again",
+      info: "The capture server saves each mail as a .eml file under .dev/mail/ and logs it in the terminal.",
+      x: 220,
+      y: 60,
+      wires: [],
+    },
+    {
+      id: "demo-inject",
+      type: "inject",
+      z: tab,
+      name: "Simulate alarm",
+      props: [
+        { p: "event", v: "trigger", vt: "str" },
+        { p: "alarm", v: JSON.stringify(alarm), vt: "json" },
+        { p: "topic", v: `Alarm ${alarm.id}: ${alarm.label}`, vt: "str" },
+        { p: "payload", v: `${alarm.label}: ${alarm.value} (setpoint ${alarm.setpoint})`, vt: "str" },
+      ],
+      repeat: "",
+      crontab: "",
+      once: true,
+      onceDelay: 3,
+      topic: "",
+      x: 150,
+      y: 120,
+      wires: [["demo-stamp"]],
+    },
+    {
+      id: "demo-stamp",
+      type: "change",
+      z: tab,
+      name: "Stamp triggeredAt",
+      rules: [{ t: "set", p: "alarm.triggeredAt", pt: "msg", to: "iso", tot: "date" }],
+      x: 350,
+      y: 120,
+      wires: [["demo-send"]],
+    },
+    {
+      id: "demo-send",
+      type: "alarm-mail-send",
+      z: tab,
+      name: "Mail the operators",
+      server: SERVER_ID,
+      recipients: "demo-recipients",
+      events: "",
+      x: 570,
+      y: 120,
+      wires: [["demo-sent"], ["demo-failed"]],
+    },
+    {
+      id: "demo-sent",
+      type: "debug",
+      z: tab,
+      name: "Delivered",
+      active: true,
+      tosidebar: true,
+      console: true,
+      tostatus: false,
+      complete: "mail",
+      targetType: "msg",
+      x: 790,
+      y: 100,
+      wires: [],
+    },
+    {
+      id: "demo-failed",
+      type: "debug",
+      z: tab,
+      name: "Failed",
+      active: true,
+      tosidebar: true,
+      console: true,
+      tostatus: false,
+      complete: "error",
+      targetType: "msg",
+      x: 780,
+      y: 140,
+      wires: [],
+    },
+    {
+      id: SERVER_ID,
+      type: "alarm-mail-server",
+      name: target.capture ? "Capture server (npm start)" : target.host,
+      host: target.host,
+      port: target.port,
+      security: target.security,
+      auth: target.auth,
+      from: target.from,
+      fromName: "Plant gateway (demo)",
+      rejectUnauthorized: true,
+      servername: "",
+      connectionTimeout: 15000,
+      socketTimeout: 60000,
+    },
+    {
+      id: "demo-recipients",
+      type: "alarm-mail-recipients",
+      name: "Operators",
+      to: target.to,
+      cc: "",
+      bcc: "",
+      subject: "[{{alarm.priority}}] {{alarm.label}}",
+      body: [
+        "Alarm {{alarm.id}} ({{event}}): {{alarm.label}}",
+        "Value {{alarm.value}}, setpoint {{alarm.setpoint}} ({{alarm.condition}}), priority {{alarm.priority}}, block {{alarm.block}}.",
+        "Triggered at {{alarm.triggeredAt}}; mail composed at {{timestamp}}.",
+        "",
+        "Sent by the Alarm Mail demo flow (npm start).",
+      ].join("\n"),
+      html: [
+        '<h2 style="color:#b00020">{{alarm.label}}</h2>',
+        "<table>",
+        '<tr><th align="left">Alarm</th><td>{{alarm.id}} ({{event}})</td></tr>',
+        '<tr><th align="left">Value</th><td><b>{{alarm.value}}</b> (setpoint {{alarm.setpoint}}, {{alarm.condition}})</td></tr>',
+        '<tr><th align="left">Priority</th><td>{{alarm.priority}}</td></tr>',
+        '<tr><th align="left">Time</th><td>{{timestamp}}</td></tr>',
+        "</table>",
+      ].join("\n"),
+    },
+  ];
+}
+
+/** Returns whether the flow's demo server node still matches `target`. */
+function prepareUserDir(target: MailTarget): boolean {
+  mkdirSync(userDir, { recursive: true });
+  linkPackage();
+  ensureSecret();
+  writeFileSync(join(userDir, "settings.js"), SETTINGS);
+  if (reset) rmSync(credFile, { force: true });
+  if (reset || !existsSync(flowFile)) {
+    writeFileSync(flowFile, `${JSON.stringify(demoFlow(target), null, 4)}\n`);
+    say(`${reset ? "rewrote" : "wrote"} the demo flow ${relative(process.cwd(), flowFile)}`);
+    return true;
+  }
+  say(`kept your flow ${relative(process.cwd(), flowFile)} (npm start -- --reset writes the demo again)`);
+  const warnings = drift(target);
+  for (const line of warnings) say(`warning: ${line}`);
+  return warnings.length === 0;
+}
+
+/**
+ * The kept flow may point elsewhere than this start-up's settings (SMTP_HOST set or unset since it was written):
+ * say so, rather than silently mailing a server the user no longer meant.
+ */
+function drift(target: MailTarget): string[] {
+  let nodes: Array<Record<string, unknown>>;
+  try {
+    nodes = JSON.parse(readFileSync(flowFile, "utf8")) as Array<Record<string, unknown>>;
+  } catch {
+    return [];
+  }
+  const server = Array.isArray(nodes) ? nodes.find((n) => n.id === SERVER_ID) : undefined;
+  if (!server) return [];
+  const wanted = `${target.host}:${target.port} (${target.security}, auth ${target.auth})`;
+  const stored = `${String(server.host)}:${String(server.port)} (${String(server.security)}, auth ${String(server.auth)})`;
+  if (wanted === stored) return [];
+  return [
+    `the demo server node in your flow sends to ${stored}, not to ${wanted} as ${target.capture ? "the capture server needs" : "SMTP_* ask"};`,
+    "run `npm start -- --reset` to write the demo for these settings, or change the node in the editor",
+  ];
+}
+
+async function startCapture(port: number): Promise<SmtpSink> {
+  const sink = new SmtpSink({
+    saveDir: mailDir,
+    onReceive: (mail, file) => {
+      const where = file ? relative(process.cwd(), file) : "(not saved)";
+      const time = mail.receivedAt.toTimeString().slice(0, 8);
+      void mail
+        .parse()
+        .then((parsed) => parsed.subject ?? "")
+        .catch(() => "(unreadable)")
+        .then((subject) =>
+          process.stdout.write(`[mail] ${time} ${mail.from} -> ${mail.to.join(", ")} "${subject}" ${where}\n`),
+        );
+    },
+  });
+  try {
+    await sink.listen(port, "127.0.0.1");
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === "EADDRINUSE" ? "is in use (set CAPTURE_PORT)" : String(err);
+    fail(`capture server: port ${port} ${reason}`);
+  }
+  return sink;
+}
+
+interface FlowsV2 {
+  rev: string;
+  flows: Array<Record<string, unknown> & { id: string; type: string }>;
+}
+
+class AdminApi {
+  constructor(private readonly base: string) {}
+
+  async get<T>(path: string): Promise<T> {
+    const res = await fetch(this.base + path, { headers: { "Node-RED-API-Version": "v2" } });
+    if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status}`);
+    return (await res.json()) as T;
+  }
+
+  async deploy(type: "full" | "reload", body?: FlowsV2): Promise<void> {
+    const res = await fetch(`${this.base}/flows`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Node-RED-API-Version": "v2", "Node-RED-Deployment-Type": type },
+      body: JSON.stringify(body ?? {}),
+    });
+    if (!res.ok) throw new Error(`deploy (${type}): HTTP ${res.status} ${await res.text()}`);
+  }
+}
+
+async function waitForEditor(api: AdminApi, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) fail("Node-RED stopped during start-up (see above)");
+    try {
+      await api.get("/settings");
+      return;
+    } catch {
+      if (Date.now() > deadline) fail(`Node-RED did not answer within ${timeoutMs / 1000} s`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+/**
+ * Node-RED was started in safe mode, flows held. If the demo server node has no credentials yet, deploy them as
+ * ${SMTP_USER} / ${SMTP_PASSWORD} references through the admin API: Node-RED encrypts them with credentialSecret and
+ * substitutes them when the node starts, so the password itself never reaches the disk. Otherwise just start the
+ * flows as stored. Holding the flows until then means the demo alarm never fires against a server without its login.
+ */
+async function startFlows(api: AdminApi): Promise<void> {
+  const current = await api.get<FlowsV2>("/flows");
+  const server = current.flows.find((n) => n.id === SERVER_ID && n.type === "alarm-mail-server");
+  if (server) {
+    const creds = await api.get<{ user?: string; has_password?: boolean }>(
+      `/credentials/alarm-mail-server/${SERVER_ID}`,
+    );
+    // Anything the user typed in the editor wins: fill only an empty login.
+    if (!creds.user && !creds.has_password) {
+      server.credentials = { user: "${SMTP_USER}", password: "${SMTP_PASSWORD}" };
+      await api.deploy("full", current);
+      say("stored the server login as ${SMTP_USER} / ${SMTP_PASSWORD} references (encrypted by Node-RED)");
+      return;
+    }
+  }
+  await api.deploy("reload");
+}
+
+/** The banner's answer to "where does my mail go?" */
+function mailLine(target: MailTarget, matches: boolean): string {
+  const saved = `saved as .eml under ${relative(process.cwd(), mailDir)}/`;
+  if (!matches) {
+    const capture = target.capture ? `; the capture server still listens on 127.0.0.1:${target.port}` : "";
+    return `to the server node your flow names (see the warning above)${capture}`;
+  }
+  return target.capture
+    ? `captured by the SMTP server on 127.0.0.1:${target.port}, ${saved}`
+    : `sent through ${target.host}:${target.port} (${target.security}, auth ${target.auth}) to ${target.to}`;
+}
+
+async function main(): Promise<void> {
+  const uiPort = portFrom("PORT", 1880);
+  const target = mailTarget(portFrom("CAPTURE_PORT", 2525));
+  const matches = prepareUserDir(target);
+  const sink = target.capture ? await startCapture(target.port) : undefined;
+
+  say("starting Node-RED in safe mode: the flows start once the demo server's login is checked");
+  const redJs = require.resolve("node-red/red.js");
+  const child = spawn(process.execPath, [redJs, "--safe", "--userDir", userDir], {
+    stdio: "inherit",
+    env: {
+      ...process.env,
+      PORT: String(uiPort),
+      // Node-RED leaves an unset ${NAME} as the literal text: an empty login gives a clear "user missing" instead
+      // of a login attempt as "${SMTP_USER}". The capture server takes no login, so a stray one is dropped there.
+      SMTP_USER: target.capture ? "" : (process.env.SMTP_USER ?? ""),
+      SMTP_PASSWORD: target.capture ? "" : (process.env.SMTP_PASSWORD ?? ""),
+    },
+  });
+
+  let stopping = false;
+  let failed = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    child.kill(signal);
+    // Node-RED closes its nodes first; if one hangs, do not leave a process behind.
+    setTimeout(() => child.kill("SIGKILL"), 10_000).unref();
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGHUP", () => stop("SIGTERM"));
+  // Last resort when this process dies of an error: Node-RED must not outlive it holding the ports.
+  process.on("exit", () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  });
+  child.on("exit", (code, signal) => {
+    // A mail client still connected to the capture server must not hold the exit for smtp-server's 30 s grace.
+    const closed = sink ? Promise.race([sink.close(), new Promise((r) => setTimeout(r, 2000))]) : Promise.resolve();
+    void closed.finally(() => {
+      if (!stopping) say(`Node-RED exited (${signal ?? `code ${code}`})`);
+      process.exit(failed ? 1 : (code ?? (stopping ? 0 : 1)));
+    });
+  });
+
+  const api = new AdminApi(`http://127.0.0.1:${uiPort}`);
+  await waitForEditor(api, child, 60_000);
+  try {
+    await startFlows(api);
+  } catch (err) {
+    console.error(`[start] could not start the flows: ${err instanceof Error ? err.message : String(err)}`);
+    failed = true;
+    stop("SIGTERM");
+    return;
+  }
+
+  const mail = mailLine(target, matches);
+  process.stdout.write(
+    [
+      "",
+      "  Alarm Mail dev environment is running",
+      `    Node-RED editor  http://127.0.0.1:${uiPort}/`,
+      `    Mail             ${mail}`,
+      `    Demo flow        tab "Alarm Mail demo" in ${relative(process.cwd(), flowFile)}; the alarm fires 3 s after start`,
+      "    Stop             Ctrl+C",
+      "",
+    ].join("\n") + "\n",
+  );
+}
+
+main().catch((err: unknown) => fail(err instanceof Error ? (err.stack ?? err.message) : String(err)));
