@@ -33,7 +33,9 @@ export type MailErrorCode =
   | "smtp-auth-unsupported"
   | "smtp-rejected"
   | "smtp-transient"
-  | "smtp-failed";
+  | "smtp-failed"
+  | "outbox-expired"
+  | "outbox-unavailable";
 
 export type MailErrorParams = Record<string, string | number>;
 

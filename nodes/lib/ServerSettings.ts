@@ -1,5 +1,6 @@
 import { parseAddressList, type MailAddress } from "./AddressList";
 import { DEFAULT_LIMITS, type MailLimits, type SenderPolicy } from "./MailComposer";
+import { DEFAULT_POLICY, type DeliveryPolicy } from "./DeliveryScheduler";
 import { MailError } from "./MailError";
 import type { SmtpAuthMethod, SmtpConnectionSettings, SmtpSecurity } from "./SmtpTransport";
 
@@ -22,6 +23,16 @@ export interface ServerConfig {
   maxBodyLength?: unknown;
   maxAttachments?: unknown;
   maxAttachmentKB?: unknown;
+  rateMinute?: unknown;
+  rateHour?: unknown;
+  rateDay?: unknown;
+  retryDelay?: unknown;
+  retryMaxDelay?: unknown;
+  maxAgeHours?: unknown;
+  authAttempts?: unknown;
+  backup?: unknown;
+  failoverAfter?: unknown;
+  failbackAfter?: unknown;
 }
 
 export interface ServerCredentials {
@@ -33,6 +44,9 @@ export interface ServerCredentials {
 export interface ServerSettings {
   connection: SmtpConnectionSettings;
   sender: SenderPolicy;
+  delivery: DeliveryPolicy;
+  /** The id of another alarm-mail-server to use while this one keeps failing. */
+  backup?: string;
 }
 
 const SECURITIES: readonly SmtpSecurity[] = ["none", "starttls", "require-starttls", "tls"];
@@ -59,7 +73,25 @@ export function parseServerSettings(config: ServerConfig, credentials: ServerCre
       count(config.maxAttachmentKB, DEFAULT_LIMITS.maxAttachmentBytes / 1024, "maxAttachmentKB") * 1024,
   };
   const attachmentFolder = text(config.attachmentFolder);
+  const backup = text(config.backup);
+  const rateLimits = [
+    { count: optionalCount(config.rateMinute, "rateMinute"), windowMs: 60_000 },
+    { count: optionalCount(config.rateHour, "rateHour"), windowMs: 3_600_000 },
+    { count: optionalCount(config.rateDay, "rateDay"), windowMs: 86_400_000 },
+  ].filter((limit) => limit.count > 0);
+  const delivery: DeliveryPolicy = {
+    ...DEFAULT_POLICY,
+    retryDelay: count(config.retryDelay, DEFAULT_POLICY.retryDelay, "retryDelay"),
+    retryMaxDelay: count(config.retryMaxDelay, DEFAULT_POLICY.retryMaxDelay, "retryMaxDelay"),
+    maxAge: count(config.maxAgeHours, DEFAULT_POLICY.maxAge / 3_600_000, "maxAgeHours") * 3_600_000,
+    authAttempts: count(config.authAttempts, DEFAULT_POLICY.authAttempts, "authAttempts"),
+    failoverAfter: count(config.failoverAfter, DEFAULT_POLICY.failoverAfter, "failoverAfter"),
+    failbackAfter: count(config.failbackAfter, DEFAULT_POLICY.failbackAfter, "failbackAfter"),
+    rateLimits,
+  };
   return {
+    delivery,
+    ...(backup ? { backup } : {}),
     connection: {
       host,
       port: port(config.port, DEFAULT_PORT[security]),
@@ -108,6 +140,12 @@ function count(value: unknown, fallback: number, field: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new MailError("config-invalid", { field });
   return n;
+}
+
+/** A cap that may be left empty (or 0) for "no cap". */
+function optionalCount(value: unknown, field: string): number {
+  if (value === 0 || value === "0") return 0;
+  return count(value, 0, field);
 }
 
 function port(value: unknown, fallback: number): number {

@@ -1,10 +1,13 @@
-import type { Node, NodeAPI, NodeContextData, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
+import type { Node, NodeAPI, NodeContextData, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
+import type { QueueHealth } from "../lib/DeliveryScheduler";
+import type { MessageFields, OutgoingMail } from "../lib/MailComposer";
 import { MailError } from "../lib/MailError";
-import type { MessageFields } from "../lib/MailComposer";
+import type { OutboxEntry, SentEntry } from "../lib/Outbox";
+import type { DeliveryReceipt } from "../lib/SmtpTransport";
 import { timestampFields, type TemplateView } from "../lib/Template";
 import { describeError, statusText } from "./i18n";
 import type { RecipientsNode } from "./RecipientsNode";
-import type { ServerNode } from "./ServerNode";
+import type { MailServer, OutboxListener, ServerNode } from "./ServerNode";
 
 export interface SendNodeDef extends NodeDef {
   server?: string;
@@ -15,12 +18,28 @@ export interface SendNodeDef extends NodeDef {
 type Send = (msg: NodeMessage | Array<NodeMessage | null>) => void;
 type Done = (err?: Error) => void;
 
+/** A msg whose mail is queued, with the callbacks that report its outcome once the outbox has delivered it. */
+interface Waiting {
+  msg: NodeMessageInFlow;
+  send: Send;
+  done: Done;
+}
+
+const MAIL_PRIORITY_RANK = { high: 1, normal: 3, low: 4 } as const;
+const STATUS_INTERVAL_MS = 250;
+
 /**
- * The runtime side of `alarm-mail-send`: composes a mail from the recipient group and the msg, hands it to the
- * server, and reports the outcome on output 1 (delivered) or output 2 with done(err) (failed).
+ * The runtime side of `alarm-mail-send`: composes a mail from the recipient group and the msg, puts it in the
+ * server's durable outbox (done is called once it is delivered or has failed for good), and reports the outcome on
+ * output 1 (delivered) or output 2 with done(err) (failed). Mails queued before a restart report through the node
+ * with the msg as it was stored.
  */
-export class SendNode {
+export class SendNode implements OutboxListener {
   private readonly events: string[];
+  private readonly waiting = new Map<string, Waiting>();
+  private lastOutcome?: NodeStatus;
+  private statusTimer?: NodeJS.Timeout;
+  private subscribed?: MailServer;
 
   constructor(
     private readonly RED: NodeAPI,
@@ -28,7 +47,56 @@ export class SendNode {
     private readonly def: SendNodeDef,
   ) {
     this.events = eventList(def.events);
+    const server = def.server ? (RED.nodes.getNode(def.server) as ServerNode | null) : null;
+    if (server) {
+      this.subscribed = server.mailServer;
+      server.mailServer.subscribe(node.id, this);
+    }
     node.on("input", (msg, send, done) => void this.onInput(msg, send, done));
+    node.on("close", (_removed: boolean, done: () => void) => {
+      this.subscribed?.unsubscribe(node.id, this);
+      clearTimeout(this.statusTimer);
+      done();
+    });
+  }
+
+  sent(entry: SentEntry, receipt: DeliveryReceipt, storedMsg: unknown): void {
+    const waiting = this.take(entry.id, storedMsg);
+    waiting.msg.mail = {
+      ...receipt,
+      messageId: entry.id,
+      attempts: entry.attempts,
+      queuedAt: new Date(entry.createdAt),
+      sentAt: new Date(entry.sentAt),
+    };
+    const time = new Date(entry.sentAt).toLocaleTimeString();
+    this.lastOutcome =
+      receipt.rejected.length > 0
+        ? {
+            fill: "yellow",
+            shape: "dot",
+            text: this.RED._("alarm-mail-send.status.partial", { count: receipt.rejected.length, time }),
+          }
+        : { fill: "green", shape: "dot", text: this.RED._("alarm-mail-send.status.sent", { time }) };
+    if (this.subscribed?.queued === 0) this.node.status(this.lastOutcome);
+    else this.change();
+    waiting.send([waiting.msg, null]);
+    waiting.done();
+  }
+
+  failed(entry: OutboxEntry, error: MailError, storedMsg: unknown): void {
+    const waiting = this.take(entry.id, storedMsg);
+    this.reportFailure(waiting, error, entry.attempts);
+    this.change();
+  }
+
+  /** The server's queue changed: show it, at most a few times a second. */
+  change(): void {
+    this.statusTimer ??= setTimeout(() => {
+      this.statusTimer = undefined;
+      const status = this.queueStatus();
+      if (status) this.node.status(status);
+    }, STATUS_INTERVAL_MS);
   }
 
   private async onInput(msg: NodeMessageInFlow, send: Send, done: Done): Promise<void> {
@@ -36,38 +104,84 @@ export class SendNode {
       done();
       return;
     }
-    const queuedAt = new Date();
     try {
       const server = this.server();
-      const composer = server.composer;
-      if (!composer) throw server.configError;
-      const mail = await composer.compose(this.group(), msg as MessageFields, this.view(msg, queuedAt));
-      this.node.status({ fill: "blue", shape: "dot", text: "alarm-mail-send.status.sending" });
-      const receipt = await server.deliver(mail);
-      msg.mail = { ...receipt, attempts: 1, queuedAt, sentAt: new Date() };
-      const time = new Date().toLocaleTimeString();
-      this.node.status(
-        receipt.rejected.length > 0
-          ? {
-              fill: "yellow",
-              shape: "dot",
-              text: this.RED._("alarm-mail-send.status.partial", { count: receipt.rejected.length, time }),
-            }
-          : { fill: "green", shape: "dot", text: this.RED._("alarm-mail-send.status.sent", { time }) },
-      );
-      send([msg, null]);
-      done();
+      if (!server.composer) throw server.configError;
+      const mail = await server.composer.compose(this.group(), msg as MessageFields, this.view(msg, new Date()));
+      this.waiting.set(mail.messageId, { msg, send, done });
+      try {
+        await server.queue(mail, { rank: rankOf(msg, mail), sendNode: this.node.id, msg: storable(msg) });
+      } catch (err) {
+        this.waiting.delete(mail.messageId);
+        throw err;
+      }
+      this.change();
     } catch (err) {
-      const message = describeError(this.RED, err);
-      const error = new Error(message);
-      msg.error = { message, code: err instanceof MailError ? err.code : undefined };
-      this.node.status({ fill: "red", shape: "ring", text: statusText(message) });
-      send([null, msg]);
-      done(error);
+      this.lastOutcome = undefined;
+      this.reportFailure({ msg, send, done }, err, 0);
     }
   }
 
-  private server() {
+  private reportFailure(waiting: Waiting, err: unknown, attempts: number): void {
+    const message = describeError(this.RED, err);
+    waiting.msg.error = { message, code: err instanceof MailError ? err.code : undefined, attempts };
+    this.lastOutcome = { fill: "red", shape: "ring", text: statusText(message) };
+    this.node.status(this.lastOutcome);
+    waiting.send([null, waiting.msg]);
+    waiting.done(new Error(message));
+  }
+
+  /** The msg and callbacks of a queued mail; after a restart, the stored msg and the node's own send and error. */
+  private take(id: string, storedMsg: unknown): Waiting {
+    const waiting = this.waiting.get(id);
+    this.waiting.delete(id);
+    if (waiting) return waiting;
+    const msg = (storedMsg && typeof storedMsg === "object" ? storedMsg : {}) as NodeMessageInFlow;
+    return {
+      msg,
+      send: (out) => this.node.send(out),
+      done: (err) => {
+        if (err) this.node.error(err, msg);
+      },
+    };
+  }
+
+  private queueStatus(): NodeStatus | undefined {
+    if (!this.subscribed) return undefined;
+    const count = this.subscribed.queued;
+    const health: QueueHealth = this.subscribed.health;
+    const time = (at: number) => new Date(at).toLocaleTimeString();
+    switch (health.state) {
+      case "auth-blocked":
+        return { fill: "red", shape: "ring", text: this.RED._("alarm-mail-send.status.authBlocked", { count }) };
+      case "retrying":
+        return {
+          fill: "yellow",
+          shape: "ring",
+          text: statusText(
+            this.RED._("alarm-mail-send.status.retrying", {
+              count,
+              time: time(health.nextAt),
+              reason: health.error.code,
+            }),
+          ),
+        };
+      case "rate-limited":
+        return {
+          fill: "yellow",
+          shape: "ring",
+          text: this.RED._("alarm-mail-send.status.rateLimited", { count, time: time(health.until) }),
+        };
+      case "sending":
+        return { fill: "blue", shape: "dot", text: this.RED._("alarm-mail-send.status.queued", { count }) };
+      case "idle":
+        return count > 0
+          ? { fill: "blue", shape: "ring", text: this.RED._("alarm-mail-send.status.queued", { count }) }
+          : this.lastOutcome;
+    }
+  }
+
+  private server(): MailServer {
     const node = this.def.server ? (this.RED.nodes.getNode(this.def.server) as ServerNode | null) : null;
     if (!node) throw new MailError("config-missing", { field: "server" });
     return node.mailServer;
@@ -91,6 +205,27 @@ export class SendNode {
       global: contextView(context.global),
       ...timestampFields(now),
     };
+  }
+}
+
+/** The alarm's priority (1, most urgent, to 4) orders the outbox; without an alarm, the mail's priority does. */
+function rankOf(msg: NodeMessageInFlow, mail: OutgoingMail): number {
+  const priority = (msg.alarm as { priority?: unknown } | undefined)?.priority;
+  if (typeof priority === "number" && priority >= 1 && priority <= 4) return priority;
+  return MAIL_PRIORITY_RANK[mail.priority];
+}
+
+/**
+ * The msg as it is kept with its queued mail, to be given back on an output after a restart: JSON only, without the
+ * HTTP request and response of an http-in flow, and without the attachments, which are in the mail itself.
+ */
+function storable(msg: NodeMessageInFlow): unknown {
+  const { req: _req, res: _res, attachments: _attachments, ...rest } = msg;
+  const kept = Buffer.isBuffer(rest.payload) ? { ...rest, payload: undefined } : rest;
+  try {
+    return JSON.parse(JSON.stringify(kept)) as unknown;
+  } catch {
+    return { _msgid: msg._msgid, topic: msg.topic, event: msg.event };
   }
 }
 

@@ -1,41 +1,177 @@
 import type { Node, NodeAPI, NodeDef } from "node-red";
-import { MailComposer } from "../lib/MailComposer";
+import { DeliveryScheduler, type MailRoute, type QueueHealth } from "../lib/DeliveryScheduler";
+import { MailComposer, type OutgoingMail } from "../lib/MailComposer";
+import { MailError } from "../lib/MailError";
+import { Outbox, type OutboxEntry, type SentEntry } from "../lib/Outbox";
 import { parseServerSettings, type ServerConfig, type ServerCredentials } from "../lib/ServerSettings";
 import { SmtpTransport, type DeliveryReceipt } from "../lib/SmtpTransport";
-import type { OutgoingMail } from "../lib/MailComposer";
 import { describeError } from "./i18n";
+import { dataDir } from "./storage";
 
 export type ServerNodeDef = NodeDef & ServerConfig;
 
+/** What a send node wants to hear from the server whose outbox holds its mails. */
+export interface OutboxListener {
+  sent(entry: SentEntry, receipt: DeliveryReceipt, storedMsg: unknown): void;
+  failed(entry: OutboxEntry, error: MailError, storedMsg: unknown): void;
+  change(): void;
+}
+
+type Outcome =
+  | { kind: "sent"; args: Parameters<OutboxListener["sent"]> }
+  | { kind: "failed"; args: Parameters<OutboxListener["failed"]> };
+
+/** Outcomes for a send node that has not started yet (after a restart); bounded, oldest dropped. */
+const BACKLOG_LIMIT = 1000;
+
 /**
  * The runtime side of an `alarm-mail-server` config node: the composer that applies this server's sender and limits,
- * and the one pooled transport that every send node using this server shares.
+ * the one pooled transport that every send node using this server shares, and the durable outbox that its
+ * DeliveryScheduler empties in the background.
  */
 export class MailServer {
   readonly composer?: MailComposer;
-  /** Why this server cannot send, when its settings are wrong: every send node reports it rather than guessing. */
-  readonly configError?: Error;
-  private readonly transport?: SmtpTransport;
+  private error?: Error;
+  readonly transport?: SmtpTransport;
+  private scheduler?: DeliveryScheduler;
+  private outbox?: Outbox;
+  private readonly ready: Promise<void>;
+  private readonly listeners = new Map<string, OutboxListener>();
+  private readonly backlog = new Map<string, Outcome[]>();
 
-  constructor(RED: NodeAPI, node: Node<ServerCredentials>, def: ServerNodeDef) {
+  constructor(
+    private readonly RED: NodeAPI,
+    private readonly node: Node<ServerCredentials>,
+    def: ServerNodeDef,
+  ) {
     try {
       const settings = parseServerSettings(def, node.credentials ?? {});
       this.composer = new MailComposer(settings.sender);
       this.transport = new SmtpTransport(settings.connection);
+      const transport = this.transport;
+      const primary: MailRoute = { name: "primary", send: (mail) => transport.send(mail) };
+      const backup = settings.backup ? this.backupRoute(settings.backup) : undefined;
+      this.ready = this.openOutbox(primary, backup, settings.delivery);
     } catch (err) {
-      this.configError = err instanceof Error ? err : new Error(String(err));
+      this.error = err instanceof Error ? err : new Error(String(err));
       node.error(describeError(RED, err));
+      this.ready = Promise.resolve();
     }
   }
 
-  /** The single point where a composed mail leaves for the network; the durable outbox takes its place later. */
-  async deliver(mail: OutgoingMail): Promise<DeliveryReceipt> {
-    if (!this.transport) throw this.configError;
-    return this.transport.send(mail);
+  /** Resolves once the mail is on disk in this server's outbox; delivery follows in the background. */
+  async queue(mail: OutgoingMail, meta: { rank: number; sendNode: string; msg: unknown }): Promise<OutboxEntry> {
+    await this.ready;
+    if (!this.outbox || !this.scheduler)
+      throw this.configError ?? new MailError("outbox-unavailable", { reason: "closed" });
+    const entry = await this.outbox.enqueue(mail, meta);
+    this.scheduler.kick();
+    return entry;
   }
 
-  close(): void {
+  /** Why this server cannot send, when its settings are wrong: every send node reports it rather than guessing. */
+  get configError(): Error | undefined {
+    return this.error;
+  }
+
+  get health(): QueueHealth {
+    return this.scheduler?.status ?? { state: "idle" };
+  }
+
+  get queued(): number {
+    return this.scheduler?.queued ?? 0;
+  }
+
+  get mailbox(): Outbox | undefined {
+    return this.outbox;
+  }
+
+  /** Puts a failed mail back in the queue. */
+  async resend(id: string): Promise<boolean> {
+    await this.ready;
+    const done = (await this.outbox?.resend(id)) ?? false;
+    this.scheduler?.kick();
+    return done;
+  }
+
+  subscribe(sendNode: string, listener: OutboxListener): void {
+    this.listeners.set(sendNode, listener);
+    const waiting = this.backlog.get(sendNode) ?? [];
+    this.backlog.delete(sendNode);
+    for (const outcome of waiting) {
+      if (outcome.kind === "sent") listener.sent(...outcome.args);
+      else listener.failed(...outcome.args);
+    }
+  }
+
+  unsubscribe(sendNode: string, listener: OutboxListener): void {
+    if (this.listeners.get(sendNode) === listener) this.listeners.delete(sendNode);
+  }
+
+  /** Stops delivery within Node-RED's close budget; mails not yet accepted stay queued for the next start. */
+  async close(): Promise<void> {
+    await this.ready;
+    await this.scheduler?.close(10_000);
+    await this.outbox?.close();
     this.transport?.close();
+  }
+
+  private async openOutbox(
+    primary: MailRoute,
+    backup: MailRoute | undefined,
+    policy: ConstructorParameters<typeof DeliveryScheduler>[3],
+  ): Promise<void> {
+    const dir = dataDir(this.RED, "outbox", this.node.id);
+    try {
+      this.outbox = await Outbox.open(dir, {
+        onCorrupt: (corrupt) =>
+          this.node.error(
+            this.RED._("alarm-mail-server.outbox.corrupt", {
+              file: corrupt.file,
+              offset: corrupt.offset,
+              reason: corrupt.reason,
+            }),
+          ),
+      });
+    } catch (err) {
+      const error = new MailError("outbox-unavailable", { reason: err instanceof Error ? err.message : String(err) });
+      this.error = error;
+      this.node.error(describeError(this.RED, error));
+      return;
+    }
+    const scheduler = new DeliveryScheduler(this.outbox, primary, backup, policy);
+    scheduler.on("sent", (...args) => this.dispatch(args[0].sendNode, { kind: "sent", args }));
+    scheduler.on("failed", (...args) => this.dispatch(args[0].sendNode, { kind: "failed", args }));
+    scheduler.on("change", () => this.listeners.forEach((listener) => listener.change()));
+    this.scheduler = scheduler;
+    scheduler.kick();
+  }
+
+  private dispatch(sendNode: string | undefined, outcome: Outcome): void {
+    if (!sendNode) return;
+    const listener = this.listeners.get(sendNode);
+    if (listener) {
+      if (outcome.kind === "sent") listener.sent(...outcome.args);
+      else listener.failed(...outcome.args);
+      return;
+    }
+    const waiting = this.backlog.get(sendNode) ?? [];
+    waiting.push(outcome);
+    if (waiting.length > BACKLOG_LIMIT) waiting.shift();
+    this.backlog.set(sendNode, waiting);
+  }
+
+  /** The backup is another server node, found when first needed: config nodes start in no set order. */
+  private backupRoute(id: string): MailRoute {
+    return {
+      name: "backup",
+      send: (mail) => {
+        const backup = this.RED.nodes.getNode(id) as ServerNode | null;
+        const transport = backup?.mailServer.transport;
+        if (!transport) return Promise.reject(new MailError("config-missing", { field: "backup" }));
+        return transport.send(mail);
+      },
+    };
   }
 }
 

@@ -1,4 +1,6 @@
 import { createRequire } from "node:module";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import helper from "node-red-node-test-helper";
 import type { Node, NodeInitializer, NodeMessage, NodeStatus } from "node-red";
@@ -22,6 +24,7 @@ export interface MailFlowOptions {
   recipients?: Record<string, unknown> | null;
   send?: Record<string, unknown>;
   credentials?: Record<string, string>;
+  userDir?: string;
 }
 
 /** A server, a recipient group and a send node wired to two helper nodes: "ok" (output 1) and "failed" (output 2). */
@@ -56,6 +59,8 @@ export async function loadMailFlow(port: number, options: MailFlowOptions = {}):
     flow.push({ id: "recipients", type: "alarm-mail-recipients", to: "operator@plant.example", ...options.recipients });
   }
   const credentials = options.credentials ? { server: options.credentials } : {};
+  // Each flow gets its own user directory, hence its own outbox: nothing queued by one test leaks into the next.
+  helper.settings({ userDir: options.userDir ?? mkdtempSync(join(tmpdir(), "alarm-mail-test-")) });
   await helper.load(alarmMailNodes, flow, credentials);
 }
 
@@ -99,4 +104,21 @@ export function deliver(msg: NodeMessage, timeoutMs = 15_000): Promise<Outcome> 
 
 export function nodeById(id: string): Node {
   return helper.getNode(id);
+}
+
+/** Every status the node shows from now on, as the helper reports them. */
+export function watchStatuses(id: string): NodeStatus[] {
+  const statuses: NodeStatus[] = [];
+  const node = helper.getNode(id) as unknown as import("node:events").EventEmitter;
+  node.on("call:status", (call: { args: [NodeStatus] }) => statuses.push(call.args[0]));
+  return statuses;
+}
+
+/** Polls until `check` holds, or fails after `timeoutMs`. */
+export async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }

@@ -1,0 +1,247 @@
+import { EventEmitter } from "node:events";
+import type { OutgoingMail } from "./MailComposer";
+import { MailError } from "./MailError";
+import type { DeliveryError, Outbox, OutboxEntry, SentEntry } from "./Outbox";
+import { RateLimiter, type RateLimit } from "./RateLimiter";
+import { SmtpFault } from "./SmtpFault";
+import type { DeliveryReceipt } from "./SmtpTransport";
+
+/** One way to a mail server: the primary server of an outbox, or its backup. */
+export interface MailRoute {
+  readonly name: string;
+  send(mail: OutgoingMail): Promise<DeliveryReceipt>;
+}
+
+export interface DeliveryPolicy {
+  /** Connections used at once while the server answers well; one while it fails, so a failing server is not hammered. */
+  concurrency: number;
+  /** The first retry waits this long (ms); each next one twice as long, with ±20 % jitter, up to retryMaxDelay. */
+  retryDelay: number;
+  retryMaxDelay: number;
+  /** A mail still undelivered this long (ms) after it was queued fails. */
+  maxAge: number;
+  /** Refused logins in a row after which the route stops trying until it is redeployed. */
+  authAttempts: number;
+  rateLimits: RateLimit[];
+  /** Failures in a row on the primary after which the backup takes over. */
+  failoverAfter: number;
+  /** Time (ms) on the backup after which the primary is tried again. */
+  failbackAfter: number;
+}
+
+export const DEFAULT_POLICY: Readonly<DeliveryPolicy> = {
+  concurrency: 2,
+  retryDelay: 5_000,
+  retryMaxDelay: 10 * 60_000,
+  maxAge: 24 * 3_600_000,
+  authAttempts: 3,
+  rateLimits: [],
+  failoverAfter: 2,
+  failbackAfter: 60_000,
+};
+
+/** What the send nodes show about their server's queue. */
+export type QueueHealth =
+  | { state: "idle" }
+  | { state: "sending" }
+  | { state: "retrying"; nextAt: number; error: DeliveryError }
+  | { state: "rate-limited"; until: number }
+  | { state: "auth-blocked"; error: DeliveryError };
+
+export interface SchedulerEvents {
+  sent: [entry: SentEntry, receipt: DeliveryReceipt, msg: unknown];
+  failed: [entry: OutboxEntry, error: MailError, msg: unknown];
+  change: [];
+}
+
+interface RouteState {
+  route: MailRoute;
+  failures: number;
+  authFailures: number;
+  blocked?: DeliveryError;
+}
+
+export interface SchedulerClock {
+  now(): number;
+  random(): number;
+}
+
+/**
+ * Delivers an outbox in the background: most urgent first, with retries and backoff on transient faults, at once to
+ * "failed" on permanent ones, a stop after repeated refused logins, rate limits, and failover to a backup route.
+ */
+export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly routes: RouteState[];
+  private readonly limiter: RateLimiter;
+  private timer?: NodeJS.Timeout;
+  private onBackupSince?: number;
+  private closed = false;
+  private health: QueueHealth = { state: "idle" };
+
+  constructor(
+    private readonly outbox: Outbox,
+    primary: MailRoute,
+    backup: MailRoute | undefined,
+    private readonly policy: DeliveryPolicy,
+    private readonly clock: SchedulerClock = { now: Date.now, random: Math.random },
+  ) {
+    super();
+    this.routes = [primary, ...(backup ? [backup] : [])].map((route) => ({ route, failures: 0, authFailures: 0 }));
+    this.limiter = new RateLimiter(policy.rateLimits);
+    this.limiter.seed(outbox.sentLog().map((entry) => entry.sentAt));
+  }
+
+  get status(): QueueHealth {
+    return this.health;
+  }
+
+  get queued(): number {
+    return this.outbox.pending().length;
+  }
+
+  /** Looks for work now: after an enqueue, a resend, or a timer. */
+  kick(): void {
+    if (this.closed) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const now = this.clock.now();
+    const blocked = this.routes.every((r) => r.blocked);
+    if (blocked) {
+      this.setHealth({ state: "auth-blocked", error: this.routes[0].blocked as DeliveryError });
+      return;
+    }
+    const healthy = this.routes.every((r) => r.failures === 0 && r.authFailures === 0);
+    const slots = (healthy ? this.policy.concurrency : 1) - this.inFlight.size;
+    const waiting = this.outbox.pending().filter((entry) => !this.inFlight.has(entry.id));
+    const due = waiting.filter((entry) => entry.nextAt <= now).slice(0, Math.max(0, slots));
+    const rateWait = this.limiter.delay(now);
+    if (due.length > 0 && rateWait > 0) {
+      this.setHealth({ state: "rate-limited", until: now + rateWait });
+      this.wakeAt(now + rateWait);
+      return;
+    }
+    for (const entry of due) {
+      if (this.limiter.delay(now) > 0) break;
+      this.limiter.record(now);
+      const attempt = this.attempt(entry).finally(() => {
+        this.inFlight.delete(entry.id);
+        this.kick();
+      });
+      this.inFlight.set(entry.id, attempt);
+    }
+    const later = waiting.filter((entry) => entry.nextAt > now);
+    if (later.length > 0) this.wakeAt(Math.min(...later.map((entry) => entry.nextAt)));
+    if (this.inFlight.size > 0) this.setHealth({ state: "sending" });
+    else if (later.length === 0 && due.length === 0) this.setHealth({ state: "idle" });
+  }
+
+  /** Stops starting attempts and waits (at most `graceMs`) for those under way; what does not finish stays queued. */
+  async close(graceMs = 10_000): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    let timeout: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.inFlight.values()]),
+      new Promise((resolve) => (timeout = setTimeout(resolve, graceMs))),
+    ]);
+    clearTimeout(timeout);
+  }
+
+  private async attempt(entry: OutboxEntry): Promise<void> {
+    const { mail, msg } = await this.outbox.load(entry.id);
+    const now = this.clock.now();
+    const attempts = entry.attempts + 1;
+    if (now - entry.queuedAt > this.policy.maxAge) {
+      const error = new MailError("outbox-expired", {
+        attempts: entry.attempts,
+        error: entry.lastError?.message ?? "",
+      });
+      await this.fail(entry, attempts - 1, error, msg);
+      return;
+    }
+    const state = this.chooseRoute(now);
+    try {
+      const receipt = await state.route.send(mail);
+      state.failures = 0;
+      state.authFailures = 0;
+      if (state === this.routes[0]) this.onBackupSince = undefined;
+      const sent = await this.outbox.markSent(entry.id, attempts, {
+        ...receiptFields(receipt),
+        route: state.route.name,
+      });
+      if (sent) this.emit("sent", sent, receipt, msg);
+    } catch (err) {
+      const fault =
+        err instanceof SmtpFault ? err : new SmtpFault("smtp-failed", "transient", { response: String(err) }, err);
+      await this.failedAttempt(entry, attempts, state, fault, msg, now);
+    }
+  }
+
+  private async failedAttempt(
+    entry: OutboxEntry,
+    attempts: number,
+    state: RouteState,
+    fault: SmtpFault,
+    msg: unknown,
+    now: number,
+  ): Promise<void> {
+    const error = { code: fault.code, message: fault.message };
+    if (fault.kind === "permanent") {
+      await this.fail(entry, attempts, fault, msg);
+      return;
+    }
+    state.failures += 1;
+    if (fault.kind === "auth") {
+      state.authFailures += 1;
+      if (state.authFailures >= this.policy.authAttempts) state.blocked = error;
+    }
+    const switched = this.failover(state, now);
+    const delay = switched ? 0 : this.backoff(attempts);
+    const nextAt = now + delay;
+    await this.outbox.retryLater(entry.id, attempts, nextAt, error);
+    if (!switched && !state.blocked) this.setHealth({ state: "retrying", nextAt, error });
+  }
+
+  /** After a failure on `state`'s route: whether the backup takes the next attempt, at once. */
+  private failover(state: RouteState, now: number): boolean {
+    const [primary, backup] = this.routes;
+    if (!backup || backup.blocked || state !== primary) return false;
+    if (!primary.blocked && primary.failures < this.policy.failoverAfter) return false;
+    // Also reached when a probe of the primary fails: the time on the backup starts again.
+    this.onBackupSince = now;
+    return true;
+  }
+
+  private chooseRoute(now: number): RouteState {
+    const [primary, backup] = this.routes;
+    if (!backup || backup.blocked) return primary;
+    if (primary.blocked) return backup;
+    if (this.onBackupSince === undefined) return primary;
+    return now - this.onBackupSince >= this.policy.failbackAfter ? primary : backup;
+  }
+
+  private async fail(entry: OutboxEntry, attempts: number, error: MailError, msg: unknown): Promise<void> {
+    const failed = await this.outbox.markFailed(entry.id, attempts, { code: error.code, message: error.message });
+    if (failed) this.emit("failed", failed, error, msg);
+  }
+
+  private backoff(attempts: number): number {
+    const base = Math.min(this.policy.retryMaxDelay, this.policy.retryDelay * 2 ** (attempts - 1));
+    return Math.round(base * (0.8 + 0.4 * this.clock.random()));
+  }
+
+  private wakeAt(time: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.kick(), Math.max(0, time - this.clock.now()));
+  }
+
+  private setHealth(health: QueueHealth): void {
+    this.health = health;
+    this.emit("change");
+  }
+}
+
+function receiptFields(receipt: DeliveryReceipt) {
+  return { accepted: receipt.accepted, rejected: receipt.rejected, response: receipt.response };
+}
