@@ -124,10 +124,13 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
     for (const entry of due) {
       if (this.limiter.delay(now) > 0) break;
       this.limiter.record(now);
-      const attempt = this.attempt(entry).finally(() => {
-        this.inFlight.delete(entry.id);
-        this.kick();
-      });
+      // An attempt records its own outcome; a journal that refuses the record (closing) leaves the mail queued.
+      const attempt = this.attempt(entry)
+        .catch(() => undefined)
+        .finally(() => {
+          this.inFlight.delete(entry.id);
+          this.kick();
+        });
       this.inFlight.set(entry.id, attempt);
     }
     const later = waiting.filter((entry) => entry.nextAt > now);
@@ -149,8 +152,17 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
   }
 
   private async attempt(entry: OutboxEntry): Promise<void> {
-    const { mail, msg } = await this.outbox.load(entry.id);
     const now = this.clock.now();
+    let stored: Awaited<ReturnType<Outbox["load"]>>;
+    try {
+      stored = await this.outbox.load(entry.id);
+    } catch (err) {
+      // The record could not be read (a disk fault): keep the mail queued and try again later.
+      const error = { code: "outbox-unavailable", message: err instanceof Error ? err.message : String(err) };
+      await this.outbox.retryLater(entry.id, entry.attempts, now + this.backoff(entry.attempts + 1), error);
+      return;
+    }
+    const { mail, msg } = stored;
     const attempts = entry.attempts + 1;
     if (now - entry.queuedAt > this.policy.maxAge) {
       const error = new MailError("outbox-expired", {

@@ -100,6 +100,8 @@ export interface OutboxOptions {
   now?: () => number;
 }
 
+const DEFAULT_SEGMENT_BYTES = 4 * 1024 * 1024;
+
 const queuedState = (queuedAt: number): EntryState => ({ status: "queued", queuedAt, attempts: 0, nextAt: 0 });
 
 /**
@@ -143,7 +145,7 @@ export class Outbox {
       },
       (corrupt) => options.onCorrupt?.(corrupt),
       () => void outbox.compact(),
-      options,
+      { segmentBytes: options.segmentBytes ?? DEFAULT_SEGMENT_BYTES },
     );
     for (const [id, { seq, state }] of folded) {
       if (state === "purged") continue;
@@ -169,7 +171,12 @@ export class Outbox {
       });
     }
     outbox.trimSentLog();
-    await outbox.compact();
+    // Every start opens a new segment; fold the old ones once they add up, not at every start.
+    const old = await Journal.segmentsIn(dir);
+    const oldBytes = await Promise.all(old.map((segment) => outbox.journal.segmentSize(segment)));
+    if (old.length > 4 || oldBytes.reduce((a, b) => a + b, 0) > (options.segmentBytes ?? DEFAULT_SEGMENT_BYTES)) {
+      await outbox.compact();
+    }
     return outbox;
   }
 
@@ -336,21 +343,13 @@ export class Outbox {
     return this.compacting;
   }
 
-  /** Old segments where less than half the bytes are still live: copying their live part forward pays off. */
+  /**
+   * Every segment before the active one. Compaction takes them all: keeping an old segment while dropping the
+   * record that finished one of its mails would bring that mail back to life on the next replay.
+   */
   private async segmentsToCompact(): Promise<Set<number>> {
     const active = this.journal.activeSegment;
-    const liveBytes = new Map<number, number>();
-    for (const live of [...this.queued.values(), ...this.sent.values()]) {
-      const { segment, length } = live.position;
-      liveBytes.set(segment, (liveBytes.get(segment) ?? 0) + length);
-    }
-    const chosen = new Set<number>();
-    for (const segment of await Journal.segmentsIn(this.journal.dir)) {
-      if (segment >= active) continue;
-      const size = await this.journal.segmentSize(segment);
-      if ((liveBytes.get(segment) ?? 0) * 2 < size) chosen.add(segment);
-    }
-    return chosen;
+    return new Set((await Journal.segmentsIn(this.journal.dir)).filter((segment) => segment < active));
   }
 
   private trimSentLog(): void {
