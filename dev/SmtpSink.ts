@@ -33,6 +33,8 @@ export interface SmtpSinkOptions {
   onRecipient?: (address: string) => { code: number; message: string } | undefined;
   /** Decides each DATA: return an SMTP reply to refuse the mail, nothing to accept it. */
   onMessage?: (mail: ReceivedMail) => { code: number; message: string } | undefined;
+  /** How long to wait before answering each DATA, like a slow server. */
+  delayMs?: number;
   /** Where to write each mail as a .eml file. */
   saveDir?: string;
   onReceive?: (mail: ReceivedMail, file?: string) => void;
@@ -99,13 +101,17 @@ export class SmtpSink {
             login: typeof session.user === "string" ? session.user : "",
             parse: () => simpleParser(raw),
           };
-          const refusal = options.onMessage?.(mail);
-          if (refusal) {
-            callback(Object.assign(new Error(refusal.message), { responseCode: refusal.code }));
-            return;
-          }
-          this.keep(mail);
-          callback(null, `2.0.0 queued as ${this.received.length}`);
+          const answer = () => {
+            const refusal = options.onMessage?.(mail);
+            if (refusal) {
+              callback(Object.assign(new Error(refusal.message), { responseCode: refusal.code }));
+              return;
+            }
+            this.keep(mail);
+            callback(null, `2.0.0 queued as ${this.received.length}`);
+          };
+          if (options.delayMs) setTimeout(answer, options.delayMs);
+          else answer();
         });
       },
     };

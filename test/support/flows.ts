@@ -25,6 +25,8 @@ export interface MailFlowOptions {
   send?: Record<string, unknown>;
   credentials?: Record<string, string>;
   userDir?: string;
+  /** More nodes for the flow, such as a backup server. */
+  extraNodes?: FlowNode[];
 }
 
 /** A server, a recipient group and a send node wired to two helper nodes: "ok" (output 1) and "failed" (output 2). */
@@ -55,6 +57,7 @@ export async function loadMailFlow(port: number, options: MailFlowOptions = {}):
     { id: "ok", z: "tab", type: "helper" },
     { id: "failed", z: "tab", type: "helper" },
   ];
+  flow.push(...(options.extraNodes ?? []));
   if (options.recipients !== null) {
     flow.push({ id: "recipients", type: "alarm-mail-recipients", to: "operator@plant.example", ...options.recipients });
   }
