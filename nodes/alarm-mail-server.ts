@@ -1,5 +1,6 @@
 import type { NodeAPI } from "node-red";
 import type { ServerCredentials } from "./lib/ServerSettings";
+import { registerOutboxEndpoints } from "./red/OutboxEndpoints";
 import { registerServerEndpoints } from "./red/ServerEndpoints";
 import { MailServer, type ServerNode, type ServerNodeDef } from "./red/ServerNode";
 
@@ -8,8 +9,7 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     this.mailServer = new MailServer(RED, this, def);
     this.on("close", (_removed: boolean, done: () => void) => {
-      this.mailServer.close();
-      done();
+      void this.mailServer.close().finally(done);
     });
   }
   RED.nodes.registerType<ServerNode, ServerNodeDef, object, ServerCredentials>(
@@ -20,4 +20,5 @@ export = function register(RED: NodeAPI): void {
     },
   );
   registerServerEndpoints(RED);
+  registerOutboxEndpoints(RED);
 };

@@ -129,6 +129,21 @@ export class Journal<R> {
     await unlink(join(this.dir, segmentName(segment))).catch(() => undefined);
   }
 
+  /**
+   * Drops every record, once the caller knows none is live any more: waits for pending writes, then deletes all
+   * segments and starts a new one.
+   */
+  async clear(): Promise<void> {
+    await this.flushing;
+    await this.handle?.close();
+    this.handle = undefined;
+    for (const segment of await Journal.segmentsIn(this.dir)) {
+      await unlink(join(this.dir, segmentName(segment))).catch(() => undefined);
+    }
+    this.segment += 1;
+    this.size = 0;
+  }
+
   /** Waits for queued records to reach the disk, then closes the file. */
   async close(): Promise<void> {
     this.closed = true;

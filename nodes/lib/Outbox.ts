@@ -387,7 +387,7 @@ function foldState(
 }
 
 function sentEntry(record: Extract<OutboxRecord, { t: "s" }>): SentEntry {
-  const { t: _t, seq: _seq, ...entry } = record;
+  const { t, seq, ...entry } = record;
   return entry;
 }
 

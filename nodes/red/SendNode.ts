@@ -1,10 +1,13 @@
 import type { Node, NodeAPI, NodeContextData, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
 import type { QueueHealth } from "../lib/DeliveryScheduler";
+import type { DigestItem } from "../lib/DigestBuffer";
+import { digestHtml, digestLines, digestText } from "../lib/DigestMail";
 import type { MessageFields, OutgoingMail } from "../lib/MailComposer";
 import { MailError } from "../lib/MailError";
 import type { OutboxEntry, SentEntry } from "../lib/Outbox";
 import type { DeliveryReceipt } from "../lib/SmtpTransport";
 import { timestampFields, type TemplateView } from "../lib/Template";
+import { DigestCollector } from "./DigestCollector";
 import { describeError, statusText } from "./i18n";
 import type { RecipientsNode } from "./RecipientsNode";
 import type { MailServer, OutboxListener, ServerNode } from "./ServerNode";
@@ -13,6 +16,10 @@ export interface SendNodeDef extends NodeDef {
   server?: string;
   recipients?: string;
   events?: string[] | string;
+  /** Flood control: collect msgs for this many ms into one mail (0 = off). */
+  digest?: number | string;
+  /** Alarms of this priority or more urgent (1) skip the digest (0 = none do). */
+  digestBypass?: number | string;
 }
 
 type Send = (msg: NodeMessage | Array<NodeMessage | null>) => void;
@@ -36,7 +43,10 @@ const STATUS_INTERVAL_MS = 250;
  */
 export class SendNode implements OutboxListener {
   private readonly events: string[];
-  private readonly waiting = new Map<string, Waiting>();
+  /** By Message-ID: the msgs a queued mail answers for (several when it is a digest). */
+  private readonly waiting = new Map<string, Waiting[]>();
+  private readonly digest?: DigestCollector<Waiting>;
+  private readonly digestBypass: number;
   private lastOutcome?: NodeStatus;
   private statusTimer?: NodeJS.Timeout;
   private subscribed?: MailServer;
@@ -47,6 +57,13 @@ export class SendNode implements OutboxListener {
     private readonly def: SendNodeDef,
   ) {
     this.events = eventList(def.events);
+    const digestMs = Number(def.digest ?? 0);
+    this.digestBypass = Number(def.digestBypass ?? 1);
+    if (Number.isFinite(digestMs) && digestMs > 0) {
+      this.digest = new DigestCollector<Waiting>(RED, node, digestMs, (items, callbacks) =>
+        this.sendDigest(items, callbacks),
+      );
+    }
     const server = def.server ? (RED.nodes.getNode(def.server) as ServerNode | null) : null;
     if (server) {
       this.subscribed = server.mailServer;
@@ -56,19 +73,21 @@ export class SendNode implements OutboxListener {
     node.on("close", (_removed: boolean, done: () => void) => {
       this.subscribed?.unsubscribe(node.id, this);
       clearTimeout(this.statusTimer);
-      done();
+      void (this.digest?.close() ?? Promise.resolve()).finally(done);
     });
   }
 
   sent(entry: SentEntry, receipt: DeliveryReceipt, storedMsg: unknown): void {
-    const waiting = this.take(entry.id, storedMsg);
-    waiting.msg.mail = {
-      ...receipt,
-      messageId: entry.id,
-      attempts: entry.attempts,
-      queuedAt: new Date(entry.createdAt),
-      sentAt: new Date(entry.sentAt),
-    };
+    const waitings = this.take(entry.id, storedMsg);
+    for (const waiting of waitings) {
+      waiting.msg.mail = {
+        ...receipt,
+        messageId: entry.id,
+        attempts: entry.attempts,
+        queuedAt: new Date(entry.createdAt),
+        sentAt: new Date(entry.sentAt),
+      };
+    }
     const time = new Date(entry.sentAt).toLocaleTimeString();
     this.lastOutcome =
       receipt.rejected.length > 0
@@ -80,13 +99,14 @@ export class SendNode implements OutboxListener {
         : { fill: "green", shape: "dot", text: this.RED._("alarm-mail-send.status.sent", { time }) };
     if (this.subscribed?.queued === 0) this.node.status(this.lastOutcome);
     else this.change();
-    waiting.send([waiting.msg, null]);
-    waiting.done();
+    for (const waiting of waitings) {
+      waiting.send([waiting.msg, null]);
+      waiting.done();
+    }
   }
 
   failed(entry: OutboxEntry, error: MailError, storedMsg: unknown): void {
-    const waiting = this.take(entry.id, storedMsg);
-    this.reportFailure(waiting, error, entry.attempts);
+    for (const waiting of this.take(entry.id, storedMsg)) this.reportFailure(waiting, error, entry.attempts);
     this.change();
   }
 
@@ -107,18 +127,92 @@ export class SendNode implements OutboxListener {
     try {
       const server = this.server();
       if (!server.composer) throw server.configError;
+      // Composing first finds a bad msg at once, even when it then waits in a digest window.
       const mail = await server.composer.compose(this.group(), msg as MessageFields, this.view(msg, new Date()));
-      this.waiting.set(mail.messageId, { msg, send, done });
-      try {
-        await server.queue(mail, { rank: rankOf(msg, mail), sendNode: this.node.id, msg: storable(msg) });
-      } catch (err) {
-        this.waiting.delete(mail.messageId);
-        throw err;
+      if (this.digest && this.joinsDigest(msg)) {
+        await this.digest.add(storable(msg), { msg, send, done });
+        this.node.status({
+          fill: "blue",
+          shape: "ring",
+          text: this.RED._("alarm-mail-send.status.digest", { count: this.digest.size }),
+        });
+        return;
       }
-      this.change();
+      await this.queue(server, mail, [{ msg, send, done }], rankOf(msg, mail), storable(msg));
     } catch (err) {
       this.lastOutcome = undefined;
       this.reportFailure({ msg, send, done }, err, 0);
+    }
+  }
+
+  private async queue(server: MailServer, mail: OutgoingMail, waitings: Waiting[], rank: number, stored: unknown) {
+    this.waiting.set(mail.messageId, waitings);
+    try {
+      await server.queue(mail, { rank, sendNode: this.node.id, msg: stored });
+    } catch (err) {
+      this.waiting.delete(mail.messageId);
+      throw err;
+    }
+    this.change();
+  }
+
+  /**
+   * Urgent alarms skip the digest, and so do msgs with their own addresses: a digest goes to the recipient group,
+   * so merging them would send an event to people it was not meant for.
+   */
+  private joinsDigest(msg: NodeMessageInFlow): boolean {
+    if (msg.to !== undefined || msg.cc !== undefined || msg.bcc !== undefined) return false;
+    const priority = (msg.alarm as { priority?: unknown } | undefined)?.priority;
+    return !(typeof priority === "number" && priority <= this.digestBypass);
+  }
+
+  /** Closes a digest window: one msg goes as its own mail, several as one mail that lists every event. */
+  private async sendDigest(items: DigestItem[], callbacks: Map<string, Waiting>): Promise<void> {
+    const waitings = items.map((item) => callbacks.get(item.id) ?? this.restored(item.msg));
+    try {
+      const server = this.server();
+      if (!server.composer) throw server.configError;
+      const msgs = waitings.map((w) => w.msg);
+      const ranks = msgs.map((m) => rankOf(m));
+      if (items.length === 1) {
+        const mail = await server.composer.compose(
+          this.group(),
+          msgs[0] as MessageFields,
+          this.view(msgs[0], new Date(items[0].at)),
+        );
+        await this.queue(server, mail, waitings, ranks[0], items[0].msg);
+        return;
+      }
+      const time = (ms: number) => new Date(ms).toLocaleTimeString();
+      const lines = digestLines(items, time);
+      const words = {
+        intro: this.RED._("alarm-mail-send.digest.intro", {
+          count: items.length,
+          from: time(items[0].at),
+          to: time(items[items.length - 1].at),
+        }),
+        headings: {
+          time: this.RED._("alarm-mail-send.digest.time"),
+          event: this.RED._("alarm-mail-send.digest.event"),
+          label: this.RED._("alarm-mail-send.digest.alarm"),
+          value: this.RED._("alarm-mail-send.digest.value"),
+        },
+      };
+      const group = this.group();
+      const fields: MessageFields = {
+        topic: this.RED._("alarm-mail-send.digest.subject", { count: items.length, first: lines[0].label }),
+        payload: digestText(lines, words),
+        html: digestHtml(lines, words),
+      };
+      const mail = await server.composer.compose(
+        group && { ...group, subject: "", body: "", html: "" },
+        fields,
+        this.view(msgs[0], new Date()),
+      );
+      const stored = { digestOf: items.map((item) => item.msg) };
+      await this.queue(server, mail, waitings, Math.min(...ranks), stored);
+    } catch (err) {
+      for (const waiting of waitings) this.reportFailure(waiting, err, 0);
     }
   }
 
@@ -131,11 +225,16 @@ export class SendNode implements OutboxListener {
     waiting.done(new Error(message));
   }
 
-  /** The msg and callbacks of a queued mail; after a restart, the stored msg and the node's own send and error. */
-  private take(id: string, storedMsg: unknown): Waiting {
+  /** The msgs and callbacks of a queued mail; after a restart, the stored msgs with the node's own send and error. */
+  private take(id: string, storedMsg: unknown): Waiting[] {
     const waiting = this.waiting.get(id);
     this.waiting.delete(id);
     if (waiting) return waiting;
+    const digestOf = (storedMsg as { digestOf?: unknown } | null)?.digestOf;
+    return Array.isArray(digestOf) ? digestOf.map((m) => this.restored(m)) : [this.restored(storedMsg)];
+  }
+
+  private restored(storedMsg: unknown): Waiting {
     const msg = (storedMsg && typeof storedMsg === "object" ? storedMsg : {}) as NodeMessageInFlow;
     return {
       msg,
@@ -209,10 +308,10 @@ export class SendNode implements OutboxListener {
 }
 
 /** The alarm's priority (1, most urgent, to 4) orders the outbox; without an alarm, the mail's priority does. */
-function rankOf(msg: NodeMessageInFlow, mail: OutgoingMail): number {
+function rankOf(msg: NodeMessageInFlow, mail?: OutgoingMail): number {
   const priority = (msg.alarm as { priority?: unknown } | undefined)?.priority;
   if (typeof priority === "number" && priority >= 1 && priority <= 4) return priority;
-  return MAIL_PRIORITY_RANK[mail.priority];
+  return MAIL_PRIORITY_RANK[mail?.priority ?? "normal"];
 }
 
 /**
@@ -220,7 +319,7 @@ function rankOf(msg: NodeMessageInFlow, mail: OutgoingMail): number {
  * HTTP request and response of an http-in flow, and without the attachments, which are in the mail itself.
  */
 function storable(msg: NodeMessageInFlow): unknown {
-  const { req: _req, res: _res, attachments: _attachments, ...rest } = msg;
+  const { req, res, attachments, ...rest } = msg;
   const kept = Buffer.isBuffer(rest.payload) ? { ...rest, payload: undefined } : rest;
   try {
     return JSON.parse(JSON.stringify(kept)) as unknown;

@@ -6,6 +6,7 @@ import { Outbox, type OutboxEntry, type SentEntry } from "../lib/Outbox";
 import { parseServerSettings, type ServerConfig, type ServerCredentials } from "../lib/ServerSettings";
 import { SmtpTransport, type DeliveryReceipt } from "../lib/SmtpTransport";
 import { describeError } from "./i18n";
+import { OUTBOX_TOPIC } from "./OutboxEndpoints";
 import { dataDir } from "./storage";
 
 export type ServerNodeDef = NodeDef & ServerConfig;
@@ -32,6 +33,9 @@ const BACKLOG_LIMIT = 1000;
 export class MailServer {
   readonly composer?: MailComposer;
   private error?: Error;
+  /** "host:port", for the sent log. */
+  readonly address: string;
+  private publishTimer?: NodeJS.Timeout;
   readonly transport?: SmtpTransport;
   private scheduler?: DeliveryScheduler;
   private outbox?: Outbox;
@@ -44,6 +48,7 @@ export class MailServer {
     private readonly node: Node<ServerCredentials>,
     def: ServerNodeDef,
   ) {
+    this.address = `${String(def.host ?? "")}:${String(def.port ?? "")}`;
     try {
       const settings = parseServerSettings(def, node.credentials ?? {});
       this.composer = new MailComposer(settings.sender);
@@ -111,6 +116,7 @@ export class MailServer {
   /** Stops delivery within Node-RED's close budget; mails not yet accepted stay queued for the next start. */
   async close(): Promise<void> {
     await this.ready;
+    clearTimeout(this.publishTimer);
     await this.scheduler?.close(10_000);
     await this.outbox?.close();
     this.transport?.close();
@@ -142,9 +148,20 @@ export class MailServer {
     const scheduler = new DeliveryScheduler(this.outbox, primary, backup, policy);
     scheduler.on("sent", (...args) => this.dispatch(args[0].sendNode, { kind: "sent", args }));
     scheduler.on("failed", (...args) => this.dispatch(args[0].sendNode, { kind: "failed", args }));
-    scheduler.on("change", () => this.listeners.forEach((listener) => listener.change()));
+    scheduler.on("change", () => {
+      this.listeners.forEach((listener) => listener.change());
+      this.publish();
+    });
     this.scheduler = scheduler;
     scheduler.kick();
+  }
+
+  /** Tells the editor's outbox sidebar, at most once a second, that this queue changed. */
+  private publish(): void {
+    this.publishTimer ??= setTimeout(() => {
+      this.publishTimer = undefined;
+      this.RED.comms.publish(OUTBOX_TOPIC, { server: this.node.id }, false);
+    }, 1000);
   }
 
   private dispatch(sendNode: string | undefined, outcome: Outcome): void {
