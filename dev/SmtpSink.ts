@@ -70,6 +70,8 @@ export class SmtpSink {
       disableReverseLookup: true,
       logger: false,
       size: 50 * 1024 * 1024,
+      // Tests stop sinks that still hold slow connections; do not wait out their delays.
+      closeTimeout: 200,
       onAuth: (auth, _session, callback) => {
         this.authAttempts += 1;
         if (options.lockAfterFailures !== undefined && this.authFailures >= options.lockAfterFailures) {
@@ -110,7 +112,7 @@ export class SmtpSink {
             this.keep(mail);
             callback(null, `2.0.0 queued as ${this.received.length}`);
           };
-          if (options.delayMs) setTimeout(answer, options.delayMs);
+          if (options.delayMs) setTimeout(answer, options.delayMs).unref();
           else answer();
         });
       },
