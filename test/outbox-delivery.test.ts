@@ -68,6 +68,9 @@ describe("outbox: permanent faults fail at once", () => {
     assert.equal(out.output, 1);
     assert.deepEqual(out.msg.mail?.accepted, ["op@plant.example"]);
     assert.deepEqual(out.msg.mail?.rejected, ["left@plant.example"]);
+    assert.deepEqual(out.msg.mail?.rejectedErrors, [
+      { recipient: "left@plant.example", response: "550 5.1.1 No such user" },
+    ]);
     assert.deepEqual((await smtp.waitFor(1))[0].to, ["op@plant.example"]);
     assert.equal(statuses.at(-1)?.fill, "yellow");
   });

@@ -30,6 +30,8 @@ export interface DeliveryReceipt {
   messageId: string;
   accepted: string[];
   rejected: string[];
+  /** Why each refused recipient was refused, in the server's words. */
+  rejectedErrors: Array<{ recipient: string; response: string }>;
   response: string;
 }
 
@@ -65,6 +67,10 @@ export class SmtpTransport {
         messageId: info.messageId,
         accepted: info.accepted.map(addressText),
         rejected: info.rejected.map(addressText),
+        rejectedErrors: (info.rejectedErrors ?? []).map((e) => ({
+          recipient: (e as { recipient?: string }).recipient ?? "",
+          response: e.response ?? e.message,
+        })),
         response: info.response,
       };
     } catch (err) {
