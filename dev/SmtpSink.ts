@@ -27,6 +27,8 @@ export interface SmtpSinkOptions {
   authMethods?: string[];
   /** user -> password accepted by the server. */
   users?: Record<string, string>;
+  /** Checks an XOAUTH2 bearer token (its signature, its expiry); a refused one gets the XOAUTH2 error answer. */
+  verifyToken?: (user: string, token: string) => boolean;
   /** After this many failed logins, answer every login as a provider that has locked the account does. */
   lockAfterFailures?: number;
   /** Decides each RCPT TO: return an SMTP reply to refuse it, nothing to accept it. */
@@ -78,6 +80,10 @@ export class SmtpSink {
           callback(Object.assign(new Error("4.7.0 Too many login attempts, try again later"), { responseCode: 454 }));
         } else if (this.checkLogin(auth)) {
           callback(null, { user: `${auth.method} ${auth.username}` });
+        } else if (auth.method === "XOAUTH2") {
+          this.authFailures += 1;
+          // XOAUTH2 refusals carry a JSON status (RFC 7628); the client then renews its token once.
+          callback(null, { data: { status: "401", schemes: "bearer", scope: "https://outlook.office.com/SMTP.Send" } });
         } else {
           this.authFailures += 1;
           callback(Object.assign(new Error("5.7.8 Authentication credentials invalid"), { responseCode: 535 }));
@@ -152,6 +158,8 @@ export class SmtpSink {
   }
 
   private checkLogin(auth: SMTPServerAuthentication): boolean {
+    if (auth.method === "XOAUTH2")
+      return this.options.verifyToken?.(auth.username ?? "", auth.accessToken ?? "") ?? false;
     const expected = auth.username === undefined ? undefined : this.options.users?.[auth.username];
     if (expected === undefined) return false;
     if (auth.method === "CRAM-MD5") return auth.validatePassword(expected);

@@ -1,5 +1,6 @@
 import type { NodeAPI } from "node-red";
 import type { ServerCredentials } from "./lib/ServerSettings";
+import { registerOAuthEndpoints } from "./red/OAuthEndpoints";
 import { registerOutboxEndpoints } from "./red/OutboxEndpoints";
 import { registerServerEndpoints } from "./red/ServerEndpoints";
 import { MailServer, type ServerNode, type ServerNodeDef } from "./red/ServerNode";
@@ -16,9 +17,17 @@ export = function register(RED: NodeAPI): void {
     "alarm-mail-server",
     AlarmMailServerNode,
     {
-      credentials: { user: { type: "text" }, password: { type: "password" }, ca: { type: "text" } },
+      credentials: {
+        user: { type: "text" },
+        password: { type: "password" },
+        ca: { type: "text" },
+        clientId: { type: "text" },
+        clientSecret: { type: "password" },
+        refreshToken: { type: "password" },
+      },
     },
   );
   registerServerEndpoints(RED);
   registerOutboxEndpoints(RED);
+  registerOAuthEndpoints(RED);
 };

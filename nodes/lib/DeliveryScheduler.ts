@@ -139,6 +139,15 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
     else if (later.length === 0 && due.length === 0) this.setHealth({ state: "idle" });
   }
 
+  /** After a new sign-in: forget refused logins and try again at once. */
+  resume(): void {
+    for (const state of this.routes) {
+      state.blocked = undefined;
+      state.authFailures = 0;
+    }
+    this.kick();
+  }
+
   /** Stops starting attempts and waits (at most `graceMs`) for those under way; what does not finish stays queued. */
   async close(graceMs = 10_000): Promise<void> {
     this.closed = true;

@@ -34,6 +34,15 @@ export type MailErrorCode =
   | "smtp-rejected"
   | "smtp-transient"
   | "smtp-failed"
+  | "oauth-invalid-grant"
+  | "oauth-invalid-client"
+  | "oauth-failed"
+  | "oauth-unreachable"
+  | "oauth-device-denied"
+  | "oauth-device-expired"
+  | "oauth-device-cancelled"
+  | "oauth-state-invalid"
+  | "oauth-not-signed-in"
   | "outbox-expired"
   | "outbox-unavailable";
 

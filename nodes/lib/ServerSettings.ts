@@ -1,6 +1,7 @@
 import { parseAddressList, type MailAddress } from "./AddressList";
 import { DEFAULT_LIMITS, type MailLimits, type SenderPolicy } from "./MailComposer";
 import { DEFAULT_POLICY, type DeliveryPolicy } from "./DeliveryScheduler";
+import type { OAuthFlow, OAuthSettings } from "./OAuthClient";
 import { MailError } from "./MailError";
 import type { SmtpAuthMethod, SmtpConnectionSettings, SmtpSecurity } from "./SmtpTransport";
 
@@ -33,12 +34,20 @@ export interface ServerConfig {
   backup?: unknown;
   failoverAfter?: unknown;
   failbackAfter?: unknown;
+  oauthFlow?: unknown;
+  authorizeUrl?: unknown;
+  tokenUrl?: unknown;
+  deviceUrl?: unknown;
+  scope?: unknown;
 }
 
 export interface ServerCredentials {
   user?: string;
   password?: string;
   ca?: string;
+  clientId?: string;
+  clientSecret?: string;
+  refreshToken?: string;
 }
 
 export interface ServerSettings {
@@ -47,10 +56,13 @@ export interface ServerSettings {
   delivery: DeliveryPolicy;
   /** The id of another alarm-mail-server to use while this one keeps failing. */
   backup?: string;
+  /** For `auth: "oauth2"`: how to obtain tokens, and a refresh token pasted into the credentials, if any. */
+  oauth?: OAuthSettings & { refreshToken?: string };
 }
 
 const SECURITIES: readonly SmtpSecurity[] = ["none", "starttls", "require-starttls", "tls"];
-const AUTH_METHODS: readonly SmtpAuthMethod[] = ["none", "auto", "plain", "login", "cram-md5"];
+const AUTH_METHODS: readonly SmtpAuthMethod[] = ["none", "auto", "plain", "login", "cram-md5", "oauth2"];
+const OAUTH_FLOWS: readonly OAuthFlow[] = ["authorization_code", "device_code", "client_credentials"];
 const DEFAULT_PORT: Record<SmtpSecurity, number> = { none: 25, starttls: 587, "require-starttls": 587, tls: 465 };
 
 /** Validates a server configuration once, at deploy, so that every later error is about the mail, not the set-up. */
@@ -89,8 +101,10 @@ export function parseServerSettings(config: ServerConfig, credentials: ServerCre
     failbackAfter: count(config.failbackAfter, DEFAULT_POLICY.failbackAfter, "failbackAfter"),
     rateLimits,
   };
+  const oauth = auth === "oauth2" ? oauthSettings(config, credentials) : undefined;
   return {
     delivery,
+    ...(oauth ? { oauth } : {}),
     ...(backup ? { backup } : {}),
     connection: {
       host,
@@ -123,6 +137,42 @@ function senderAddress(value: unknown): MailAddress {
   }
   if (list.length !== 1) throw new MailError("config-invalid", { field: "from" });
   return list[0];
+}
+
+function oauthSettings(
+  config: ServerConfig,
+  credentials: ServerCredentials,
+): OAuthSettings & { refreshToken?: string } {
+  const flow = oneOf(config.oauthFlow, OAUTH_FLOWS, "authorization_code", "oauthFlow");
+  const clientId = credentials.clientId?.trim();
+  if (!clientId) throw new MailError("config-invalid", { field: "clientId" });
+  const authorizeUrl = url(config.authorizeUrl, "authorizeUrl", flow === "authorization_code");
+  const deviceUrl = url(config.deviceUrl, "deviceUrl", flow === "device_code");
+  return {
+    flow,
+    tokenUrl: url(config.tokenUrl, "tokenUrl", true) as string,
+    ...(authorizeUrl ? { authorizeUrl } : {}),
+    ...(deviceUrl ? { deviceUrl } : {}),
+    scope: text(config.scope),
+    clientId,
+    ...(credentials.clientSecret ? { clientSecret: credentials.clientSecret } : {}),
+    ...(credentials.refreshToken?.trim() ? { refreshToken: credentials.refreshToken.trim() } : {}),
+  };
+}
+
+function url(value: unknown, field: string, required: boolean): string | undefined {
+  const raw = text(value);
+  if (!raw) {
+    if (required) throw new MailError("config-invalid", { field });
+    return undefined;
+  }
+  try {
+    const parsed = new URL(raw);
+    if (parsed.protocol === "https:" || parsed.protocol === "http:") return raw;
+  } catch {
+    // Reported below with the field's name.
+  }
+  throw new MailError("config-invalid", { field });
 }
 
 function text(value: unknown): string {

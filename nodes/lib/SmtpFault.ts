@@ -40,6 +40,10 @@ const TOO_MANY = /too many|locked|temporarily blocked|rate limit|try again later
 /** Maps a nodemailer error (and the system error under it) to one SmtpFault. */
 export function classifySmtpError(err: unknown, target: Target): SmtpFault {
   if (err instanceof SmtpFault) return err;
+  if (err instanceof MailError && err.code.startsWith("oauth-")) {
+    // A token endpoint that cannot be reached is a network fault; any other token problem needs a person.
+    return new SmtpFault(err.code, err.code === "oauth-unreachable" ? "transient" : "auth", err.params, err);
+  }
   const e = (err ?? {}) as NodemailerError;
   const text = [e.message, e.code, e.response, causeText(e.cause)].filter(Boolean).join(" ");
   const base = { host: target.host, port: target.port };

@@ -7,7 +7,12 @@ import type { OutgoingMail } from "./MailComposer";
 import { classifySmtpError } from "./SmtpFault";
 
 export type SmtpSecurity = "none" | "starttls" | "require-starttls" | "tls";
-export type SmtpAuthMethod = "none" | "auto" | "plain" | "login" | "cram-md5";
+export type SmtpAuthMethod = "none" | "auto" | "plain" | "login" | "cram-md5" | "oauth2";
+
+/** Where XOAUTH2 gets its bearer token; `renew` when the server has just refused the current one. */
+export interface AccessTokenSource {
+  accessToken(renew: boolean): Promise<string>;
+}
 
 /** Everything needed to reach and log in to one SMTP server. */
 export interface SmtpConnectionSettings {
@@ -24,6 +29,8 @@ export interface SmtpConnectionSettings {
   servername?: string;
   connectionTimeout: number;
   socketTimeout: number;
+  /** For `auth: "oauth2"`: the token provider of the server node, shared by every connection. */
+  tokens?: AccessTokenSource;
 }
 
 export interface DeliveryReceipt {
@@ -43,7 +50,7 @@ export interface ProbeResult {
   authenticated: boolean;
 }
 
-const AUTH_METHODS: Record<Exclude<SmtpAuthMethod, "none" | "auto">, string> = {
+const AUTH_METHODS: Record<Exclude<SmtpAuthMethod, "none" | "auto" | "oauth2">, string> = {
   plain: "PLAIN",
   login: "LOGIN",
   "cram-md5": "CRAM-MD5",
@@ -57,7 +64,10 @@ export class SmtpTransport {
   private readonly pool: Mail<SMTPPool.SentMessageInfo>;
 
   constructor(private readonly settings: SmtpConnectionSettings) {
-    this.pool = nodemailer.createTransport({ ...connectionOptions(settings), pool: true, maxConnections: 2 });
+    this.pool = withTokens(
+      nodemailer.createTransport({ ...connectionOptions(settings), pool: true, maxConnections: 2 }),
+      settings,
+    );
   }
 
   async send(mail: OutgoingMail): Promise<DeliveryReceipt> {
@@ -97,11 +107,10 @@ export class SmtpTransport {
       error: silent,
       fatal: silent,
     };
-    const single: Mail<SMTPTransport.SentMessageInfo> = nodemailer.createTransport({
-      ...connectionOptions(this.settings),
-      logger,
-      debug: true,
-    });
+    const single: Mail<SMTPTransport.SentMessageInfo> = withTokens(
+      nodemailer.createTransport({ ...connectionOptions(this.settings), logger, debug: true }),
+      this.settings,
+    );
     try {
       await single.verify();
     } catch (err) {
@@ -122,8 +131,34 @@ export class SmtpTransport {
   }
 }
 
+/** Lets nodemailer ask our token provider for every XOAUTH2 login, instead of fetching tokens on its own. */
+function withTokens<T>(transport: Mail<T>, s: SmtpConnectionSettings): Mail<T> {
+  const tokens = s.tokens;
+  if (s.auth === "oauth2" && tokens) {
+    transport.set(
+      "oauth2_provision_cb",
+      (_user: string, renew: boolean, callback: (err: Error | null, token?: string) => void) => {
+        tokens.accessToken(renew).then(
+          (token) => callback(null, token),
+          (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
+        );
+      },
+    );
+  }
+  return transport;
+}
+
 function connectionOptions(s: SmtpConnectionSettings): SMTPTransport.Options {
+  if (s.auth === "oauth2") return { ...secureOptions(s), auth: { type: "OAuth2", user: s.user ?? "" } };
   const usesPassword = s.auth !== "none";
+  return {
+    ...secureOptions(s),
+    ...(usesPassword ? { auth: { user: s.user ?? "", pass: s.password ?? "" } } : {}),
+    ...(s.auth !== "none" && s.auth !== "auto" ? { authMethod: AUTH_METHODS[s.auth] } : {}),
+  };
+}
+
+function secureOptions(s: SmtpConnectionSettings): SMTPTransport.Options {
   return {
     host: s.host,
     port: s.port,
@@ -139,8 +174,6 @@ function connectionOptions(s: SmtpConnectionSettings): SMTPTransport.Options {
       ...(s.servername ? { servername: s.servername } : {}),
       ...(s.ca ? { ca: s.ca } : {}),
     },
-    ...(usesPassword ? { auth: { user: s.user ?? "", pass: s.password ?? "" } } : {}),
-    ...(s.auth !== "none" && s.auth !== "auto" ? { authMethod: AUTH_METHODS[s.auth] } : {}),
   };
 }
 

@@ -3,9 +3,18 @@ import type { NodeAPI } from "node-red";
 import { parseAddressList } from "../lib/AddressList";
 import { MailComposer } from "../lib/MailComposer";
 import { MailError } from "../lib/MailError";
-import { parseServerSettings, type ServerConfig, type ServerCredentials } from "../lib/ServerSettings";
+import { OAuthClient } from "../lib/OAuthClient";
+import {
+  parseServerSettings,
+  type ServerConfig,
+  type ServerCredentials,
+  type ServerSettings,
+} from "../lib/ServerSettings";
+import { TokenProvider } from "../lib/TokenProvider";
 import { SmtpTransport } from "../lib/SmtpTransport";
 import { describeError } from "./i18n";
+import type { ServerNode } from "./ServerNode";
+import { tokenStore } from "./tokens";
 
 /** What the dialog posts: its current fields, so that a server can be tried before it is deployed. */
 interface TestRequest {
@@ -67,7 +76,12 @@ async function run(RED: NodeAPI, req: Request, res: Response, action: TestAction
       body.config ?? {},
       withStoredSecrets(RED, String(req.params.id), body.credentials),
     );
-    transport = new SmtpTransport(settings.connection);
+    const id = String(req.params.id);
+    const tokens = settings.oauth ? await tokenProviderFor(RED, id, settings) : undefined;
+    transport = new SmtpTransport({
+      ...settings.connection,
+      ...(tokens ? { tokens: { accessToken: (renew: boolean) => tokens.accessToken(renew) } } : {}),
+    });
     res.json({ ok: true, ...(await action(transport, new MailComposer(settings.sender), body)) });
   } catch (err) {
     const mailError = err instanceof MailError ? err : undefined;
@@ -82,9 +96,30 @@ async function run(RED: NodeAPI, req: Request, res: Response, action: TestAction
   }
 }
 
-function withStoredSecrets(RED: NodeAPI, id: string, fromDialog: ServerCredentials = {}): ServerCredentials {
+/** The dialog's credentials, where a secret left untouched ("__PWRD__") or not sent is the stored one. */
+export function withStoredSecrets(RED: NodeAPI, id: string, fromDialog: ServerCredentials = {}): ServerCredentials {
   const stored = (RED.nodes.getCredentials(id) ?? {}) as ServerCredentials;
-  const pick = (key: keyof ServerCredentials) =>
-    fromDialog[key] === UNCHANGED || fromDialog[key] === undefined ? stored[key] : fromDialog[key];
-  return { user: pick("user"), password: pick("password"), ca: pick("ca") };
+  const keys: Array<keyof ServerCredentials> = ["user", "password", "ca", "clientId", "clientSecret", "refreshToken"];
+  return Object.fromEntries(
+    keys.map((key) => [
+      key,
+      fromDialog[key] === UNCHANGED || fromDialog[key] === undefined ? stored[key] : fromDialog[key],
+    ]),
+  ) as ServerCredentials;
+}
+
+/**
+ * The token provider to test with: the deployed node's own, when there is one, because a second provider would
+ * rotate the refresh token behind its back; otherwise one over the same token store.
+ */
+export async function tokenProviderFor(RED: NodeAPI, id: string, settings: ServerSettings): Promise<TokenProvider> {
+  const deployed = (RED.nodes.getNode(id) as ServerNode | null)?.mailServer.tokens;
+  if (deployed) return deployed;
+  const oauth = settings.oauth;
+  if (!oauth) throw new MailError("config-invalid", { field: "auth" });
+  return new TokenProvider(new OAuthClient(oauth), await tokenStore(RED), id, {
+    flow: oauth.flow,
+    ...(oauth.refreshToken ? { refreshToken: oauth.refreshToken } : {}),
+    ...(settings.connection.user ? { account: settings.connection.user } : {}),
+  });
 }

@@ -2,12 +2,15 @@ import type { Node, NodeAPI, NodeDef } from "node-red";
 import { DeliveryScheduler, type MailRoute, type QueueHealth } from "../lib/DeliveryScheduler";
 import { MailComposer, type OutgoingMail } from "../lib/MailComposer";
 import { MailError } from "../lib/MailError";
+import { OAuthClient, type TokenSet } from "../lib/OAuthClient";
+import { TokenProvider } from "../lib/TokenProvider";
 import { Outbox, type OutboxEntry, type SentEntry } from "../lib/Outbox";
 import { parseServerSettings, type ServerConfig, type ServerCredentials } from "../lib/ServerSettings";
 import { SmtpTransport, type DeliveryReceipt } from "../lib/SmtpTransport";
 import { describeError } from "./i18n";
 import { OUTBOX_TOPIC } from "./OutboxEndpoints";
 import { dataDir } from "./storage";
+import { tokenStore } from "./tokens";
 
 export type ServerNodeDef = NodeDef & ServerConfig;
 
@@ -40,6 +43,8 @@ export class MailServer {
   private scheduler?: DeliveryScheduler;
   private outbox?: Outbox;
   private readonly ready: Promise<void>;
+  /** The OAuth2 token provider, when this server logs in with XOAUTH2. */
+  readonly tokens?: Promise<TokenProvider>;
   private readonly listeners = new Map<string, OutboxListener>();
   private readonly backlog = new Map<string, Outcome[]>();
 
@@ -52,7 +57,22 @@ export class MailServer {
     try {
       const settings = parseServerSettings(def, node.credentials ?? {});
       this.composer = new MailComposer(settings.sender);
-      this.transport = new SmtpTransport(settings.connection);
+      const oauth = settings.oauth;
+      if (oauth) {
+        this.tokens = tokenStore(RED).then(
+          (store) =>
+            new TokenProvider(new OAuthClient(oauth), store, node.id, {
+              flow: oauth.flow,
+              ...(oauth.refreshToken ? { refreshToken: oauth.refreshToken } : {}),
+              ...(settings.connection.user ? { account: settings.connection.user } : {}),
+            }),
+        );
+      }
+      const tokens = this.tokens;
+      this.transport = new SmtpTransport({
+        ...settings.connection,
+        ...(tokens ? { tokens: { accessToken: async (renew) => (await tokens).accessToken(renew) } } : {}),
+      });
       const transport = this.transport;
       const primary: MailRoute = { name: "primary", send: (mail) => transport.send(mail) };
       const backup = settings.backup ? this.backupRoute(settings.backup) : undefined;
@@ -89,6 +109,13 @@ export class MailServer {
 
   get mailbox(): Outbox | undefined {
     return this.outbox;
+  }
+
+  /** A sign-in from the editor completed: use its tokens and retry what waited for them. */
+  async signedIn(tokens: TokenSet): Promise<void> {
+    await (await this.tokens)?.signIn(tokens);
+    await this.ready;
+    this.scheduler?.resume();
   }
 
   /** Puts a failed mail back in the queue. */
