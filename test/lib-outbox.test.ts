@@ -126,6 +126,24 @@ describe("Outbox", () => {
     await again.close();
   });
 
+  it("closes cleanly right after a burst that filled a segment (compaction under way)", async () => {
+    const unhandled: unknown[] = [];
+    const record = (err: unknown) => unhandled.push(err);
+    process.on("unhandledRejection", record);
+    const path = dir();
+    const outbox = await Outbox.open(path, { segmentBytes: 16 * 1024 });
+    const mails = await Promise.all(Array.from({ length: 60 }, (_, i) => mail(i, Buffer.alloc(4096, i))));
+    await Promise.all(mails.map((m) => outbox.enqueue(m, { rank: 3 })));
+    for (const m of mails.slice(0, 50)) await outbox.markSent(m.messageId, 1, receipt);
+    await outbox.close();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    process.off("unhandledRejection", record);
+    assert.deepEqual(unhandled, []);
+    const again = await Outbox.open(path);
+    assert.equal(again.pending().length, 10);
+    await again.close();
+  });
+
   it("keeps failed mails for a resend, then drops them on purge", async () => {
     const path = dir();
     const outbox = await Outbox.open(path);

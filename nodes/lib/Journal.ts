@@ -119,6 +119,20 @@ export class Journal<R> {
     }
   }
 
+  /** Reads several records at once, one file read per segment. */
+  async readAll(positions: RecordPosition[]): Promise<R[]> {
+    const files = new Map<number, Buffer>();
+    for (const segment of new Set(positions.map((p) => p.segment))) {
+      files.set(segment, await readFile(join(this.dir, segmentName(segment))));
+    }
+    return positions.map((position) => {
+      const data = files.get(position.segment) as Buffer;
+      const parsed = parseLine(data.subarray(position.offset, position.offset + position.length - 1));
+      if ("reason" in parsed) throw new Error(`journal record damaged (${parsed.reason})`);
+      return parsed.value as R;
+    });
+  }
+
   async segmentSize(segment: number): Promise<number> {
     const info = await stat(join(this.dir, segmentName(segment))).catch(() => undefined);
     return info?.size ?? 0;

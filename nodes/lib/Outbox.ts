@@ -114,69 +114,41 @@ const queuedState = (queuedAt: number): EntryState => ({ status: "queued", queue
  */
 export class Outbox {
   private readonly queued = new Map<string, Live<OutboxEntry>>();
+  /** Delivered mails, oldest first (a Map keeps insertion order), trimmed to keepSent. */
   private readonly sent = new Map<string, Live<SentEntry>>();
+  /** The queued mails in delivery order, rebuilt only when the set of queued mails changes. */
+  private order?: OutboxEntry[];
   private seq = 0;
   private journal!: Journal<OutboxRecord>;
   private compacting?: Promise<void>;
+  private closed = false;
   private readonly keepSent: number;
   private readonly keepFailed: number;
+  private readonly segmentBytes: number;
   private readonly now: () => number;
 
   private constructor(options: OutboxOptions) {
     this.keepSent = options.keepSent ?? 500;
     this.keepFailed = options.keepFailed ?? 200;
+    this.segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
     this.now = options.now ?? Date.now;
   }
 
   static async open(dir: string, options: OutboxOptions = {}): Promise<Outbox> {
     const outbox = new Outbox(options);
-    const folded = new Map<string, { seq: number; record: OutboxRecord; state: EntryState | "sent" | "purged" }>();
-    const content = new Map<string, { record: Extract<OutboxRecord, { t: "q" }>; position: RecordPosition }>();
-    const sentAt = new Map<string, { record: Extract<OutboxRecord, { t: "s" }>; position: RecordPosition }>();
+    const replay = new Replay();
     outbox.journal = await Journal.open<OutboxRecord>(
       dir,
-      (record, position) => {
-        outbox.seq = Math.max(outbox.seq, record.seq);
-        const current = folded.get(record.id);
-        if (record.t === "q") content.set(record.id, { record, position });
-        if (record.t === "s") sentAt.set(record.id, { record, position });
-        if (current && current.seq >= record.seq) return;
-        folded.set(record.id, { seq: record.seq, record, state: foldState(current?.state, record) });
-      },
+      (record, position) => replay.add(record, position),
       (corrupt) => options.onCorrupt?.(corrupt),
-      () => void outbox.compact(),
-      { segmentBytes: options.segmentBytes ?? DEFAULT_SEGMENT_BYTES },
+      outbox.rotated,
+      { segmentBytes: outbox.segmentBytes },
     );
-    for (const [id, { seq, state }] of folded) {
-      if (state === "purged") continue;
-      if (state === "sent") {
-        const sent = sentAt.get(id);
-        if (sent) outbox.sent.set(id, { value: sentEntry(sent.record), seq, position: sent.position });
-        continue;
-      }
-      const stored = content.get(id);
-      if (!stored) continue;
-      const { record } = stored;
-      outbox.queued.set(id, {
-        value: {
-          id,
-          rank: record.rank,
-          createdAt: record.createdAt,
-          ...(record.sendNode ? { sendNode: record.sendNode } : {}),
-          summary: record.summary,
-          ...state,
-        },
-        seq,
-        position: stored.position,
-      });
-    }
+    outbox.seq = replay.maxSeq;
+    replay.fill(outbox.queued, outbox.sent);
     outbox.trimSentLog();
-    // Every start opens a new segment; fold the old ones once they add up, not at every start.
-    const old = await Journal.segmentsIn(dir);
-    const oldBytes = await Promise.all(old.map((segment) => outbox.journal.segmentSize(segment)));
-    if (old.length > 4 || oldBytes.reduce((a, b) => a + b, 0) > (options.segmentBytes ?? DEFAULT_SEGMENT_BYTES)) {
-      await outbox.compact();
-    }
+    // Every start opens a new segment; old ones are folded once they hold more dead bytes than live ones.
+    if (await outbox.worthCompacting()) await outbox.compact();
     return outbox;
   }
 
@@ -203,23 +175,26 @@ export class Outbox {
       ...(meta.msg === undefined ? {} : { msg: meta.msg }),
     });
     this.queued.set(entry.id, { value: entry, seq, position });
+    this.order = undefined;
     return entry;
   }
 
-  /** The queued mails in delivery order: rank, then age. */
-  pending(): OutboxEntry[] {
-    return [...this.queued.values()]
+  /** The queued mails in delivery order: rank, then age. Do not modify the array. */
+  pending(): readonly OutboxEntry[] {
+    this.order ??= [...this.queued.values()]
       .map((live) => live.value)
       .filter((entry) => entry.status === "queued")
       .sort((a, b) => a.rank - b.rank || a.createdAt - b.createdAt);
+    return this.order;
   }
 
   failed(): OutboxEntry[] {
     return [...this.queued.values()].map((l) => l.value).filter((e) => e.status === "failed");
   }
 
+  /** The sent log, newest first. */
   sentLog(): SentEntry[] {
-    return [...this.sent.values()].map((live) => live.value).sort((a, b) => b.sentAt - a.sentAt);
+    return [...this.sent.values()].map((live) => live.value).reverse();
   }
 
   get(id: string): OutboxEntry | undefined {
@@ -239,7 +214,8 @@ export class Outbox {
     if (!live) return;
     const seq = ++this.seq;
     live.seq = seq;
-    live.value = { ...live.value, attempts, nextAt, lastError };
+    // In place: the delivery order does not change, and the ordered list holds this very object.
+    Object.assign(live.value, { attempts, nextAt, lastError });
     await this.journal.append({ t: "a", seq, id, attempts, nextAt, lastError });
   }
 
@@ -261,6 +237,7 @@ export class Outbox {
     };
     const seq = ++this.seq;
     this.queued.delete(id);
+    this.order = undefined;
     const position = await this.journal.append({ t: "s", seq, ...entry });
     this.sent.set(id, { value: entry, seq, position });
     this.trimSentLog();
@@ -274,6 +251,7 @@ export class Outbox {
     const at = this.now();
     live.seq = seq;
     live.value = { ...live.value, status: "failed", attempts, lastError: error, failedAt: at };
+    this.order = undefined;
     await this.journal.append({ t: "f", seq, id, at, attempts, error });
     await this.trimFailed();
     return live.value;
@@ -286,6 +264,7 @@ export class Outbox {
     const seq = ++this.seq;
     live.seq = seq;
     live.value = { ...live.value, ...queuedState(this.now()) };
+    this.order = undefined;
     await this.journal.append({ t: "r", seq, id, at: live.value.queuedAt });
     return true;
   }
@@ -307,35 +286,50 @@ export class Outbox {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.compacting;
     await this.journal.close();
   }
 
+  /** A class field, so that the journal holds on to the outbox alone, not to the replay state of `open`. */
+  private readonly rotated = (): void => {
+    void this.worthCompacting().then((worth) => (worth ? this.compact() : undefined));
+  };
+
+  /** Old segments hold more dead bytes than live ones (and at least a segment's worth), or are too many. */
+  private async worthCompacting(): Promise<boolean> {
+    const old = await this.oldSegments();
+    if (old.length > 16) return true;
+    const sizes = await Promise.all(old.map((segment) => this.journal.segmentSize(segment)));
+    const total = sizes.reduce((a, b) => a + b, 0);
+    const oldSet = new Set(old);
+    let live = 0;
+    for (const entry of [...this.queued.values(), ...this.sent.values()]) {
+      if (oldSet.has(entry.position.segment)) live += entry.position.length;
+    }
+    return total - live > Math.max(live, this.segmentBytes);
+  }
+
   /**
-   * Copies what is live in older segments into the active one, then deletes those segments. A copy keeps the seq
-   * of the state it copies, so any later change (a later seq) still wins when the journal is replayed.
+   * Copies what is live in every older segment into the active one, then deletes them all. A copy keeps the seq of
+   * the state it copies, so any later change (a later seq) still wins on replay. Every old segment goes: keeping one
+   * while dropping the record that finished one of its mails would bring that mail back to life on the next replay.
+   * It never fails the caller: if it cannot finish, the old segments simply stay.
    */
   private compact(): Promise<void> {
     this.compacting ??= (async () => {
       try {
-        const old = await this.segmentsToCompact();
-        for (const [id, live] of [...this.queued]) {
-          if (!old.has(live.position.segment)) continue;
-          const record = await this.journal.read(live.position);
-          if (record.t !== "q" || this.queued.get(id) !== live) continue;
-          const { status, queuedAt, attempts, nextAt, lastError, failedAt } = live.value;
-          const copy: OutboxRecord = {
-            ...record,
-            seq: live.seq,
-            state: { status, queuedAt, attempts, nextAt, lastError, failedAt },
-          };
-          live.position = await this.journal.append(copy);
+        for (const segment of await this.oldSegments()) {
+          if (this.closed) return;
+          const lives = [...this.queued.values(), ...this.sent.values()].filter((l) => l.position.segment === segment);
+          const records = await this.journal.readAll(lives.map((l) => l.position));
+          const copies = lives.map((live, i) => this.journal.append(this.copyOf(live, records[i])));
+          const positions = await Promise.all(copies);
+          lives.forEach((live, i) => (live.position = positions[i]));
+          await this.journal.deleteSegment(segment);
         }
-        for (const [, live] of [...this.sent]) {
-          if (!old.has(live.position.segment)) continue;
-          live.position = await this.journal.append({ t: "s", seq: live.seq, ...live.value });
-        }
-        for (const segment of old) await this.journal.deleteSegment(segment);
+      } catch {
+        // The journal closed under us (redeploy) or a read failed: what was not copied is still in its segment.
       } finally {
         this.compacting = undefined;
       }
@@ -343,25 +337,72 @@ export class Outbox {
     return this.compacting;
   }
 
-  /**
-   * Every segment before the active one. Compaction takes them all: keeping an old segment while dropping the
-   * record that finished one of its mails would bring that mail back to life on the next replay.
-   */
-  private async segmentsToCompact(): Promise<Set<number>> {
+  private copyOf(live: Live<OutboxEntry> | Live<SentEntry>, record: OutboxRecord): OutboxRecord {
+    if (record.t !== "q") return { t: "s", seq: live.seq, ...(live.value as SentEntry) };
+    const { status, queuedAt, attempts, nextAt, lastError, failedAt } = live.value as OutboxEntry;
+    return { ...record, seq: live.seq, state: { status, queuedAt, attempts, nextAt, lastError, failedAt } };
+  }
+
+  private async oldSegments(): Promise<number[]> {
     const active = this.journal.activeSegment;
-    return new Set((await Journal.segmentsIn(this.journal.dir)).filter((segment) => segment < active));
+    return (await Journal.segmentsIn(this.journal.dir)).filter((segment) => segment < active);
   }
 
   private trimSentLog(): void {
-    const excess = this.sent.size - this.keepSent;
-    if (excess <= 0) return;
-    for (const entry of this.sentLog().slice(-excess)) this.sent.delete(entry.id);
+    for (const id of this.sent.keys()) {
+      if (this.sent.size <= this.keepSent) break;
+      this.sent.delete(id);
+    }
   }
 
   private async trimFailed(): Promise<void> {
     const failed = this.failed().sort((a, b) => (a.failedAt ?? 0) - (b.failedAt ?? 0));
     const excess = failed.length - this.keepFailed;
     if (excess > 0) await this.purge(failed.slice(0, excess).map((e) => e.id));
+  }
+}
+
+/**
+ * What the journal's replay collects: for each mail the latest state (highest seq) and where its content is. Only
+ * metadata is kept; the mails themselves stay on disk.
+ */
+class Replay {
+  maxSeq = 0;
+  private readonly folded = new Map<string, { seq: number; state: EntryState | "sent" | "purged" }>();
+  private readonly content = new Map<string, { meta: Omit<OutboxEntry, keyof EntryState>; position: RecordPosition }>();
+  private readonly sentRecords = new Map<string, { entry: SentEntry; position: RecordPosition }>();
+
+  add(record: OutboxRecord, position: RecordPosition): void {
+    this.maxSeq = Math.max(this.maxSeq, record.seq);
+    if (record.t === "q") {
+      const meta = {
+        id: record.id,
+        rank: record.rank,
+        createdAt: record.createdAt,
+        ...(record.sendNode ? { sendNode: record.sendNode } : {}),
+        summary: record.summary,
+      };
+      this.content.set(record.id, { meta, position });
+    }
+    if (record.t === "s") this.sentRecords.set(record.id, { entry: sentEntry(record), position });
+    const current = this.folded.get(record.id);
+    if (current && current.seq >= record.seq) return;
+    this.folded.set(record.id, { seq: record.seq, state: foldState(current?.state, record) });
+  }
+
+  fill(queued: Map<string, Live<OutboxEntry>>, sent: Map<string, Live<SentEntry>>): void {
+    const delivered: Array<Live<SentEntry>> = [];
+    for (const [id, { seq, state }] of this.folded) {
+      if (state === "purged") continue;
+      if (state === "sent") {
+        const record = this.sentRecords.get(id);
+        if (record) delivered.push({ value: record.entry, seq, position: record.position });
+        continue;
+      }
+      const stored = this.content.get(id);
+      if (stored) queued.set(id, { value: { ...stored.meta, ...state }, seq, position: stored.position });
+    }
+    delivered.sort((a, b) => a.value.sentAt - b.value.sentAt).forEach((live) => sent.set(live.value.id, live));
   }
 }
 

@@ -75,7 +75,7 @@ function view(node: ServerNode): ServerView {
     name: node.name ?? "",
     address: node.mailServer.address,
     health: node.mailServer.health,
-    queued: box?.pending() ?? [],
+    queued: [...(box?.pending() ?? [])],
     failed: box?.failed() ?? [],
     sent: box?.sentLog() ?? [],
   };
