@@ -5,9 +5,9 @@
  * Machines are noisy, so the absolute numbers mean little; the ratios to raw nodemailer measured in the same run,
  * with the candidates interleaved, are the result. They are printed and written into bench/RESULTS.md.
  */
-import { readFileSync, writeFileSync, existsSync } from "node:fs";
+import { readFileSync, writeFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
-import { availableParallelism, cpus, totalmem } from "node:os";
+import { availableParallelism, cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
@@ -110,11 +110,16 @@ function mailMsg(): NodeMessage & { to: string } {
 function alarmMailSend(): Candidate {
   let delivered = 0;
   let failed = 0;
+  let userDir: string | undefined;
   return {
     name: "alarm-mail-send",
     async setUp(port) {
       delivered = 0;
       failed = 0;
+      // Every mail goes through the durable outbox in <userDir>/alarm-mail/outbox: a fresh folder for each run, so
+      // that no run starts with the previous one's journal (or replays and compacts it).
+      userDir = mkdtempSync(join(tmpdir(), "alarm-mail-bench-"));
+      helper.settings({ userDir });
       const flow: FlowNode[] = [
         {
           id: "server",
@@ -145,6 +150,8 @@ function alarmMailSend(): Candidate {
     },
     async tearDown() {
       await helper.unload();
+      if (userDir) rmSync(userDir, { recursive: true, force: true });
+      userDir = undefined;
     },
   };
 }

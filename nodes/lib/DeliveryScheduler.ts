@@ -113,8 +113,16 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
     }
     const healthy = this.routes.every((r) => r.failures === 0 && r.authFailures === 0);
     const slots = (healthy ? this.policy.concurrency : 1) - this.inFlight.size;
-    const waiting = this.outbox.pending().filter((entry) => !this.inFlight.has(entry.id));
-    const due = waiting.filter((entry) => entry.nextAt <= now).slice(0, Math.max(0, slots));
+    // One pass over the queue, in delivery order: the first due mails, and when the next waiting one is due. Once
+    // every slot is taken the pass can stop: the end of an attempt runs it again.
+    const due: OutboxEntry[] = [];
+    let nextLater = Infinity;
+    for (const entry of this.outbox.pending()) {
+      if (due.length >= slots) break;
+      if (this.inFlight.has(entry.id)) continue;
+      if (entry.nextAt > now) nextLater = Math.min(nextLater, entry.nextAt);
+      else if (due.length < slots) due.push(entry);
+    }
     const rateWait = this.limiter.delay(now);
     if (due.length > 0 && rateWait > 0) {
       this.setHealth({ state: "rate-limited", until: now + rateWait });
@@ -133,10 +141,9 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
         });
       this.inFlight.set(entry.id, attempt);
     }
-    const later = waiting.filter((entry) => entry.nextAt > now);
-    if (later.length > 0) this.wakeAt(Math.min(...later.map((entry) => entry.nextAt)));
+    if (nextLater < Infinity) this.wakeAt(nextLater);
     if (this.inFlight.size > 0) this.setHealth({ state: "sending" });
-    else if (later.length === 0 && due.length === 0) this.setHealth({ state: "idle" });
+    else if (nextLater === Infinity && due.length === 0) this.setHealth({ state: "idle" });
   }
 
   /** After a new sign-in: forget refused logins and try again at once. */

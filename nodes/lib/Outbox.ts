@@ -101,6 +101,7 @@ export interface OutboxOptions {
 }
 
 const DEFAULT_SEGMENT_BYTES = 4 * 1024 * 1024;
+const RECENT_BYTES = 8 * 1024 * 1024;
 
 const queuedState = (queuedAt: number): EntryState => ({ status: "queued", queuedAt, attempts: 0, nextAt: 0 });
 
@@ -116,8 +117,14 @@ export class Outbox {
   private readonly queued = new Map<string, Live<OutboxEntry>>();
   /** Delivered mails, oldest first (a Map keeps insertion order), trimmed to keepSent. */
   private readonly sent = new Map<string, Live<SentEntry>>();
-  /** The queued mails in delivery order, rebuilt only when the set of queued mails changes. */
+  /** The queued mails in delivery order, built once and then kept in order as mails come and go. */
   private order?: OutboxEntry[];
+  /**
+   * Mails enqueued by this process and not yet finished, so that delivering them does not read back what was just
+   * written. Bounded in bytes; anything else is read from the journal.
+   */
+  private readonly recent = new Map<string, { stored: StoredMail; bytes: number }>();
+  private recentBytes = 0;
   private seq = 0;
   private journal!: Journal<OutboxRecord>;
   private compacting?: Promise<void>;
@@ -175,7 +182,8 @@ export class Outbox {
       ...(meta.msg === undefined ? {} : { msg: meta.msg }),
     });
     this.queued.set(entry.id, { value: entry, seq, position });
-    this.order = undefined;
+    this.place(entry);
+    this.remember(entry.id, { mail, ...(meta.msg === undefined ? {} : { msg: meta.msg }) }, position.length);
     return entry;
   }
 
@@ -204,6 +212,8 @@ export class Outbox {
   async load(id: string): Promise<StoredMail> {
     const live = this.queued.get(id);
     if (!live) throw new Error(`no queued mail ${id}`);
+    const recent = this.recent.get(id);
+    if (recent) return recent.stored;
     const record = await this.journal.read(live.position);
     if (record.t !== "q") throw new Error(`journal record of ${id} is not a mail`);
     return { mail: deserialise(record.mail), ...(record.msg === undefined ? {} : { msg: record.msg }) };
@@ -237,7 +247,8 @@ export class Outbox {
     };
     const seq = ++this.seq;
     this.queued.delete(id);
-    this.order = undefined;
+    this.unplace(live.value);
+    this.forget(id);
     const position = await this.journal.append({ t: "s", seq, ...entry });
     this.sent.set(id, { value: entry, seq, position });
     this.trimSentLog();
@@ -250,8 +261,9 @@ export class Outbox {
     const seq = ++this.seq;
     const at = this.now();
     live.seq = seq;
+    this.unplace(live.value);
+    this.forget(id);
     live.value = { ...live.value, status: "failed", attempts, lastError: error, failedAt: at };
-    this.order = undefined;
     await this.journal.append({ t: "f", seq, id, at, attempts, error });
     await this.trimFailed();
     return live.value;
@@ -264,7 +276,7 @@ export class Outbox {
     const seq = ++this.seq;
     live.seq = seq;
     live.value = { ...live.value, ...queuedState(this.now()) };
-    this.order = undefined;
+    this.place(live.value);
     await this.journal.append({ t: "r", seq, id, at: live.value.queuedAt });
     return true;
   }
@@ -289,6 +301,43 @@ export class Outbox {
     this.closed = true;
     await this.compacting;
     await this.journal.close();
+  }
+
+  private remember(id: string, stored: StoredMail, bytes: number): void {
+    this.recent.set(id, { stored, bytes });
+    this.recentBytes += bytes;
+    for (const [oldest, { bytes: size }] of this.recent) {
+      if (this.recentBytes <= RECENT_BYTES) break;
+      this.recent.delete(oldest);
+      this.recentBytes -= size;
+    }
+  }
+
+  private forget(id: string): void {
+    const recent = this.recent.get(id);
+    if (!recent) return;
+    this.recent.delete(id);
+    this.recentBytes -= recent.bytes;
+  }
+
+  /** Inserts a queued mail where it belongs in the delivery order (binary search: a storm enqueues thousands). */
+  private place(entry: OutboxEntry): void {
+    if (!this.order) return;
+    let low = 0;
+    let high = this.order.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      const other = this.order[mid];
+      if (other.rank < entry.rank || (other.rank === entry.rank && other.createdAt <= entry.createdAt)) low = mid + 1;
+      else high = mid;
+    }
+    this.order.splice(low, 0, entry);
+  }
+
+  /** Removes a mail from the delivery order; it is usually near the front, where delivery starts. */
+  private unplace(entry: OutboxEntry): void {
+    const index = this.order?.indexOf(entry) ?? -1;
+    if (index >= 0) this.order?.splice(index, 1);
   }
 
   /** A class field, so that the journal holds on to the outbox alone, not to the replay state of `open`. */
