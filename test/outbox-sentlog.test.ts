@@ -74,12 +74,7 @@ describe("the sent log, through the admin API", () => {
   };
 
   it("lists a failed mail with its recipients, subject, attempts and error, never its body", async () => {
-    let status = 404;
-    for (let i = 0; status === 404 && i < 50; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      status = (await red.request("POST", "/inject/go", undefined, admin)).status;
-    }
-    assert.equal(status, 200);
+    await red.inject("go", admin);
     await eventually(async () => (await outbox(viewer)).servers[0]?.failed.length === 1, "a failed mail");
     const view = await outbox(viewer);
     const [failed] = view.servers[0].failed;

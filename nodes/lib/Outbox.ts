@@ -15,14 +15,8 @@ export interface DeliveryError {
 
 export type QueuedStatus = "queued" | "failed";
 
-/** A mail waiting in the outbox (or failed and kept for a resend). Its content stays on disk. */
-export interface OutboxEntry {
-  id: string;
-  /** Lower goes first: the alarm priority (1 to 4), or the mail priority when there is no alarm. */
-  rank: number;
-  createdAt: number;
-  sendNode?: string;
-  summary: MailSummary;
+/** Where a queued mail stands: what changes with each attempt, resend or failure. */
+export interface EntryState {
   status: QueuedStatus;
   /** When it entered the queue, or re-entered it through a resend: the maximum age counts from here. */
   queuedAt: number;
@@ -30,6 +24,16 @@ export interface OutboxEntry {
   nextAt: number;
   lastError?: DeliveryError;
   failedAt?: number;
+}
+
+/** A mail waiting in the outbox (or failed and kept for a resend). Its content stays on disk. */
+export interface OutboxEntry extends EntryState {
+  id: string;
+  /** Lower goes first: the alarm priority (1 to 4), or the mail priority when there is no alarm. */
+  rank: number;
+  createdAt: number;
+  sendNode?: string;
+  summary: MailSummary;
 }
 
 export interface SentEntry {
@@ -55,15 +59,6 @@ interface StoredAttachment extends Omit<MailAttachment, "content"> {
   content: string;
 }
 type SerialMail = Omit<OutgoingMail, "date" | "attachments"> & { date: string; attachments: StoredAttachment[] };
-
-interface EntryState {
-  status: QueuedStatus;
-  queuedAt: number;
-  attempts: number;
-  nextAt: number;
-  lastError?: DeliveryError;
-  failedAt?: number;
-}
 
 type OutboxRecord =
   | {

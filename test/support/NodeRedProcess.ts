@@ -129,6 +129,20 @@ export class NodeRedProcess {
     if (!res.ok) throw new Error(`deploy: HTTP ${res.status} ${await res.text()}`);
   }
 
+  /**
+   * Presses an inject node. A deploy answers before the new flows have started, and the inject endpoint only
+   * exists once they have, so a 404 is retried for a few seconds.
+   */
+  async inject(id: string, token?: string): Promise<void> {
+    for (let tries = 0; tries < 50; tries++) {
+      const status = (await this.request("POST", `/inject/${id}`, undefined, token)).status;
+      if (status === 200) return;
+      if (status !== 404) throw new Error(`inject ${id}: HTTP ${status}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`inject ${id}: the flow did not start\n${this.output}`);
+  }
+
   async stop(): Promise<void> {
     if (this.child.exitCode === null) this.child.kill("SIGTERM");
     await this.exited;
