@@ -6,6 +6,24 @@ import { NodeRedProcess } from "./support/NodeRedProcess";
 type FlowNode = { id: string; type: string; [key: string]: unknown };
 const LIBRARY = "/library/examples/flows/@alarm-mail/node-red";
 
+const props = (node: FlowNode) => (node.props as Array<{ p: string }> | undefined) ?? [];
+
+/**
+ * The injects that make an example mail an alarm: one that sends a ready-made alarm msg, or, in an example with an
+ * alarm block, those that feed process values into the block (commands such as an ack are left out), clicked in
+ * their order in the flow.
+ */
+function alarmSimulators(flow: FlowNode[]): FlowNode[] {
+  const injects = flow.filter((n) => n.type === "inject");
+  const blocks = new Set(flow.filter((n) => n.type === "alarm-mail-block").map((n) => n.id));
+  if (blocks.size === 0) return injects.filter((n) => props(n).some((p) => p.p === "alarm")).slice(0, 1);
+  return injects.filter(
+    (n) =>
+      (n.wires as string[][]).some((targets) => targets.some((id) => blocks.has(id))) &&
+      !props(n).some((p) => p.p === "command"),
+  );
+}
+
 describe("examples, as Import > Examples serves them", () => {
   let red: NodeRedProcess;
   let smtp: SmtpSink;
@@ -28,7 +46,7 @@ describe("examples, as Import > Examples serves them", () => {
   it("has an example for every node type", async () => {
     const types = new Set<string>();
     for (const name of names) for (const node of await load(name)) types.add(node.type);
-    for (const type of ["alarm-mail-server", "alarm-mail-recipients", "alarm-mail-send"]) {
+    for (const type of ["alarm-mail-server", "alarm-mail-recipients", "alarm-mail-send", "alarm-mail-block"]) {
       assert.ok(types.has(type), `no example uses ${type}`);
     }
   });
@@ -53,12 +71,12 @@ describe("examples, as Import > Examples serves them", () => {
       for (const server of servers) server.port = smtp.port;
       await red.deploy([{ id: "tab1", type: "tab", label: name }, ...flow.map((n) => ({ z: "tab1", ...n }))]);
       const before = smtp.received.length;
-      const alarmInject = flow.find(
-        (n) => n.type === "inject" && (n.props as Array<{ p: string }>).some((p) => p.p === "alarm"),
-      );
-      assert.ok(alarmInject, `${name} has an inject that simulates an alarm`);
+      const simulators = alarmSimulators(flow);
+      assert.ok(simulators.length > 0, `${name} has an inject that simulates an alarm`);
       await new Promise((resolve) => setTimeout(resolve, 300));
-      assert.equal((await red.request("POST", `/inject/${alarmInject.id}`)).status, 200);
+      for (const inject of simulators) {
+        assert.equal((await red.request("POST", `/inject/${inject.id}`)).status, 200);
+      }
       const [mail] = (await smtp.waitFor(before + 1)).slice(before);
       assert.ok((await mail.parse()).subject, `${name}: the mail has a subject`);
     }

@@ -90,6 +90,7 @@ describe("alarm-mail-send: recipients", () => {
       "messageId",
       "queuedAt",
       "rejected",
+      "rejectedErrors",
       "response",
       "sentAt",
     ]);

@@ -75,8 +75,14 @@ export class NodeRedProcess {
       [requireHere.resolve("node-red/red.js"), "--userDir", userDir, "--settings", join(userDir, "settings.js")],
       { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NODE_RED_ENABLE_PROJECTS: "false" } },
     );
-    // A test that fails before its after() hook must not leave a Node-RED running behind it.
+    // A test that fails before its after() hook, or a runner that is stopped, must not leave a Node-RED behind.
     process.once("exit", () => child.kill("SIGKILL"));
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      process.once(signal, () => {
+        child.kill("SIGKILL");
+        process.exit(1);
+      });
+    }
     const red = new NodeRedProcess(`http://127.0.0.1:${port}`, userDir, child);
     await red.waitUntilServing(30_000);
     return red;

@@ -1,0 +1,65 @@
+import type { AlarmEvent, AlarmEventType, AlarmState, AlarmValue } from "./AlarmEngine";
+import type { Priority } from "./BlockConfig";
+
+/** One line of a block's history: what happened, to which alarm, when (epoch ms) and by whom. */
+export interface HistoryRecord {
+  at: number;
+  event: AlarmEventType;
+  /** The alarm's id, or null for a block-wide event (flood). */
+  id: string | null;
+  label: string | null;
+  priority: Priority | null;
+  state: AlarmState | null;
+  value: AlarmValue | null;
+  user: string | null;
+}
+
+export function historyRecord(event: AlarmEvent): HistoryRecord {
+  const alarm = event.alarm;
+  return {
+    at: event.at,
+    event: event.event,
+    id: alarm?.id ?? null,
+    label: alarm?.label ?? null,
+    priority: alarm?.priority ?? null,
+    state: alarm?.state ?? null,
+    value: alarm?.value ?? null,
+    user: event.user ?? null,
+  };
+}
+
+/**
+ * The last `capacity` events of a block, oldest first: a ring buffer, so that recording an event costs the same
+ * whether the log is empty or full, and the log never grows past its bound.
+ */
+export class AlarmHistory {
+  private readonly ring: HistoryRecord[] = [];
+  /** Index of the oldest record once the ring is full. */
+  private start = 0;
+
+  constructor(
+    readonly capacity: number,
+    records: readonly HistoryRecord[] = [],
+  ) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`history capacity ${capacity}`);
+    for (const record of records.slice(-capacity)) this.add(record);
+  }
+
+  get size(): number {
+    return this.ring.length;
+  }
+
+  add(record: HistoryRecord): void {
+    if (this.ring.length < this.capacity) {
+      this.ring.push(record);
+    } else {
+      this.ring[this.start] = record;
+      this.start = (this.start + 1) % this.capacity;
+    }
+  }
+
+  /** Every record kept, oldest first. */
+  list(): HistoryRecord[] {
+    return [...this.ring.slice(this.start), ...this.ring.slice(0, this.start)];
+  }
+}

@@ -1,0 +1,194 @@
+import { AlarmError } from "./AlarmError";
+
+/**
+ * The configuration of an `alarm-mail-block` node, checked once at deploy: the block's name, its table of alarms and
+ * the thresholds of flood and chattering detection, with the migration of older configuration shapes.
+ */
+
+export const CONDITIONS = ["high", "low", "equal", "not-equal", "true", "false", "bit"] as const;
+export type Condition = (typeof CONDITIONS)[number];
+
+export const ACK_MODES = ["manual", "auto", "none"] as const;
+export type AckMode = (typeof ACK_MODES)[number];
+
+/** 1 is the most urgent, as on most HMIs and in ISA-18.2 practice. */
+export type Priority = 1 | 2 | 3 | 4;
+
+export interface AlarmDefinition {
+  id: string;
+  label: string;
+  /** The msg.topic (or key of an object payload) whose value this alarm watches. */
+  topic: string;
+  condition: Condition;
+  /** Compared with the value by high, low, equal and not-equal; unused by true, false and bit. */
+  setpoint: number;
+  /** Hysteresis of high and low: the alarm clears only once the value is this far back past the setpoint. */
+  deadband: number;
+  /** How long (ms) the condition must hold before the alarm triggers. */
+  onDelay: number;
+  /** How long (ms) the condition must be gone before the alarm recovers. */
+  offDelay: number;
+  priority: Priority;
+  ack: AckMode;
+  /** The bit (0 = least significant) of an integer word that the bit condition watches. */
+  bit: number;
+  /** A latching alarm stays in alarm after its condition cleared, until a reset command. */
+  latch: boolean;
+}
+
+export interface BlockOptions {
+  /** The block's name in events and mails: a number (1 to 8 on a Pro-face HMI) or a label. */
+  block: string | number;
+  /** A flood is more than this many triggers within floodWindow ms. */
+  floodCount: number;
+  floodWindow: number;
+  /** An alarm chatters when it activates this many times or more within chatterWindow ms. */
+  chatterCount: number;
+  chatterWindow: number;
+  /** How many events the history keeps. */
+  historySize: number;
+}
+
+export interface BlockConfig {
+  version: number;
+  alarms: AlarmDefinition[];
+  options: BlockOptions;
+}
+
+export const DEFAULT_OPTIONS: Omit<BlockOptions, "block"> = {
+  floodCount: 10,
+  floodWindow: 600_000,
+  chatterCount: 3,
+  chatterWindow: 60_000,
+  historySize: 10_000,
+};
+
+/** The configuration shape this package writes; the editor stores it in the node's `version` property. */
+export const CONFIG_VERSION = 1;
+
+export type RawConfig = Record<string, unknown>;
+
+/**
+ * Each entry upgrades a configuration of version `index + 1` to the next one. Version 1 is the first shape; a change
+ * of shape (a renamed property, a new unit) adds a function here, so that flows saved by an older editor keep working.
+ */
+const MIGRATIONS: Array<(config: RawConfig) => RawConfig> = [];
+
+/**
+ * Brings a configuration of any version this package knows up to the current one. A configuration without a version
+ * predates versioning and has the version 1 shape. A version newer than this package is refused rather than guessed.
+ */
+export function migrateBlockConfig(config: RawConfig): RawConfig {
+  const version = config.version === undefined || config.version === "" ? 1 : Number(config.version);
+  if (!Number.isInteger(version) || version < 1 || version > CONFIG_VERSION) {
+    throw new AlarmError("config-version", { version: String(config.version), supported: CONFIG_VERSION });
+  }
+  let migrated = config;
+  for (let from = version; from < CONFIG_VERSION; from++) migrated = MIGRATIONS[from - 1](migrated);
+  return { ...migrated, version: CONFIG_VERSION };
+}
+
+/** Checks a block's configuration (as the flow file holds it) and returns it in the engine's types. */
+export function parseBlockConfig(raw: RawConfig): BlockConfig {
+  const config = migrateBlockConfig(raw);
+  const options: BlockOptions = {
+    block: blockName(config.block),
+    floodCount: optionInteger(config, "floodCount", 1),
+    floodWindow: optionInteger(config, "floodWindow", 1),
+    chatterCount: optionInteger(config, "chatterCount", 2),
+    chatterWindow: optionInteger(config, "chatterWindow", 1),
+    historySize: optionInteger(config, "historySize", 1),
+  };
+  if (!Array.isArray(config.alarms)) throw new AlarmError("block-config-invalid", { field: "alarms", value: "" });
+  const seen = new Set<string>();
+  const alarms = config.alarms.map((row: unknown, index) => {
+    const alarm = parseAlarm(row, index);
+    if (seen.has(alarm.id)) throw new AlarmError("alarm-duplicate", { alarm: alarm.id });
+    seen.add(alarm.id);
+    return alarm;
+  });
+  return { version: CONFIG_VERSION, alarms, options };
+}
+
+function blockName(value: unknown): string | number {
+  const text = value === undefined || value === null ? "" : String(value).trim();
+  if (text === "") throw new AlarmError("block-config-invalid", { field: "block", value: "" });
+  return /^\d+$/.test(text) ? Number(text) : text;
+}
+
+function optionInteger(config: RawConfig, field: keyof typeof DEFAULT_OPTIONS, min: number): number {
+  const value = config[field];
+  if (value === undefined || value === "") return DEFAULT_OPTIONS[field];
+  const n = Number(value);
+  if (typeof value === "boolean" || !Number.isInteger(n) || n < min) {
+    throw new AlarmError("block-config-invalid", { field, value: String(value) });
+  }
+  return n;
+}
+
+/** One row of the table. Numbers may come as numeric strings, as they do from a CSV import or a hand-written flow. */
+export function parseAlarm(row: unknown, index: number): AlarmDefinition {
+  if (row === null || typeof row !== "object" || Array.isArray(row)) {
+    throw new AlarmError("alarm-config-invalid", { alarm: `#${index + 1}`, field: "row", value: String(row) });
+  }
+  const fields = row as RawConfig;
+  const id = text(fields.id);
+  if (id === "" || id === "*")
+    throw new AlarmError("alarm-config-invalid", { alarm: `#${index + 1}`, field: "id", value: id });
+  const invalid = (field: string): AlarmError =>
+    new AlarmError("alarm-config-invalid", { alarm: id, field, value: text(fields[field]) });
+
+  const topic = text(fields.topic);
+  if (topic === "") throw invalid("topic");
+  const condition = text(fields.condition) as Condition;
+  if (!CONDITIONS.includes(condition)) throw invalid("condition");
+  const compares = condition === "high" || condition === "low" || condition === "equal" || condition === "not-equal";
+  const setpoint = compares ? requiredNumber(fields.setpoint) : (optionalNumber(fields.setpoint, 0) ?? Number.NaN);
+  if (!Number.isFinite(setpoint)) throw invalid("setpoint");
+  const numbers = {
+    deadband: optionalNumber(fields.deadband, 0),
+    onDelay: optionalNumber(fields.onDelay, 0),
+    offDelay: optionalNumber(fields.offDelay, 0),
+  };
+  for (const [field, value] of Object.entries(numbers)) if (value === undefined || value < 0) throw invalid(field);
+  const priority = Number(text(fields.priority));
+  if (![1, 2, 3, 4].includes(priority)) throw invalid("priority");
+  const ack = (text(fields.ack) || "manual") as AckMode;
+  if (!ACK_MODES.includes(ack)) throw invalid("ack");
+  const bit = condition === "bit" ? requiredNumber(fields.bit) : 0;
+  if (!Number.isInteger(bit) || bit < 0 || bit > 31) throw invalid("bit");
+  const latch = fields.latch === undefined || fields.latch === "" ? false : fields.latch;
+  if (typeof latch !== "boolean" && latch !== "true" && latch !== "false") throw invalid("latch");
+
+  return {
+    id,
+    label: text(fields.label) || id,
+    topic,
+    condition,
+    setpoint,
+    deadband: numbers.deadband ?? 0,
+    onDelay: numbers.onDelay ?? 0,
+    offDelay: numbers.offDelay ?? 0,
+    priority: priority as Priority,
+    ack,
+    bit,
+    latch: latch === true || latch === "true",
+  };
+}
+
+function text(value: unknown): string {
+  return value === undefined || value === null ? "" : String(value).trim();
+}
+
+function requiredNumber(value: unknown): number {
+  if (typeof value === "number") return value;
+  if (typeof value !== "string" || value.trim() === "") return Number.NaN;
+  return Number(value);
+}
+
+/** Empty means the default; anything else must be a finite number. */
+function optionalNumber(value: unknown, fallback: number): number | undefined {
+  if (value === undefined || value === null || value === "") return fallback;
+  const n = requiredNumber(value);
+  return Number.isFinite(n) ? n : undefined;
+}

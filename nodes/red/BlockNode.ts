@@ -1,0 +1,432 @@
+import { join } from "node:path";
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
+import { AlarmEngine, type AlarmEvent, type AlarmView, type BlockSummary } from "../lib/AlarmEngine";
+import { AlarmError } from "../lib/AlarmError";
+import { AlarmHistory, historyRecord, type HistoryRecord } from "../lib/AlarmHistory";
+import { parseBlockConfig, type BlockOptions, type RawConfig } from "../lib/BlockConfig";
+import { decodeBlockSnapshot, encodeBlockSnapshot, type BlockSnapshot } from "../lib/BlockSnapshot";
+import { SnapshotFile } from "../lib/SnapshotFile";
+import { describeError, statusText } from "./i18n";
+import { dataDir } from "./storage";
+
+export interface BlockNodeDef extends NodeDef {
+  block?: string | number;
+  alarms?: unknown;
+  version?: number;
+  floodCount?: number | string;
+  floodWindow?: number | string;
+  chatterCount?: number | string;
+  chatterWindow?: number | string;
+  historySize?: number | string;
+}
+
+/** The node object of an `alarm-mail-block`: `RED.nodes.getNode(id).alarmBlock` is how other nodes read it. */
+export interface BlockNodeObject extends Node {
+  alarmBlock: BlockNode;
+}
+
+/** An alarm as it travels in `msg.alarm`: the engine's view with times as ISO 8601 strings. */
+export type MessageAlarm = Omit<AlarmView, "triggeredAt" | "ackedAt" | "recoveredAt" | "shelvedUntil"> & {
+  triggeredAt: string | null;
+  ackedAt: string | null;
+  recoveredAt: string | null;
+  shelvedUntil: string | null;
+};
+
+type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
+type Done = (err?: Error) => void;
+
+/**
+ * A burst of values writes one snapshot, at most this long after the first change. It is the window that a kill -9
+ * or a power cut can lose; a stop or a redeploy writes at once.
+ */
+const SAVE_DELAY_MS = 1000;
+/** Node-RED gives a closing node 15 s before it complains; the last snapshot must be written within that. */
+const CLOSE_BUDGET_MS = 14_000;
+/** setTimeout fires at once for longer delays; a longer wait is taken in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Topics that no alarm watches are reported once each, up to this many, so that a typo shows without a flood. */
+const UNWATCHED_REPORTED = 100;
+
+/**
+ * The runtime side of an `alarm-mail-block`: feeds values and commands to the engine, turns its events into msgs with
+ * a readable subject and text, keeps the history, wakes the engine at its next deadline, and saves the block's state
+ * so that it survives a restart.
+ */
+export class BlockNode {
+  readonly configError?: Error;
+  private readonly engine?: AlarmEngine;
+  private readonly log: AlarmHistory;
+  private readonly options?: BlockOptions;
+  private readonly file: SnapshotFile;
+  private started = false;
+  private timer?: NodeJS.Timeout;
+  private armedAt?: number;
+  private saveTimer?: NodeJS.Timeout;
+  private savedRevision = 0;
+  private lastStatus = "";
+  private readonly unwatched = new Set<string>();
+
+  constructor(
+    private readonly RED: NodeAPI,
+    private readonly node: Node,
+    def: BlockNodeDef,
+  ) {
+    this.file = new SnapshotFile(join(dataDir(RED, "blocks"), `${node.id.replace(/[^\w.-]/g, "_")}.json`));
+    let log = new AlarmHistory(1);
+    try {
+      const config = parseBlockConfig(def as unknown as RawConfig);
+      const restored = this.load();
+      this.options = config.options;
+      this.engine = new AlarmEngine(config.alarms, config.options, restored?.engine);
+      log = new AlarmHistory(config.options.historySize, restored?.history);
+      this.savedRevision = this.engine.revision;
+    } catch (err) {
+      this.configError = err instanceof Error ? err : new Error(String(err));
+      const message = describeError(RED, err);
+      node.error(message);
+      node.status({ fill: "red", shape: "ring", text: statusText(message) });
+    }
+    this.log = log;
+    this.showStatus();
+    node.on("input", (msg, send, done) => this.onInput(msg, send, done));
+    node.on("close", (removed: boolean, done: () => void) => {
+      void this.close(removed).finally(done);
+    });
+    whenFlowsStart(RED, this.onStarted);
+  }
+
+  /** The block's history, oldest first: what the CSV attacher exports. */
+  history(): HistoryRecord[] {
+    return this.log.list();
+  }
+
+  /** The alarms in alarm or awaiting an acknowledgement, most urgent first, as `msg.alarm` shows them. */
+  activeAlarms(): MessageAlarm[] {
+    return (this.engine?.activeAlarms() ?? []).map(messageAlarm);
+  }
+
+  summary(): BlockSummary | undefined {
+    return this.engine?.summary();
+  }
+
+  /** Deadlines that passed while Node-RED was stopped fire once every node can receive what they send. */
+  private readonly onStarted = (): void => {
+    this.started = true;
+    this.wake();
+  };
+
+  private onInput(msg: NodeMessageInFlow, send: Send, done: Done): void {
+    try {
+      if (!this.engine) throw this.configError;
+      const now = Date.now();
+      const fields = msg as NodeMessageInFlow & Record<string, unknown>;
+      if (fields.command === "status") {
+        send(this.statusMessage(msg, this.engine, fields.alarm));
+      } else if (fields.command !== undefined) {
+        const events = this.engine.command(
+          String(fields.command),
+          fields.alarm,
+          { user: userOf(fields.user), duration: fields.duration },
+          now,
+        );
+        if (fields.command === "reset" && fields.alarm !== "*" && !events.some((e) => e.event === "recovery")) {
+          this.node.warn(this.RED._("alarm-mail-block.warn.nothing-to-reset", { alarm: String(fields.alarm) }));
+        }
+        this.publish(events, send);
+      } else if (isValueTable(msg.payload) && !(typeof msg.topic === "string" && this.engine.watches(msg.topic))) {
+        // A whole PLC read: keys no alarm watches are the read's other tags, not mistakes. An object sent to a
+        // watched topic is a bad value of that topic instead, and said so below.
+        const events: AlarmEvent[] = [];
+        for (const [topic, value] of Object.entries(msg.payload)) events.push(...this.update(topic, value, now));
+        this.publish(events, send);
+      } else {
+        if (typeof msg.topic !== "string" || msg.topic === "") throw new AlarmError("topic-missing");
+        if (!this.engine.watches(msg.topic)) this.reportUnwatched(msg.topic);
+        this.publish(this.update(msg.topic, msg.payload, now), send);
+      }
+      this.afterChange();
+      done();
+    } catch (err) {
+      const message = describeError(this.RED, err);
+      this.node.status({ fill: "red", shape: "ring", text: statusText(message) });
+      this.lastStatus = "";
+      done(new Error(message));
+    }
+  }
+
+  /** A value that is not one is a warning, not an error: one bad tag of a PLC read must not hide the others. */
+  private update(topic: string, value: unknown, now: number): AlarmEvent[] {
+    try {
+      return this.engine?.update(topic, value, now) ?? [];
+    } catch (err) {
+      if (!(err instanceof AlarmError)) throw err;
+      this.node.warn(describeError(this.RED, err));
+      return [];
+    }
+  }
+
+  private reportUnwatched(topic: string): void {
+    if (this.unwatched.has(topic) || this.unwatched.size >= UNWATCHED_REPORTED) return;
+    this.unwatched.add(topic);
+    this.node.warn(this.RED._("alarm-mail-block.warn.unwatched", { topic }));
+  }
+
+  private publish(events: AlarmEvent[], send: Send): void {
+    if (events.length === 0) return;
+    for (const event of events) this.log.add(historyRecord(event));
+    send([events.map((event) => this.eventMessage(event))]);
+  }
+
+  private eventMessage(event: AlarmEvent): NodeMessage {
+    const alarm = event.alarm;
+    const block = this.options?.block ?? "";
+    const time = localTime(event.at);
+    const t = (key: string, params: Record<string, string | number> = {}) =>
+      this.RED._(`alarm-mail-block.${key}`, params);
+    if (!alarm) {
+      const params = { block, count: this.options?.floodCount ?? 0, minutes: (this.options?.floodWindow ?? 0) / 60000 };
+      return {
+        event: event.event,
+        block,
+        flood: event.flood,
+        topic: t(`subject.${event.event}`, params),
+        payload: t(`text.${event.event}`, { ...params, time }),
+      } as NodeMessage;
+    }
+    const params = {
+      id: alarm.id,
+      label: alarm.label,
+      priority: alarm.priority,
+      block,
+      time,
+      state: t(`state.${alarm.state}`),
+      event: t(`event.${event.event}`),
+      user: event.user ?? t("text.nobody"),
+      until: alarm.shelvedUntil === null ? "" : localTime(alarm.shelvedUntil),
+      since: alarm.triggeredAt === null ? "" : localTime(alarm.triggeredAt),
+      condition: t(`condition.${alarm.condition}`, {
+        value: alarm.value === null ? "" : String(alarm.value),
+        setpoint: alarm.setpoint,
+        bit: alarm.bit ?? 0,
+      }),
+    };
+    const textKey =
+      event.event === "shelve" && alarm.shelvedUntil === null
+        ? "text.shelve-one-shot"
+        : event.event === "unshelve"
+          ? `text.unshelve-${event.cause ?? "command"}`
+          : `text.${event.event}`;
+    return {
+      event: event.event,
+      alarm: messageAlarm(alarm),
+      block,
+      flood: event.flood,
+      ...(event.user === undefined ? {} : { user: event.user }),
+      ...(event.cause === undefined ? {} : { cause: event.cause }),
+      topic: t("subject.alarm", params),
+      payload: t(textKey, params),
+    } as NodeMessage;
+  }
+
+  /** The reply to a status command: the input msg, so that an HTTP request flow can answer with it. */
+  private statusMessage(msg: NodeMessageInFlow, engine: AlarmEngine, target: unknown): NodeMessage {
+    const alarms = target === undefined ? engine.activeAlarms() : engine.select(target);
+    const summary = engine.summary();
+    const block = this.options?.block ?? "";
+    const lines = alarms.map((alarm) =>
+      this.RED._("alarm-mail-block.text.status-line", {
+        priority: alarm.priority,
+        id: alarm.id,
+        label: alarm.label,
+        state: this.RED._(`alarm-mail-block.state.${alarm.state}`),
+        value: alarm.value === null ? "" : String(alarm.value),
+      }),
+    );
+    return Object.assign(msg, {
+      event: "status",
+      block,
+      flood: summary.flood,
+      summary,
+      alarms: alarms.map(messageAlarm),
+      topic: this.RED._("alarm-mail-block.subject.status", { block }),
+      payload: [this.RED._("alarm-mail-block.text.status", { block, ...counts(summary) }), ...lines].join("\n"),
+    });
+  }
+
+  private afterChange(): void {
+    this.showStatus();
+    this.arm();
+    this.saveSoon();
+  }
+
+  /** Arms the one timer of this block for the engine's next deadline. */
+  private arm(): void {
+    if (!this.engine || !this.started) return;
+    const next = this.engine.nextDeadline();
+    if (next === this.armedAt) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.armedAt = next;
+    if (next === undefined) return;
+    this.timer = setTimeout(() => this.wake(), Math.min(Math.max(next - Date.now(), 0), MAX_TIMER_MS));
+  }
+
+  private wake(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.armedAt = undefined;
+    if (!this.engine) return;
+    this.publish(this.engine.advance(Date.now()), (msg) => this.node.send(msg));
+    this.afterChange();
+  }
+
+  private showStatus(): void {
+    const summary = this.engine?.summary();
+    if (!summary) return;
+    const params = counts(summary);
+    const parts = [this.RED._("alarm-mail-block.status.summary", params)];
+    if (summary.shelved > 0) parts.push(this.RED._("alarm-mail-block.status.shelved", params));
+    const hidden = summary.suppressed + summary.outOfService;
+    if (hidden > 0) parts.push(this.RED._("alarm-mail-block.status.hidden", { count: hidden }));
+    if (summary.chattering > 0) parts.push(this.RED._("alarm-mail-block.status.chattering", params));
+    let text = parts.join(", ");
+    if (summary.flood) text = this.RED._("alarm-mail-block.status.flood", { text });
+    const fill: NodeStatus["fill"] =
+      summary.flood || summary.chattering > 0 ? "yellow" : summary.active > 0 || summary.unacked > 0 ? "blue" : "green";
+    const key = `${fill}|${text}`;
+    if (key === this.lastStatus) return;
+    this.lastStatus = key;
+    this.node.status({ fill, shape: "dot", text });
+  }
+
+  private load(): BlockSnapshot | undefined {
+    let text: string | undefined;
+    try {
+      text = this.file.read();
+    } catch (err) {
+      this.warnSnapshot(err);
+      return undefined;
+    }
+    if (text === undefined) return undefined;
+    try {
+      return decodeBlockSnapshot(text);
+    } catch (err) {
+      this.warnSnapshot(err);
+      this.file.setAside(`corrupt-${Date.now()}`).catch((moveErr: unknown) => this.warnSnapshot(moveErr));
+      return undefined;
+    }
+  }
+
+  private warnSnapshot(err: unknown): void {
+    const reason = err instanceof Error ? err.message : String(err);
+    this.node.warn(this.RED._("alarm-mail-block.warn.snapshot-unreadable", { file: this.file.path, reason }));
+  }
+
+  private saveSoon(): void {
+    if (!this.engine || this.engine.revision === this.savedRevision || this.saveTimer) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      void this.save();
+    }, SAVE_DELAY_MS);
+  }
+
+  private async save(): Promise<void> {
+    if (!this.engine) return;
+    const revision = this.engine.revision;
+    const text = encodeBlockSnapshot({ engine: this.engine.snapshot(), history: this.log.list() }, Date.now());
+    this.savedRevision = revision;
+    try {
+      await this.file.write(text);
+    } catch (err) {
+      // The next change tries again; until then the previous snapshot stays whole.
+      this.savedRevision = -1;
+      const reason = err instanceof Error ? err.message : String(err);
+      this.node.warn(this.RED._("alarm-mail-block.warn.snapshot-unwritable", { file: this.file.path, reason }));
+    }
+  }
+
+  private async close(removed: boolean): Promise<void> {
+    starting.delete(this.onStarted);
+    clearTimeout(this.timer);
+    clearTimeout(this.saveTimer);
+    this.timer = undefined;
+    this.saveTimer = undefined;
+    const unsaved = this.engine !== undefined && this.engine.revision !== this.savedRevision;
+    const work = removed ? this.file.remove() : unsaved ? this.save() : this.file.settled();
+    let budget: NodeJS.Timeout | undefined;
+    await Promise.race([
+      work.catch((err: unknown) => this.warnSnapshot(err)),
+      new Promise<void>((resolve) => (budget = setTimeout(resolve, CLOSE_BUDGET_MS))),
+    ]);
+    clearTimeout(budget);
+  }
+}
+
+/** Blocks built since the flows last started, waiting for them to be running. */
+const starting = new Set<() => void>();
+const listening = new WeakSet<object>();
+
+/**
+ * One listener for the whole package rather than one per block: a plant may deploy dozens of blocks, and Node-RED's
+ * emitter warns past ten listeners.
+ */
+function whenFlowsStart(RED: NodeAPI, start: () => void): void {
+  starting.add(start);
+  if (listening.has(RED.events)) return;
+  listening.add(RED.events);
+  RED.events.on("flows:started", () => {
+    const ready = [...starting];
+    starting.clear();
+    for (const block of ready) block();
+  });
+}
+
+/** The summary's numbers, as catalogue placeholders take them. */
+function counts(s: BlockSummary): Record<string, number> {
+  return {
+    alarms: s.alarms,
+    active: s.active,
+    unacked: s.unacked,
+    shelved: s.shelved,
+    suppressed: s.suppressed,
+    outOfService: s.outOfService,
+    chattering: s.chattering,
+  };
+}
+
+function messageAlarm(alarm: AlarmView): MessageAlarm {
+  return {
+    ...alarm,
+    triggeredAt: iso(alarm.triggeredAt),
+    ackedAt: iso(alarm.ackedAt),
+    recoveredAt: iso(alarm.recoveredAt),
+    shelvedUntil: iso(alarm.shelvedUntil),
+  };
+}
+
+function iso(at: number | null): string | null {
+  return at === null ? null : new Date(at).toISOString();
+}
+
+/** The gateway's local time, as an operator reads it on a phone: 2026-01-15 08:42:05. */
+function localTime(at: number): string {
+  const d = new Date(at);
+  const two = (n: number) => String(n).padStart(2, "0");
+  return (
+    `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ` +
+    `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`
+  );
+}
+
+function userOf(user: unknown): string | null {
+  if (typeof user === "string" && user.trim() !== "") return user.trim();
+  return typeof user === "number" ? String(user) : null;
+}
+
+/** An object of topic → value; arrays, Buffers and class instances such as Dates are not. */
+function isValueTable(payload: unknown): payload is Record<string, unknown> {
+  if (typeof payload !== "object" || payload === null) return false;
+  const proto = Object.getPrototypeOf(payload) as unknown;
+  return proto === Object.prototype || proto === null;
+}
