@@ -115,7 +115,8 @@ export class Chromium {
       this.child.kill("SIGKILL");
       await exited;
     }
-    rmSync(this.profile, { recursive: true, force: true });
+    // Chromium may still be writing its profile for a moment after it exits.
+    rmSync(this.profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   }
 
   private send(method: string, params: object, sessionId?: string): Promise<Record<string, unknown>> {

@@ -27,6 +27,10 @@ export interface MailFlowOptions {
   userDir?: string;
   /** More nodes for the flow, such as a backup server. */
   extraNodes?: FlowNode[];
+  /** Credentials of the extra nodes, by node id. */
+  extraCredentials?: Record<string, Record<string, string>>;
+  /** More built node files to load, by node type, such as the attachers that feed the send node. */
+  modules?: string[];
 }
 
 /** A server, a recipient group and a send node wired to two helper nodes: "ok" (output 1) and "failed" (output 2). */
@@ -61,10 +65,11 @@ export async function loadMailFlow(port: number, options: MailFlowOptions = {}):
   if (options.recipients !== null) {
     flow.push({ id: "recipients", type: "alarm-mail-recipients", to: "operator@plant.example", ...options.recipients });
   }
-  const credentials = options.credentials ? { server: options.credentials } : {};
+  const credentials = { ...options.extraCredentials, ...(options.credentials ? { server: options.credentials } : {}) };
+  const modules = (options.modules ?? []).map((name) => requireBuilt(join(dist, `${name}.js`)) as NodeInitializer);
   // Each flow gets its own user directory, hence its own outbox: nothing queued by one test leaks into the next.
   helper.settings({ userDir: options.userDir ?? mkdtempSync(join(tmpdir(), "alarm-mail-test-")) });
-  await helper.load(alarmMailNodes, flow, credentials);
+  await helper.load([...alarmMailNodes, ...modules], flow, credentials);
 }
 
 export interface Outcome {
