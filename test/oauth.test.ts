@@ -227,6 +227,10 @@ describe("OAuth2 for SMTP, against a real OAuth2 server and an SMTP server that 
       servers: Array<{ id: string; queued: unknown[]; health: { state: string } }>;
     };
     assert.equal(outbox.servers.find((s) => s.id === "srv-dc")?.queued.length, 1, "the mail waits");
+    const test = (await (
+      await red.request("POST", "/alarm-mail-server/srv-dc/verify", dialog("srv-dc"), admin)
+    ).json()) as { ok: boolean; code: string };
+    assert.deepEqual([test.ok, test.code], [false, "oauth-invalid-grant"], "Test connection says to sign in again");
     assert.equal(mailsVia("srv-dc").length, sent);
     oauth.expiresIn = 3600;
     await deviceSignIn("srv-dc");

@@ -62,11 +62,14 @@ const AUTH_METHODS: Record<Exclude<SmtpAuthMethod, "none" | "auto" | "oauth2">, 
  */
 export class SmtpTransport {
   private readonly pool: Mail<SMTPPool.SentMessageInfo>;
+  /** The last failed token request, which explains the login error nodemailer reports for it. */
+  private tokenError?: unknown;
 
   constructor(private readonly settings: SmtpConnectionSettings) {
     this.pool = withTokens(
       nodemailer.createTransport({ ...connectionOptions(settings), pool: true, maxConnections: 2 }),
       settings,
+      (err) => (this.tokenError = err),
     );
   }
 
@@ -84,7 +87,7 @@ export class SmtpTransport {
         response: info.response,
       };
     } catch (err) {
-      throw classifySmtpError(err, this.settings);
+      throw classifySmtpError(this.explain(err), this.settings);
     }
   }
 
@@ -110,11 +113,12 @@ export class SmtpTransport {
     const single: Mail<SMTPTransport.SentMessageInfo> = withTokens(
       nodemailer.createTransport({ ...connectionOptions(this.settings), logger, debug: true }),
       this.settings,
+      (err) => (this.tokenError = err),
     );
     try {
       await single.verify();
     } catch (err) {
-      throw classifySmtpError(err, this.settings);
+      throw classifySmtpError(this.explain(err), this.settings);
     } finally {
       single.close();
     }
@@ -129,18 +133,32 @@ export class SmtpTransport {
   close(): void {
     this.pool.close();
   }
+
+  private explain(err: unknown): unknown {
+    return (err as { code?: string }).code === "EAUTH" && this.tokenError ? this.tokenError : err;
+  }
 }
 
-/** Lets nodemailer ask our token provider for every XOAUTH2 login, instead of fetching tokens on its own. */
-function withTokens<T>(transport: Mail<T>, s: SmtpConnectionSettings): Mail<T> {
+/**
+ * Lets nodemailer ask our token provider for every XOAUTH2 login, instead of fetching tokens on its own. nodemailer
+ * wraps a failed token request into a plain login error; `onTokenError` keeps ours, which says what to do.
+ */
+function withTokens<T>(transport: Mail<T>, s: SmtpConnectionSettings, onTokenError: (err?: unknown) => void): Mail<T> {
   const tokens = s.tokens;
   if (s.auth === "oauth2" && tokens) {
     transport.set(
       "oauth2_provision_cb",
       (_user: string, renew: boolean, callback: (err: Error | null, token?: string) => void) => {
         tokens.accessToken(renew).then(
-          (token) => callback(null, token),
-          (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
+          (token) => {
+            onTokenError(undefined);
+            callback(null, token);
+          },
+          (err: unknown) => {
+            onTokenError(err);
+            // A copy: nodemailer rewrites the code of the error it is given.
+            callback(new Error(err instanceof Error ? err.message : String(err)));
+          },
         );
       },
     );

@@ -43,7 +43,7 @@ export class TokenProvider {
   ) {
     this.margin = options.refreshMarginMs ?? 5 * 60_000;
     this.now = options.now ?? Date.now;
-    if (options.refreshToken) this.seed = createHash("sha256").update(options.refreshToken).digest("base64");
+    if (options.refreshToken) this.seed = refreshTokenSeed(options.refreshToken);
   }
 
   /** A valid access token; `renew` when the server has just refused the current one. */
@@ -125,4 +125,9 @@ export class TokenProvider {
         : stored;
     return this.cached;
   }
+}
+
+/** What marks tokens as descending from a refresh token pasted into the node's credentials. */
+export function refreshTokenSeed(refreshToken: string): string {
+  return createHash("sha256").update(refreshToken).digest("base64");
 }

@@ -4,6 +4,7 @@ import type { NodeAPI } from "node-red";
 import { MailError } from "../lib/MailError";
 import { OAuthClient, type OAuthSettings, type TokenSet } from "../lib/OAuthClient";
 import { parseServerSettings, type ServerConfig, type ServerCredentials } from "../lib/ServerSettings";
+import { refreshTokenSeed } from "../lib/TokenProvider";
 import { describeError } from "./i18n";
 import { withStoredSecrets } from "./ServerEndpoints";
 import type { ServerNode } from "./ServerNode";
@@ -18,7 +19,7 @@ interface SignInRequest {
 /** A sign-in started from the dialog and not yet finished: what the callback needs, valid once, for ten minutes. */
 interface PendingSignIn {
   serverId: string;
-  oauth: OAuthSettings;
+  oauth: OAuthSettings & { refreshToken?: string };
   account?: string;
   verifier: string;
   redirectUri: string;
@@ -28,7 +29,7 @@ interface PendingSignIn {
 type DeviceState =
   | { state: "pending"; userCode: string; verificationUri: string; verificationUriComplete?: string; expiresAt: number }
   | { state: "signed-in" }
-  | { state: "failed"; code: string; message: string };
+  | { state: "failed"; code: string; params: Record<string, string | number>; message: string };
 
 const PENDING_MS = 10 * 60_000;
 const pending = new Map<string, PendingSignIn>();
@@ -97,7 +98,7 @@ export function registerOAuthEndpoints(RED: NodeAPI): void {
   RED.httpAdmin.post("/alarm-mail-server/:id/oauth/device", canWrite, (req: Request, res: Response) => {
     void answer(RED, res, async () => {
       const id = String(req.params.id);
-      const { oauth } = oauthOf(RED, id, (req.body ?? {}) as SignInRequest);
+      const { oauth, account } = oauthOf(RED, id, (req.body ?? {}) as SignInRequest);
       const client = new OAuthClient(oauth);
       const device = await client.startDevice();
       devices.get(id)?.abort.abort();
@@ -113,13 +114,14 @@ export function registerOAuthEndpoints(RED: NodeAPI): void {
       void client
         .pollDevice(device, { signal: abort.signal })
         .then(async (tokens) => {
-          await saveSignIn(RED, id, tokens);
+          await saveSignIn(RED, id, tokens, oauth, account);
           devices.set(id, { status: { state: "signed-in" }, abort });
         })
         .catch((err: unknown) => {
           if (abort.signal.aborted) return;
           const code = err instanceof MailError ? err.code : "oauth-failed";
-          devices.set(id, { status: { state: "failed", code, message: describeError(RED, err) }, abort });
+          const params = err instanceof MailError ? err.params : {};
+          devices.set(id, { status: { state: "failed", code, params, message: describeError(RED, err) }, abort });
         });
       return status;
     });
@@ -140,7 +142,11 @@ export function registerOAuthEndpoints(RED: NodeAPI): void {
   });
 }
 
-function oauthOf(RED: NodeAPI, id: string, body: SignInRequest): { oauth: OAuthSettings; account?: string } {
+function oauthOf(
+  RED: NodeAPI,
+  id: string,
+  body: SignInRequest,
+): { oauth: OAuthSettings & { refreshToken?: string }; account?: string } {
   const settings = parseServerSettings(
     { ...body.config, auth: "oauth2" },
     withStoredSecrets(RED, id, body.credentials),
@@ -160,17 +166,33 @@ async function complete(RED: NodeAPI, state: string, code: unknown, error: unkno
     redirectUri: signIn.redirectUri,
     codeVerifier: signIn.verifier,
   });
-  await saveSignIn(RED, signIn.serverId, tokens, signIn.account);
+  await saveSignIn(RED, signIn.serverId, tokens, signIn.oauth, signIn.account);
 }
 
-/** A deployed server takes the tokens itself (and resumes its queue); otherwise they wait in the store for it. */
-async function saveSignIn(RED: NodeAPI, id: string, tokens: TokenSet, account?: string): Promise<void> {
+/**
+ * A deployed server takes the tokens itself (and resumes its queue); otherwise they wait in the store for its deploy,
+ * marked as newer than any refresh token pasted into its credentials.
+ */
+async function saveSignIn(
+  RED: NodeAPI,
+  id: string,
+  tokens: TokenSet,
+  oauth: OAuthSettings & { refreshToken?: string },
+  account?: string,
+): Promise<void> {
   const deployed = (RED.nodes.getNode(id) as ServerNode | null)?.mailServer;
   if (deployed?.tokens) {
     await deployed.signedIn(tokens);
     return;
   }
-  await (await tokenStore(RED)).save(id, { ...tokens, signedInAt: Date.now(), ...(account ? { account } : {}) });
+  await (
+    await tokenStore(RED)
+  ).save(id, {
+    ...tokens,
+    signedInAt: Date.now(),
+    ...(account ? { account } : {}),
+    ...(oauth.refreshToken ? { seed: refreshTokenSeed(oauth.refreshToken) } : {}),
+  });
 }
 
 function sweep(): void {
