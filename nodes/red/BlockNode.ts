@@ -110,6 +110,11 @@ export class BlockNode {
     return this.engine?.summary();
   }
 
+  /** The block's number or label, as `msg.block` carries it: what a CSV's file name says. */
+  get block(): string | number {
+    return this.options?.block ?? "";
+  }
+
   /** Deadlines that passed while Node-RED was stopped fire once every node can receive what they send. */
   private readonly onStarted = (): void => {
     this.started = true;

@@ -1,0 +1,210 @@
+import { join } from "node:path";
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
+import {
+  ACTIVE_COLUMNS,
+  HISTORY_COLUMNS,
+  TRACE_COLUMNS,
+  csvFileName,
+  parseCsvConfig,
+  payloadTable,
+  selectRange,
+  sourceColumns,
+  type CsvConfig,
+  type RawCsvConfig,
+} from "../lib/CsvConfig";
+import { CsvError } from "../lib/CsvError";
+import { DateFormatter, toCsv, type CsvColumn, type CsvFormat } from "../lib/CsvExport";
+import { SnapshotFile } from "../lib/SnapshotFile";
+import { TraceError } from "../lib/TraceError";
+import type { BlockNode } from "./BlockNode";
+import { describeError, statusText } from "./i18n";
+import { dataDir } from "./storage";
+import { TRACE_ERRORS, type TraceNode } from "./TraceNode";
+
+export type CsvNodeDef = NodeDef & RawCsvConfig;
+
+type Send = (msg: NodeMessageInFlow) => void;
+type Done = (err?: Error) => void;
+
+/** The CSV node's errors live in its own catalogue, beside its other texts. */
+const CSV_ERRORS = "@alarm-mail/node-red/alarm-mail-csv:errors.";
+/** Node-RED gives a closing node 15 s before it complains. */
+const CLOSE_BUDGET_MS = 14_000;
+
+/** What one export writes: its rows, bound to their columns, and the names a file name template may use. */
+interface Table {
+  rows: number;
+  view: Record<string, unknown>;
+  write: (format: Omit<CsvFormat, "header">) => Promise<Buffer>;
+}
+
+function table<R>(rows: readonly R[], columns: ReadonlyArray<CsvColumn<R>>, header: boolean, view = {}): Table {
+  return { rows: rows.length, view, write: (format) => toCsv(rows, columns, { ...format, header }) };
+}
+
+/**
+ * The runtime side of `alarm-mail-csv`: reads an alarm block's history or active alarms, a trace log, or rows in
+ * `msg.payload`, writes them as CSV with the headers in the runtime's language, and appends the file to
+ * `msg.attachments`. For "since the last mail" it remembers, on disk, when it last attached a CSV.
+ */
+export class CsvNode {
+  private readonly config?: CsvConfig;
+  private readonly configError?: Error;
+  private readonly dates?: DateFormatter;
+  private readonly file: SnapshotFile;
+  private lastExport?: number;
+
+  constructor(
+    private readonly RED: NodeAPI,
+    private readonly node: Node,
+    def: CsvNodeDef,
+  ) {
+    this.file = new SnapshotFile(join(dataDir(RED, "csv"), `${node.id.replace(/[^\w.-]/g, "_")}.json`));
+    try {
+      this.config = parseCsvConfig(def);
+      this.dates = new DateFormatter(this.config.dateFormat, this.config.datePattern, this.config.timeZone);
+      if (this.config.range === "since-mail") this.lastExport = this.loadLastExport();
+    } catch (err) {
+      this.configError = err instanceof Error ? err : new Error(String(err));
+      const message = this.describe(err);
+      node.error(message);
+      node.status({ fill: "red", shape: "ring", text: statusText(message) });
+    }
+    node.on("input", (msg, send, done) => void this.onInput(msg, send, done));
+    node.on("close", (removed: boolean, done: () => void) => {
+      void this.close(removed).finally(done);
+    });
+  }
+
+  private async onInput(msg: NodeMessageInFlow, send: Send, done: Done): Promise<void> {
+    try {
+      if (!this.config || !this.dates) throw this.configError;
+      const config = this.config;
+      const now = new Date();
+      const source = await this.table(config, msg, now.getTime());
+      const content = await source.write({
+        delimiter: config.delimiter,
+        bom: config.bom,
+        decimalComma: config.decimalComma,
+        dates: this.dates,
+      });
+      const filename = csvFileName(
+        config.filename,
+        { ...msg, msg, ...source.view, source: config.source, rows: source.rows },
+        this.t(`filename.${config.source}`),
+        now,
+      );
+      msg.attachments = [
+        ...attachmentList(msg.attachments),
+        { filename, content, contentType: "text/csv; charset=utf-8" },
+      ];
+      if (config.range === "since-mail") this.remember(now.getTime());
+      this.node.status({
+        fill: "green",
+        shape: "dot",
+        text: this.t("status.attached", {
+          name: filename,
+          rows: source.rows,
+          size: Math.ceil(content.length / 1024),
+          time: now.toLocaleTimeString(),
+        }),
+      });
+      send(msg);
+      done();
+    } catch (err) {
+      const message = this.describe(err);
+      this.node.status({ fill: "red", shape: "ring", text: statusText(message) });
+      done(new Error(message));
+    }
+  }
+
+  private async table(config: CsvConfig, msg: NodeMessageInFlow, now: number): Promise<Table> {
+    const header = (key: string) => this.t(`column.${key}`);
+    switch (config.source) {
+      case "history": {
+        const block = this.block(config.block);
+        const rows = selectRange(block.history(), (r) => r.at, config, now, this.lastExport);
+        return table(rows, sourceColumns(HISTORY_COLUMNS, config.columns, header), true, { block: block.block });
+      }
+      case "active": {
+        const block = this.block(config.block);
+        const columns = sourceColumns(ACTIVE_COLUMNS, config.columns, header);
+        return table(block.activeAlarms(), columns, true, { block: block.block });
+      }
+      case "trace": {
+        const trace = this.trace(config.trace);
+        const rows = selectRange(await trace.rows(), (r) => r.at, config, now, this.lastExport);
+        const columns = sourceColumns(TRACE_COLUMNS[trace.kind], config.columns, header, rows);
+        return table(rows, columns, true, { trace: trace.name });
+      }
+      case "payload": {
+        const found = payloadTable(msg.payload, config.columns);
+        return table(found.rows, found.columns, found.header);
+      }
+    }
+  }
+
+  /** The block, found when the msg comes: nodes start in no set order, and a block may be redeployed alone. */
+  private block(id: string): BlockNode {
+    const found = this.RED.nodes.getNode(id) as (Node & { alarmBlock?: BlockNode }) | null;
+    if (!found?.alarmBlock) throw new CsvError("csv-block-missing", { id });
+    return found.alarmBlock;
+  }
+
+  private trace(id: string): TraceNode {
+    const found = this.RED.nodes.getNode(id) as (Node & { traceLog?: TraceNode }) | null;
+    if (!found?.traceLog) throw new CsvError("csv-trace-missing", { id });
+    return found.traceLog;
+  }
+
+  private loadLastExport(): number | undefined {
+    try {
+      const saved = JSON.parse(this.file.read() ?? "{}") as { lastExport?: unknown };
+      return typeof saved.lastExport === "number" ? saved.lastExport : undefined;
+    } catch (err) {
+      // Without it the next CSV holds every row, which repeats rows rather than losing any.
+      this.node.warn(this.t("warn.stateUnreadable", { file: this.file.path, reason: reasonOf(err) }));
+      return undefined;
+    }
+  }
+
+  /** Saved in the background: if it is lost, the next CSV repeats rows rather than missing any. */
+  private remember(at: number): void {
+    this.lastExport = at;
+    this.file
+      .write(JSON.stringify({ format: 1, lastExport: at }))
+      .catch((err: unknown) =>
+        this.node.warn(this.t("warn.stateUnwritable", { file: this.file.path, reason: reasonOf(err) })),
+      );
+  }
+
+  private async close(removed: boolean): Promise<void> {
+    const work = removed ? this.file.remove() : this.file.settled();
+    let budget: NodeJS.Timeout | undefined;
+    await Promise.race([
+      work.catch(() => undefined),
+      new Promise<void>((resolve) => (budget = setTimeout(resolve, CLOSE_BUDGET_MS))),
+    ]);
+    clearTimeout(budget);
+  }
+
+  private t(key: string, params: Record<string, string | number> = {}): string {
+    return this.RED._(`alarm-mail-csv.${key}`, params);
+  }
+
+  private describe(err: unknown): string {
+    if (err instanceof CsvError) return this.RED._(CSV_ERRORS + err.code, err.params);
+    if (err instanceof TraceError) return this.RED._(TRACE_ERRORS + err.code, err.params);
+    return describeError(this.RED, err);
+  }
+}
+
+/** What the msg already carries, as a list: nothing, one attachment object, or an array of them. */
+function attachmentList(existing: unknown): unknown[] {
+  if (existing === undefined || existing === null) return [];
+  return Array.isArray(existing) ? existing : [existing];
+}
+
+function reasonOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
