@@ -8,9 +8,9 @@
  * Machines are noisy: the ratios, and the cost per update of 10 against 10,000 alarms, are the result. They are
  * printed and written into bench/RESULTS.md between the bench:block markers.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
-import { availableParallelism, cpus, tmpdir, totalmem } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
@@ -22,10 +22,10 @@ import { AlarmHistory, historyRecord } from "../nodes/lib/AlarmHistory";
 import { DEFAULT_OPTIONS, type AlarmDefinition, type BlockOptions } from "../nodes/lib/BlockConfig";
 import { encodeBlockSnapshot } from "../nodes/lib/BlockSnapshot";
 import { SnapshotFile } from "../nodes/lib/SnapshotFile";
+import { machine, median, ranAt, resultsFile, runMain, versionOf, writeResults } from "./support";
 
 const requireHere = createRequire(__filename);
 const root = join(__dirname, "..");
-const resultsFile = join(__dirname, "RESULTS.md");
 
 const UPDATES = positiveInt(process.env.BENCH_UPDATES, 20_000);
 const ENGINE_UPDATES = UPDATES * 10;
@@ -260,12 +260,6 @@ async function measureRuntimeMemory(defs: AlarmDefinition[]): Promise<number> {
   return full - empty;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 const rate = (n: number) => (n >= 100_000 ? `${(n / 1000).toFixed(0)} k` : n.toFixed(0));
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 const micro = (perSecond: number) => (1e6 / perSecond).toFixed(perSecond > 100_000 ? 2 : 1);
@@ -305,10 +299,6 @@ function rowsTable(rows: Row[]): string {
   return lines.join("\n");
 }
 
-function versionOf(packageJson: string): string {
-  return (JSON.parse(readFileSync(requireHere.resolve(packageJson), "utf8")) as { version: string }).version;
-}
-
 function report(rows: Row[], memory: Memory, seconds: number): string {
   const byName = (name: string) => rows.find((r) => r.name === name) as Row;
   const engineSmall = byName(`AlarmEngine alone, ${SMALL} alarms`);
@@ -319,10 +309,9 @@ function report(rows: Row[], memory: Memory, seconds: number): string {
   const growth = (small: Row, large: Row) => (small.perSecond / large.perSecond).toFixed(2);
   const command = `${process.env.BENCH_UPDATES ? `BENCH_UPDATES=${UPDATES} ` : ""}npm run bench:block`;
   return [
-    `Run on ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, ${seconds.toFixed(0)} s in all.`,
+    ranAt(seconds),
     "",
-    `- Machine: ${availableParallelism()} CPUs (${cpus()[0]?.model ?? "unknown CPU"}), ` +
-      `${(totalmem() / 2 ** 30).toFixed(0)} GB RAM, Node.js ${process.version}, Node-RED ${versionOf("node-red/package.json")}`,
+    `- Machine: ${machine()}, Node-RED ${versionOf("node-red/package.json")}`,
     `- Command: \`${command}\``,
     `- ${UPDATES} msgs per runtime run and ${ENGINE_UPDATES} updates per engine run, after a warm-up; ` +
       `${ROUNDS} rounds, candidates interleaved; medians shown`,
@@ -341,23 +330,6 @@ function report(rows: Row[], memory: Memory, seconds: number): string {
     `- Their snapshot: ${mb(memory.snapshotBytes)}, encoded in ${memory.encodeMs.toFixed(0)} ms and written ` +
       `(temporary file, fsync, rename) in ${memory.writeMs.toFixed(0)} ms.`,
   ].join("\n");
-}
-
-const START = "<!-- bench:block:start -->";
-const END = "<!-- bench:block:end -->";
-
-async function writeResults(block: string): Promise<void> {
-  const { format, resolveConfig } = await import("prettier");
-  const generated = `${START}\n${block}\n${END}`;
-  const current = existsSync(resultsFile) ? readFileSync(resultsFile, "utf8") : "# Benchmark results\n";
-  const from = current.indexOf(START);
-  const to = current.indexOf(END);
-  const next =
-    from >= 0 && to > from
-      ? current.slice(0, from) + generated + current.slice(to + END.length)
-      : `${current.trimEnd()}\n\n## \`bench/block.bench.ts\`: alarm block updates per second\n\n${generated}\n`;
-  const options = (await resolveConfig(resultsFile)) ?? {};
-  writeFileSync(resultsFile, await format(next, { ...options, filepath: resultsFile }));
 }
 
 async function main(): Promise<void> {
@@ -391,14 +363,8 @@ async function main(): Promise<void> {
   const memory = await measureMemory();
   const block = report(rows, memory, (performance.now() - began) / 1000);
   console.log(`\n${block}\n`);
-  await writeResults(block);
+  await writeResults("block", "`bench/block.bench.ts`: alarm block updates per second", block);
   console.log(`written to ${resultsFile}`);
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -12,10 +12,10 @@
  * held before the run (after a GC), sampled every few ms and at the end; the result is still held at the end. `npm run bench:csv` (BENCH_ROWS=100000 by default) prints
  * the table and writes it into bench/RESULTS.md between the bench:csv markers.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { availableParallelism, cpus, tmpdir, totalmem } from "node:os";
-import { dirname, join } from "node:path";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -28,10 +28,10 @@ import { DEFAULT_OPTIONS, type AlarmDefinition } from "../nodes/lib/BlockConfig"
 import { encodeBlockSnapshot } from "../nodes/lib/BlockSnapshot";
 import { HISTORY_COLUMNS, sourceColumns } from "../nodes/lib/CsvConfig";
 import { DateFormatter, toCsv } from "../nodes/lib/CsvExport";
+import { machine, median, ranAt, resultsFile, runMain, versionOf, writeResults } from "./support";
 
 const requireHere = createRequire(__filename);
 const root = join(__dirname, "..");
-const resultsFile = join(__dirname, "RESULTS.md");
 
 const ROWS = positiveInt(process.env.BENCH_ROWS, 100_000);
 const ROUNDS = 5;
@@ -191,11 +191,6 @@ async function viaNodeRed(rows: HistoryRecord[]): Promise<Run> {
   return run;
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
 const ms = (value: number) => (value >= 100 ? value.toFixed(0) : value.toFixed(1));
 
@@ -206,19 +201,12 @@ interface Row {
   roundRatios: number[];
 }
 
-/** A package's version; csv-stringify exports no package.json, so it is read beside the entry point. */
-function versionOf(name: string, entryDepth = 0): string {
-  const entry = requireHere.resolve(name);
-  const file = entryDepth === 0 ? entry : join(dirname(entry), ...Array<string>(entryDepth).fill(".."), "package.json");
-  return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
-}
-
 function report(rows: Row[], seconds: number): string {
   const lines = [
-    `Run on ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, ${seconds.toFixed(0)} s in all.`,
+    ranAt(seconds),
     "",
-    `- Machine: ${availableParallelism()} CPUs (${cpus()[0]?.model ?? "unknown CPU"}), ` +
-      `${(totalmem() / 2 ** 30).toFixed(0)} GB RAM, Node.js ${process.version}, Node-RED ${versionOf("node-red/package.json")}, ` +
+    // csv-stringify exports no package.json, so it is read beside the entry point.
+    `- Machine: ${machine()}, Node-RED ${versionOf("node-red/package.json")}, ` +
       `csv-stringify ${versionOf("csv-stringify", 2)}`,
     `- Command: \`${process.env.BENCH_ROWS ? `BENCH_ROWS=${ROWS} ` : ""}npm run bench:csv\``,
     `- ${ROWS.toLocaleString("en")} history rows (8 columns), ${ROUNDS} rounds after a warm-up, candidates interleaved; ` +
@@ -243,23 +231,6 @@ function report(rows: Row[], seconds: number): string {
     `- toCsv: ${perRow(lib)} µs a row; through the node in Node-RED, reading the block: ${perRow(node)} µs a row.`,
   );
   return lines.join("\n");
-}
-
-const START = "<!-- bench:csv:start -->";
-const END = "<!-- bench:csv:end -->";
-
-async function writeResults(block: string): Promise<void> {
-  const { format, resolveConfig } = await import("prettier");
-  const generated = `${START}\n${block}\n${END}`;
-  const current = existsSync(resultsFile) ? readFileSync(resultsFile, "utf8") : "# Benchmark results\n";
-  const from = current.indexOf(START);
-  const to = current.indexOf(END);
-  const next =
-    from >= 0 && to > from
-      ? current.slice(0, from) + generated + current.slice(to + END.length)
-      : `${current.trimEnd()}\n\n## \`bench/csv.bench.ts\`: a CSV of 100,000 history rows\n\n${generated}\n`;
-  const options = (await resolveConfig(resultsFile)) ?? {};
-  writeFileSync(resultsFile, await format(next, { ...options, filepath: resultsFile }));
 }
 
 async function main(): Promise<void> {
@@ -292,14 +263,8 @@ async function main(): Promise<void> {
   });
   const block = report(rowsOut, (performance.now() - began) / 1000);
   console.log(`\n${block}\n`);
-  await writeResults(block);
+  await writeResults("csv", "`bench/csv.bench.ts`: a CSV of 100,000 history rows", block);
   console.log(`written to ${resultsFile}`);
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -11,26 +11,25 @@
  * Ratios to a baseline measured in the same run, with candidates interleaved, are the result; they are printed and
  * written into bench/RESULTS.md between the bench:outbox markers.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
-import { open, readFile, writeFile } from "node:fs/promises";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { open, readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { availableParallelism, cpus, tmpdir, totalmem } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import helper from "node-red-node-test-helper";
 import type { NodeInitializer, NodeMessage } from "node-red";
-import { format, resolveConfig } from "prettier";
 import { SmtpSink } from "../dev/SmtpSink";
 import { Journal } from "../nodes/lib/Journal";
 import { DEFAULT_LIMITS, MailComposer, type OutgoingMail } from "../nodes/lib/MailComposer";
 import { Outbox } from "../nodes/lib/Outbox";
 import type { ServerNode } from "../nodes/red/ServerNode";
+import { machine, ranAt, resultsFile, runMain, versionOf, writeResults } from "./support";
 
 const requireHere = createRequire(__filename);
 const root = join(__dirname, "..");
-const resultsFile = join(__dirname, "RESULTS.md");
 
 const ROUNDS = 3;
 const WARMUP = 20;
@@ -626,10 +625,6 @@ function latencyTable(rows: LatencyRow[]): string {
   return lines.join("\n");
 }
 
-function versionOf(packageJson: string): string {
-  return (JSON.parse(readFileSync(requireHere.resolve(packageJson), "utf8")) as { version: string }).version;
-}
-
 interface Results {
   cases: EnqueueCase[];
   runtime: RuntimeRun[];
@@ -642,7 +637,6 @@ interface Results {
 }
 
 function report(results: Results, seconds: number): string {
-  const cpu = cpus()[0]?.model ?? "unknown CPU";
   const enqueueRows: LatencyRow[] = [];
   for (const item of results.cases) {
     const baseline = summarise(item.baseline);
@@ -701,10 +695,9 @@ function report(results: Results, seconds: number): string {
   const burstAtt = findCase(true, "burst");
 
   return [
-    `Run on ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, ${seconds.toFixed(0)} s in all.`,
+    ranAt(seconds),
     "",
-    `- Machine: ${availableParallelism()} CPUs (${cpu}), ${(totalmem() / 2 ** 30).toFixed(0)} GB RAM, ` +
-      `Node.js ${process.version}, Node-RED ${versionOf("node-red/package.json")}; files in \`${tmpdir()}\``,
+    `- Machine: ${machine()}, Node-RED ${versionOf("node-red/package.json")}; files in \`${tmpdir()}\``,
     "- Command: `npm run bench:outbox`",
     `- ${ROUNDS} rounds, candidates interleaved in each; median and p99 over the samples of all rounds, ratios to the ` +
       `baseline of the same run; ${WARMUP} warm-up mails before each timed run, a fresh folder for each run`,
@@ -749,23 +742,6 @@ function report(results: Results, seconds: number): string {
       (unhandled.length ? ` (${[...new Set(unhandled)].join("; ")})` : "") +
       ".",
   ].join("\n");
-}
-
-const START = "<!-- bench:outbox:start -->";
-const END = "<!-- bench:outbox:end -->";
-
-/** Rewrites only the generated block, formatted as `prettier --check` wants it. */
-async function writeResults(block: string): Promise<void> {
-  const generated = `${START}\n${block}\n${END}`;
-  const current = existsSync(resultsFile) ? readFileSync(resultsFile, "utf8") : "# Benchmark results\n";
-  const from = current.indexOf(START);
-  const to = current.indexOf(END);
-  const next =
-    from >= 0 && to > from
-      ? current.slice(0, from) + generated + current.slice(to + END.length)
-      : `${current.trimEnd()}\n\n## \`bench/outbox.bench.ts\`: the durable outbox\n\n${generated}\n`;
-  const options = (await resolveConfig(resultsFile)) ?? {};
-  await writeFile(resultsFile, await format(next, { ...options, filepath: resultsFile }));
 }
 
 async function main(): Promise<void> {
@@ -814,7 +790,7 @@ async function main(): Promise<void> {
       (performance.now() - began) / 1000,
     );
     console.log(`\n${block}\n`);
-    await writeResults(block);
+    await writeResults("outbox", "`bench/outbox.bench.ts`: the durable outbox", block);
     console.log(`written to ${resultsFile}`);
   } finally {
     rmSync(pristine, { recursive: true, force: true });
@@ -822,10 +798,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -8,15 +8,13 @@
  * are printed and written into bench/RESULTS.md between the bench:screenshot markers.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { availableParallelism, cpus, totalmem } from "node:os";
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { findChromium, Screenshotter, type PageCapture } from "../nodes/lib/Screenshotter";
+import { machine, median, ranAt, runMain, versionOf, writeResults } from "./support";
 
-const resultsFile = join(__dirname, "RESULTS.md");
 const ROUNDS = positiveInt(process.env.BENCH_ROUNDS, 5);
 const WARM_PER_ROUND = 3;
 const GETS_PER_ROUND = 5;
@@ -61,12 +59,6 @@ interface Sample {
   cold: number[];
   warm: number[];
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 
 async function timed<T>(work: () => Promise<T>): Promise<[number, T]> {
   const start = performance.now();
@@ -195,11 +187,10 @@ async function main(): Promise<void> {
       ([name, ms, runs, each, ratio]) => `| ${name} | ${(ms as number).toFixed(1)} | ${runs} | ${each} | ${ratio} |`,
     ),
   ].join("\n");
-  const cpu = cpus()[0]?.model.replace(/\s+/g, " ").trim() ?? "unknown CPU";
   const block = [
-    `Run on ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, ${((performance.now() - began) / 1000).toFixed(0)} s in all.`,
+    ranAt((performance.now() - began) / 1000),
     "",
-    `- Machine: ${availableParallelism()} CPUs (${cpu}), ${Math.round(totalmem() / 2 ** 30)} GB RAM, Node.js ${process.version}, ${version}, playwright-core ${playwrightVersion()}`,
+    `- Machine: ${machine({ tidyModel: true })}, ${version}, playwright-core ${versionOf("playwright-core/package.json")}`,
     "- Command: `npm run bench:screenshot`",
     `- A ${WIDTH}×${HEIGHT} dashboard-like page on 127.0.0.1; ${ROUNDS} rounds of ${GETS_PER_ROUND} GETs, 1 cold and ${WARM_PER_ROUND} warm captures, after one warm-up capture; medians shown`,
     "",
@@ -210,32 +201,7 @@ async function main(): Promise<void> {
     `- The warm browser keeps ${memory.toFixed(0)} MB (PSS of all its processes) between captures, until it closes after 60 s idle.`,
   ].join("\n");
   console.log(`\n${block}`);
-  await writeResults(block);
+  await writeResults("screenshot", "`bench/screenshot.bench.ts`: screenshot time, cold and warm", block);
 }
 
-function playwrightVersion(): string {
-  return (JSON.parse(readFileSync(require.resolve("playwright-core/package.json"), "utf8")) as { version: string })
-    .version;
-}
-
-const START = "<!-- bench:screenshot:start -->";
-const END = "<!-- bench:screenshot:end -->";
-
-async function writeResults(block: string): Promise<void> {
-  const { format, resolveConfig } = await import("prettier");
-  const generated = `${START}\n${block}\n${END}`;
-  const current = existsSync(resultsFile) ? readFileSync(resultsFile, "utf8") : "# Benchmark results\n";
-  const from = current.indexOf(START);
-  const to = current.indexOf(END);
-  const next =
-    from >= 0 && to > from
-      ? current.slice(0, from) + generated + current.slice(to + END.length)
-      : `${current.trimEnd()}\n\n## \`bench/screenshot.bench.ts\`: screenshot time, cold and warm\n\n${generated}\n`;
-  const options = (await resolveConfig(resultsFile)) ?? {};
-  writeFileSync(resultsFile, await format(next, { ...options, filepath: resultsFile }));
-}
-
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+runMain(main, { exit: false });

@@ -5,9 +5,9 @@
  * Machines are noisy, so the absolute numbers mean little; the ratios to raw nodemailer measured in the same run,
  * with the candidates interleaved, are the result. They are printed and written into bench/RESULTS.md.
  */
-import { readFileSync, writeFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
-import { availableParallelism, cpus, tmpdir, totalmem } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
@@ -15,12 +15,11 @@ import { runInNewContext } from "node:vm";
 import helper from "node-red-node-test-helper";
 import type { NodeInitializer, NodeMessage } from "node-red";
 import nodemailer from "nodemailer";
-import { format, resolveConfig } from "prettier";
 import { SmtpSink } from "../dev/SmtpSink";
+import { machine, median, ranAt, resultsFile, runMain, versionOf, writeResults } from "./support";
 
 const requireHere = createRequire(__filename);
 const root = join(__dirname, "..");
-const resultsFile = join(__dirname, "RESULTS.md");
 
 const MAILS = positiveInt(process.env.BENCH_MAILS, 1000);
 const WARMUP = 50;
@@ -228,12 +227,6 @@ async function measure(candidate: Candidate): Promise<Run> {
   }
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 const rate = (n: number) => n.toFixed(0);
 
@@ -298,17 +291,11 @@ function reading(rows: Row[]): string {
   ].join("\n");
 }
 
-function versionOf(packageJson: string): string {
-  return (JSON.parse(readFileSync(requireHere.resolve(packageJson), "utf8")) as { version: string }).version;
-}
-
 function report(rows: Row[], command: string, seconds: number): string {
-  const cpu = cpus()[0]?.model ?? "unknown CPU";
   return [
-    `Run on ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, ${seconds.toFixed(0)} s in all.`,
+    ranAt(seconds),
     "",
-    `- Machine: ${availableParallelism()} CPUs (${cpu}), ${(totalmem() / 2 ** 30).toFixed(0)} GB RAM, Node.js ${process.version}, ` +
-      `Node-RED ${versionOf("node-red/package.json")}`,
+    `- Machine: ${machine()}, Node-RED ${versionOf("node-red/package.json")}`,
     `- nodemailer ${versionOf("nodemailer/package.json")} (ours and the baseline), ` +
       `${versionOf("node-red-node-email/node_modules/nodemailer/package.json")} (bundled in node-red-node-email ` +
       `${versionOf("node-red-node-email/package.json")})`,
@@ -319,26 +306,6 @@ function report(rows: Row[], command: string, seconds: number): string {
     "",
     reading(rows),
   ].join("\n");
-}
-
-const START = "<!-- bench:send:start -->";
-const END = "<!-- bench:send:end -->";
-
-/**
- * Rewrites only the generated block, so that the hand-written notes around it survive every run; formatted as
- * `prettier --check` wants it, so that a fresh result never fails the lint.
- */
-async function writeResults(block: string): Promise<void> {
-  const generated = `${START}\n${block}\n${END}`;
-  const current = existsSync(resultsFile) ? readFileSync(resultsFile, "utf8") : "";
-  const from = current.indexOf(START);
-  const to = current.indexOf(END);
-  const next =
-    from >= 0 && to > from
-      ? current.slice(0, from) + generated + current.slice(to + END.length)
-      : `# Benchmark results\n\n## bench/send.bench.ts: mails per second\n\n${generated}\n`;
-  const options = (await resolveConfig(resultsFile)) ?? {};
-  writeFileSync(resultsFile, await format(next, { ...options, filepath: resultsFile }));
 }
 
 async function main(): Promise<void> {
@@ -369,14 +336,8 @@ async function main(): Promise<void> {
   const command = `${process.env.BENCH_MAILS ? `BENCH_MAILS=${MAILS} ` : ""}npm run bench`;
   const block = report(rows, command, (performance.now() - began) / 1000);
   console.log(`\n${block}\n`);
-  await writeResults(block);
+  await writeResults("send", "`bench/send.bench.ts`: mails per second", block);
   console.log(`written to ${resultsFile}`);
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

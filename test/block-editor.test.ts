@@ -3,24 +3,13 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { HIGH, HIGH_HIGH } from "./support/alarms";
 import { Chromium, CHROMIUM } from "./support/Chromium";
 import { NodeRedProcess } from "./support/NodeRedProcess";
 
-const HIGH = {
-  id: "LT-201-H",
-  label: "Basin 2 bacteria level high",
-  topic: "LT-201",
-  condition: "high",
-  setpoint: 6,
-  deadband: 0.5,
-  onDelay: 0,
-  offDelay: 0,
-  priority: 2,
-  ack: "manual",
-};
 const TABLE = [
   HIGH,
-  { ...HIGH, id: "LT-201-HH", label: "Basin 2 bacteria level high-high", setpoint: 8, priority: 1 },
+  HIGH_HIGH,
   { ...HIGH, id: "PLC-W1.3", label: "Pump 3 fault", topic: "PLC/word1", condition: "bit", bit: 3, priority: 3 },
 ];
 

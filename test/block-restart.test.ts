@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { HIGH, HIGH_HIGH } from "./support/alarms";
 import { NodeRedProcess } from "./support/NodeRedProcess";
 
 interface Line {
@@ -14,20 +15,6 @@ interface Line {
   text: string;
   alarms?: string[];
 }
-
-const HIGH = {
-  id: "LT-201-H",
-  label: "Basin 2 bacteria level high",
-  topic: "LT-201",
-  condition: "high",
-  setpoint: 6,
-  deadband: 0.5,
-  onDelay: 0,
-  offDelay: 0,
-  priority: 2,
-  ack: "manual",
-};
-const HIGH_HIGH = { ...HIGH, id: "LT-201-HH", label: "Basin 2 bacteria level high-high", setpoint: 8, priority: 1 };
 
 type Prop = { p: string; v: string; vt: string };
 const inject = (id: string, props: Prop[]) => ({
@@ -118,17 +105,6 @@ async function waitForLines(file: string, count: number, red: NodeRedProcess, ti
   }
 }
 
-/** Clicks an inject node; right after a deploy or a start its flow may not be running yet, so a 404 is retried. */
-async function click(red: NodeRedProcess, id: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const status = (await red.request("POST", `/inject/${id}`)).status;
-    if (status === 200) return;
-    if (status !== 404 || Date.now() > deadline) assert.fail(`inject ${id}: HTTP ${status}\n${red.output}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 const brief = (line: Line) => [line.event, line.id, line.state].filter(Boolean).join(":");
 
 describe("alarm-mail-block across a restart of Node-RED", () => {
@@ -139,7 +115,7 @@ describe("alarm-mail-block across a restart of Node-RED", () => {
         const userDir = red.userDir;
         const events = join(userDir, "events.jsonl");
         await red.deploy(flow(events));
-        await click(red, "level-9");
+        await red.inject("level-9");
         assert.deepEqual((await waitForLines(events, 2, red)).map(brief), [
           "trigger:LT-201-H:unacked",
           "trigger:LT-201-HH:unacked",
@@ -150,7 +126,7 @@ describe("alarm-mail-block across a restart of Node-RED", () => {
           first.text,
           /^Basin 2 bacteria level high \(LT-201-H\) went into alarm at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d: value 9, alarm above 6\. Priority 2, block 1\.$/,
         );
-        await click(red, "shelve-hh");
+        await red.inject("shelve-hh");
         await waitForLines(events, 3, red);
 
         if (stop === "kill -9 after the save window") {
@@ -166,18 +142,18 @@ describe("alarm-mail-block across a restart of Node-RED", () => {
         assert.deepEqual(brief(afterStart[3]), "unshelve:LT-201-HH:unacked");
         assert.equal(afterStart[3].cause, "expired");
 
-        await click(red, "status");
+        await red.inject("status");
         const status = (await waitForLines(events, 5, red))[4];
         assert.equal(status.event, "status");
         assert.deepEqual(status.alarms, ["LT-201-H=unacked", "LT-201-HH=unacked"]);
 
         // The level fell while nobody watched; the next value reports it.
-        await click(red, "level-5");
+        await red.inject("level-5");
         assert.deepEqual((await waitForLines(events, 7, red)).slice(5).map(brief), [
           "recovery:LT-201-H:rtn-unacked",
           "recovery:LT-201-HH:rtn-unacked",
         ]);
-        await click(red, "ack");
+        await red.inject("ack");
         const acks = (await waitForLines(events, 9, red)).slice(7);
         assert.deepEqual(acks.map(brief), ["ack:LT-201-H:normal", "ack:LT-201-HH:normal"]);
         assert.ok(acks.every((line) => line.user === "jean.dupont"));

@@ -1,16 +1,15 @@
 import assert from "node:assert/strict";
 import type { EventEmitter } from "node:events";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync, readdirSync, mkdirSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
-import type { NodeInitializer, NodeMessage, NodeStatus } from "node-red";
-import { helper, type FlowNode } from "./support/flows";
+import type { NodeMessage, NodeStatus } from "node-red";
+import { HIGH, HIGH_HIGH } from "./support/alarms";
+import { builtNode, helper, type FlowNode, type RuntimeSettings } from "./support/flows";
 import type { BlockNodeObject } from "../nodes/red/BlockNode";
 
-const requireBuilt = createRequire(__filename);
-const blockNode = requireBuilt(join(__dirname, "..", "dist", "alarm-mail-block.js")) as NodeInitializer;
+const blockNode = builtNode("alarm-mail-block");
 
 type Event = NodeMessage & {
   event: string;
@@ -29,23 +28,6 @@ interface Probe {
 
 let dataDir: string;
 let probe: Probe;
-
-const HIGH = {
-  id: "LT-201-H",
-  label: "Basin 2 bacteria level high",
-  topic: "LT-201",
-  condition: "high",
-  setpoint: 6,
-  deadband: 0.5,
-  onDelay: 0,
-  offDelay: 0,
-  priority: 2,
-  ack: "manual",
-};
-const HIGH_HIGH = { ...HIGH, id: "LT-201-HH", label: "Basin 2 bacteria level high-high", setpoint: 8, priority: 1 };
-
-/** The package keeps its files where `alarmMail.dataDir` says: a fresh folder for each test. */
-type RuntimeSettings = Parameters<typeof helper.settings>[0] & { alarmMail: { dataDir: string } };
 
 async function load(alarms: object[], settings: Record<string, unknown> = {}): Promise<void> {
   const runtime: RuntimeSettings = { alarmMail: { dataDir } };

@@ -1,18 +1,16 @@
 import assert from "node:assert/strict";
 import type { EventEmitter } from "node:events";
 import { mkdtempSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, beforeEach, describe, it } from "node:test";
 import { parse } from "csv-parse/sync";
-import type { NodeInitializer, NodeMessage, NodeStatus } from "node-red";
+import type { NodeMessage, NodeStatus } from "node-red";
 import { SmtpSink } from "../dev/SmtpSink";
-import { helper, loadMailFlow, type FlowNode } from "./support/flows";
+import { HIGH, HIGH_HIGH } from "./support/alarms";
+import { builtNode, helper, loadMailFlow, type FlowNode, type RuntimeSettings } from "./support/flows";
 
-const requireBuilt = createRequire(__filename);
-const built = (name: string) => requireBuilt(join(__dirname, "..", "dist", `${name}.js`)) as NodeInitializer;
-const NODES = ["alarm-mail-block", "alarm-mail-trace", "alarm-mail-csv"].map(built);
+const NODES = ["alarm-mail-block", "alarm-mail-trace", "alarm-mail-csv"].map(builtNode);
 
 interface Attachment {
   filename: string;
@@ -21,19 +19,6 @@ interface Attachment {
 }
 type Out = NodeMessage & { attachments?: Attachment[] };
 
-const HIGH = {
-  id: "LT-201-H",
-  label: "Basin 2 bacteria level high",
-  topic: "LT-201",
-  condition: "high",
-  setpoint: 6,
-  deadband: 0.5,
-  onDelay: 0,
-  offDelay: 0,
-  priority: 2,
-  ack: "manual",
-};
-const HIGH_HIGH = { ...HIGH, id: "LT-201-HH", label: "Basin 2 bacteria level high-high", setpoint: 8, priority: 1 };
 /** A label that a spreadsheet would run, and a value below zero that must stay a number. */
 const FROST = {
   ...HIGH,
@@ -55,8 +40,6 @@ const CSV_ERRORS = "@alarm-mail/node-red/alarm-mail-csv:errors.";
 const LOCAL_TIME = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/;
 
 let dataDir: string;
-
-type RuntimeSettings = Parameters<typeof helper.settings>[0] & { alarmMail: { dataDir: string } };
 
 /**
  * A block, three trace nodes (samples, operator actions, interval sampling) and the CSV node under test. Without x and y the test

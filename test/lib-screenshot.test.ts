@@ -13,10 +13,12 @@ import {
   BOX_COLOUR,
   browserProfiles,
   browsers,
+  CHROMIUM,
   colourCount,
   decodePng,
   FixtureServer,
   jpegSize,
+  NO_CHROMIUM,
   noisePng,
   PASSWORD,
   pixel,
@@ -25,9 +27,6 @@ import {
   processesUsing,
   USER,
 } from "./support/images";
-
-const CHROMIUM = findChromium().path;
-const NO_CHROMIUM = `no Chromium at ${findChromium().tried.join(", ")}`;
 
 /** A test that needs the browser runs for real where one is installed, and says why it skipped where not. */
 function needsChromium(t: TestContext): string | undefined {

@@ -6,14 +6,15 @@ import { join } from "node:path";
 import { after, afterEach, before, beforeEach, describe, it } from "node:test";
 import type { Node, NodeMessage, NodeStatus } from "node-red";
 import { SmtpSink } from "../dev/SmtpSink";
-import { findChromium } from "../nodes/lib/Screenshotter";
 import { Chromium as EditorBrowser, CHROMIUM as EDITOR_CHROMIUM } from "./support/Chromium";
 import { helper, loadMailFlow, type MailFlowOptions } from "./support/flows";
 import {
   BOX_COLOUR,
   browserProfiles,
+  CHROMIUM,
   decodePng,
   FixtureServer,
+  NO_CHROMIUM,
   noisePng,
   PASSWORD,
   pixel,
@@ -24,8 +25,6 @@ import {
 } from "./support/images";
 import { NodeRedProcess } from "./support/NodeRedProcess";
 
-const CHROMIUM = findChromium().path;
-const NO_CHROMIUM = `no Chromium at ${findChromium().tried.join(", ")}`;
 const SNAPSHOT = plainPng(64, 48, [0, 128, 255]);
 
 let smtp: SmtpSink;

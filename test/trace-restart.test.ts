@@ -78,21 +78,10 @@ function flow(exportFile: string): object[] {
   ];
 }
 
-/** Clicks an inject node; right after a deploy or a start its flow may not be running yet, so a 404 is retried. */
-async function click(red: NodeRedProcess, id: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const status = (await red.request("POST", `/inject/${id}`)).status;
-    if (status === 200) return;
-    if (status !== 404 || Date.now() > deadline) assert.fail(`inject ${id}: HTTP ${status}\n${red.output}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /** Exports the trace through the CSV node and reads the file back: header row, then [topic, value] of each row. */
 async function exported(red: NodeRedProcess, file: string): Promise<{ header: string[]; rows: string[][] }> {
   rmSync(file, { force: true });
-  await click(red, "export");
+  await red.inject("export");
   const deadline = Date.now() + 10_000;
   while (!existsSync(file) || readFileSync(file).length === 0) {
     if (Date.now() > deadline) assert.fail(`no export\n${red.output}`);
@@ -112,8 +101,8 @@ describe("alarm-mail-trace across a restart of Node-RED", () => {
       const userDir = red.userDir;
       const file = join(userDir, "export.csv");
       await red.deploy(flow(file));
-      await click(red, "level-a");
-      await click(red, "read");
+      await red.inject("level-a");
+      await red.inject("read");
       await pause(200);
       const first = await exported(red, file);
       assert.deepEqual(first.header, ["Time", "Topic", "Value"]);
@@ -124,7 +113,7 @@ describe("alarm-mail-trace across a restart of Node-RED", () => {
       ]);
 
       // A stop right after a sample, within the second its batch waits: closing writes it.
-      await click(red, "level-b");
+      await red.inject("level-b");
       await pause(100);
       await red.stop();
       red = await NodeRedProcess.start({ userDir, lang: "fr" });
@@ -133,7 +122,7 @@ describe("alarm-mail-trace across a restart of Node-RED", () => {
       assert.deepEqual(second.rows, [...first.rows, ["LT-201", "7,5"]]);
 
       // A kill -9 once the batch had its second to reach the disk.
-      await click(red, "level-c");
+      await red.inject("level-c");
       await pause(1500);
       await red.kill();
       red = await NodeRedProcess.start({ userDir, lang: "fr" });

@@ -10,14 +10,22 @@ const dist = join(__dirname, "..", "..", "dist");
 
 helper.init(requireBuilt.resolve("node-red"));
 
+/** A built node file, as Node-RED loads it from the package. */
+export function builtNode(name: string): NodeInitializer {
+  return requireBuilt(join(dist, `${name}.js`)) as NodeInitializer;
+}
+
 /** The built node files, as Node-RED loads them from the package. */
 export const alarmMailNodes: NodeInitializer[] = ["alarm-mail-server", "alarm-mail-recipients", "alarm-mail-send"].map(
-  (name) => requireBuilt(join(dist, `${name}.js`)) as NodeInitializer,
+  builtNode,
 );
 
 export { helper };
 
 export type FlowNode = Record<string, unknown> & { id: string; type: string };
+
+/** The package keeps its files where `alarmMail.dataDir` says: a fresh folder for each test. */
+export type RuntimeSettings = Parameters<typeof helper.settings>[0] & { alarmMail: { dataDir: string } };
 
 export interface MailFlowOptions {
   server?: Record<string, unknown>;
@@ -66,7 +74,7 @@ export async function loadMailFlow(port: number, options: MailFlowOptions = {}):
     flow.push({ id: "recipients", type: "alarm-mail-recipients", to: "operator@plant.example", ...options.recipients });
   }
   const credentials = { ...options.extraCredentials, ...(options.credentials ? { server: options.credentials } : {}) };
-  const modules = (options.modules ?? []).map((name) => requireBuilt(join(dist, `${name}.js`)) as NodeInitializer);
+  const modules = (options.modules ?? []).map(builtNode);
   // Each flow gets its own user directory, hence its own outbox: nothing queued by one test leaks into the next.
   helper.settings({ userDir: options.userDir ?? mkdtempSync(join(tmpdir(), "alarm-mail-test-")) });
   await helper.load([...alarmMailNodes, ...modules], flow, credentials);

@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { crc32, deflateSync, inflateSync } from "node:zlib";
+import { findChromium } from "../../nodes/lib/Screenshotter";
 
 /** A decoded PNG: its size and its pixels as RGBA, four bytes a pixel, row after row. */
 export interface Bitmap {
@@ -141,6 +142,10 @@ export function jpegSize(jpeg: Buffer): { width: number; height: number } {
   }
   throw new Error("no frame header in the JPEG");
 }
+
+/** The Chromium the screenshot node finds here, and why a test that needs it skips where there is none. */
+export const CHROMIUM = findChromium().path;
+export const NO_CHROMIUM = `no Chromium at ${findChromium().tried.join(", ")}`;
 
 export const BOX_COLOUR: [number, number, number] = [204, 0, 0];
 export const USER = "operator";
