@@ -2,7 +2,7 @@ import type { NodeAPI } from "node-red";
 import { AlarmError } from "../lib/AlarmError";
 import { MailError } from "../lib/MailError";
 
-/** Error messages live in one catalogue, the server node's, so the runtime and the editor say them alike. */
+/** MailError messages live in one catalogue, the server node's, so the runtime and the editor say them alike. */
 export const ERRORS = "@alarm-mail/node-red/alarm-mail-server:errors.";
 
 /** An alarm block's errors live in the block's catalogue, beside its other texts. */
