@@ -56,6 +56,10 @@ export class Chromium {
         "--no-sandbox",
         "--disable-gpu",
         "--no-first-run",
+        // The machine's network is closed: without these Chromium keeps dialling Google's hosts.
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
         "--remote-debugging-pipe",
         `--user-data-dir=${profile}`,
         "--window-size=1400,1000",
@@ -112,11 +116,13 @@ export class Chromium {
   async close(): Promise<void> {
     if (this.child.exitCode === null && this.child.signalCode === null) {
       const exited = new Promise((resolve) => this.child.once("exit", resolve));
-      this.child.kill("SIGKILL");
+      // A browser asked to close ends its renderers first; a SIGKILL leaves them writing into the profile.
+      await this.send("Browser.close", {}).catch(() => this.child.kill("SIGKILL"));
+      const stuck = setTimeout(() => this.child.kill("SIGKILL"), 5_000);
       await exited;
+      clearTimeout(stuck);
     }
-    // Chromium may still be writing its profile for a moment after it exits.
-    rmSync(this.profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+    rmSync(this.profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   }
 
   private send(method: string, params: object, sessionId?: string): Promise<Record<string, unknown>> {
