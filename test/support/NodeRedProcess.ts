@@ -56,6 +56,10 @@ export class NodeRedProcess {
       flowFile: "flows.json",
       credentialSecret: "test-credential-secret",
       logging: { console: { level: "info", metrics: false, audit: false } },
+      // No update check: the tests run with no route out, and its first-run prompt would cover the editor.
+      telemetry: { enabled: false },
+      // Nor the welcome tour, which covers the workspace on a first visit.
+      editorTheme: { tours: false },
       ...(options.lang ? { lang: options.lang } : {}),
       ...(options.adminAuth
         ? {

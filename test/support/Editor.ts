@@ -1,0 +1,251 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from "playwright-core";
+import { findChromium } from "../../nodes/lib/Screenshotter";
+import { USERS, type NodeRedProcess } from "./NodeRedProcess";
+
+/** Where the suite leaves the pictures of the dialogs that the README shows. */
+export const SCREENSHOTS = join(__dirname, "..", "..", "docs", "screenshots");
+
+export interface EditorOptions {
+  /** The browser's language, which the editor follows when the user has not chosen one. */
+  locale?: string;
+  /** Log in as this user when the runtime has admin authentication. */
+  user?: keyof typeof USERS;
+}
+
+/**
+ * The Node-RED editor in Debian's Chromium, driven by Playwright as a user drives it: mouse and keyboard on the
+ * palette, the workspace, the dialogs and the deploy button. Helpers read the editor's own state (RED.nodes) only to
+ * check what the clicks did.
+ */
+export class Editor {
+  private constructor(
+    readonly red: NodeRedProcess,
+    private readonly browser: Browser,
+    readonly context: BrowserContext,
+    readonly page: Page,
+  ) {}
+
+  static async open(red: NodeRedProcess, options: EditorOptions = {}): Promise<Editor> {
+    const executablePath = findChromium().path;
+    if (!executablePath) throw new Error("the editor tests need Chromium: apt-get install chromium");
+    const browser = await chromium.launch({ executablePath, args: ["--disable-gpu", "--disable-quic"] });
+    const context = await browser.newContext({
+      viewport: { width: 1440, height: 900 },
+      locale: options.locale ?? "en-US",
+      acceptDownloads: true,
+    });
+    const page = await context.newPage();
+    const editor = new Editor(red, browser, context, page);
+    try {
+      await page.goto(red.url);
+      if (options.user) {
+        await page.locator("#node-dialog-login-username").waitFor({ timeout: 30_000 });
+        await page.fill("#node-dialog-login-username", options.user);
+        await page.fill("#node-dialog-login-password", USERS[options.user]);
+        await page.click("#node-dialog-login-submit");
+      }
+      await page.waitForFunction(() => window.RED?.nodes?.getType?.("alarm-mail-send") !== undefined, undefined, {
+        timeout: 30_000,
+      });
+      // The editor is ready for clicks once the palette shows the package and the loading spinner has gone.
+      await page.locator(".red-ui-palette-node[data-palette-type='alarm-mail-send']").waitFor();
+      await page.locator("#red-ui-loading-progress").waitFor({ state: "hidden" });
+      return editor;
+    } catch (err) {
+      await editor.close();
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.browser.close();
+  }
+
+  /** Drags a node type from the palette onto the workspace, drops it at (x, y) of the workspace, returns its id. */
+  async drag(type: string, x: number, y: number): Promise<string> {
+    const before = await this.nodeIds();
+    const entry = this.page.locator(`.red-ui-palette-node[data-palette-type='${type}']`);
+    await entry.scrollIntoViewIfNeeded();
+    const from = await box(entry);
+    const chart = await box(this.page.locator("#red-ui-workspace-chart"));
+    await this.page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
+    await this.page.mouse.down();
+    await this.page.mouse.move(chart.x + x, chart.y + y, { steps: 12 });
+    await this.page.mouse.up();
+    await this.page.waitForFunction(
+      (known) => window.RED.nodes.filterNodes({}).some((n) => !known.includes(n.id)),
+      before,
+    );
+    const added = (await this.nodeIds()).filter((id) => !before.includes(id));
+    if (added.length !== 1) throw new Error(`dragging ${type} added ${added.length} nodes`);
+    return added[0];
+  }
+
+  /** Draws a wire from a node's output port to another node's input, as a user drags one. */
+  async wire(from: string, to: string, output = 0): Promise<void> {
+    const start = await box(this.node(from).locator(".red-ui-flow-port-output").nth(output));
+    const end = await box(this.node(to).locator(".red-ui-flow-port-input"));
+    await this.page.mouse.move(start.x + start.width / 2, start.y + start.height / 2);
+    await this.page.mouse.down();
+    await this.page.mouse.move(end.x + end.width / 2, end.y + end.height / 2, { steps: 12 });
+    await this.page.mouse.up();
+    await this.page.waitForFunction(
+      ([source, target]) =>
+        window.RED.nodes.filterLinks({ source: { id: source } }).some((l) => l.target.id === target),
+      [from, to],
+    );
+  }
+
+  /** Clicks the button of a node that has one, such as an inject. */
+  async press(id: string): Promise<void> {
+    await this.node(id).locator(".red-ui-flow-node-button").click();
+  }
+
+  /** The node on the workspace, as the SVG group the editor draws for it. */
+  node(id: string): Locator {
+    return this.page.locator(`g.red-ui-flow-node-group[id='${id}']`);
+  }
+
+  /** Opens a node's dialog with a double click, as a user does. */
+  async edit(id: string): Promise<Locator> {
+    await this.node(id).locator(".red-ui-flow-node").dblclick();
+    return this.tray();
+  }
+
+  /** The open dialog (the topmost edit tray). */
+  tray(): Locator {
+    return this.page.locator(".red-ui-tray").last();
+  }
+
+  /** Presses Done on the open dialog and waits for it to slide away. */
+  done(): Promise<void> {
+    return this.closeTray(".red-ui-tray-toolbar button.primary");
+  }
+
+  /** Presses Cancel on the open dialog and waits for it to slide away. */
+  cancel(): Promise<void> {
+    return this.closeTray(".red-ui-tray-toolbar button[id$='-cancel']");
+  }
+
+  private async closeTray(button: string): Promise<void> {
+    const tray = await this.tray().elementHandle();
+    if (!tray) throw new Error("no dialog is open");
+    await tray.$eval(button, (el) => (el as HTMLElement).click());
+    await tray.waitForElementState("hidden");
+  }
+
+  /** Is the field drawn with the editor's red validation mark? */
+  async invalid(field: Locator): Promise<boolean> {
+    return field.evaluate((el) => el.classList.contains("input-error"));
+  }
+
+  /** Is the node drawn with the red triangle of a node that is not properly configured? */
+  async marked(id: string): Promise<boolean> {
+    return this.node(id)
+      .locator(".red-ui-flow-node-error")
+      .evaluate((el) => !el.classList.contains("hide"));
+  }
+
+  /** Clicks Deploy and waits for the editor to say that it deployed. */
+  async deploy(): Promise<void> {
+    const invalid = await this.tryDeploy();
+    if (invalid.length > 0) throw new Error(`the editor refuses to deploy without asking, for ${invalid.join(", ")}`);
+  }
+
+  /**
+   * Clicks Deploy. When the editor asks to confirm a deploy of nodes that are not properly configured, answers
+   * Cancel and returns the nodes it listed; an empty list means it deployed.
+   */
+  async tryDeploy(): Promise<string[]> {
+    await this.page.click("#red-ui-header-button-deploy");
+    const confirm = this.page.locator(".red-ui-notification").filter({ has: this.page.locator("button.primary") });
+    await this.page.waitForFunction(
+      () => !window.RED.nodes.dirty() || document.querySelector(".red-ui-notification button.primary") !== null,
+    );
+    if (!(await confirm.isVisible())) return [];
+    const listed = await confirm.locator("li").allTextContents();
+    await confirm
+      .locator("button")
+      .filter({ hasNot: this.page.locator(".primary") })
+      .last()
+      .click();
+    await confirm.waitFor({ state: "hidden" });
+    return listed;
+  }
+
+  /** The status text under a node, once the runtime has sent one that matches. */
+  async status(id: string, expected: RegExp, timeout = 15_000): Promise<string> {
+    const label = this.node(id).locator(".red-ui-flow-node-status-label");
+    await label.filter({ hasText: expected }).waitFor({ timeout });
+    return label.textContent().then((text) => text ?? "");
+  }
+
+  /**
+   * Imports an example of this package through the main menu's Import > Examples into a new flow, as a user does,
+   * and returns the ids of the nodes it put on that flow.
+   */
+  async importExample(name: string): Promise<string[]> {
+    const page = this.page;
+    await page.click("#red-ui-header-button-sidemenu");
+    await page.click("#menu-item-import");
+    const dialog = page.locator("#red-ui-clipboard-dialog");
+    await dialog.locator("a[href='#red-ui-clipboard-dialog-import-tab-examples']").click();
+    const entry = (label: string) =>
+      dialog
+        .locator("#red-ui-clipboard-dialog-import-tab-examples .red-ui-treeList-label")
+        .filter({ hasText: new RegExp(`^\\s*${label.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s*$`) });
+    const example = entry(name);
+    if (!(await example.isVisible())) await entry("@alarm-mail/node-red").click();
+    await example.click();
+    await dialog.locator("#red-ui-clipboard-dialog-import-opt-new").click();
+    const tabs = await page.evaluate(() => window.RED.nodes.filterNodes({}).length);
+    await page.click("#red-ui-clipboard-dialog-ok");
+    await dialog.waitFor({ state: "hidden" });
+    await page.waitForFunction((n) => window.RED.nodes.filterNodes({}).length > n, tabs);
+    return page.evaluate(() => window.RED.nodes.filterNodes({ z: window.RED.workspaces.active() }).map((n) => n.id));
+  }
+
+  /** Saves a picture of an element (by default the open dialog) for the README. */
+  async screenshot(name: string, target: Locator = this.tray()): Promise<string> {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    const path = join(SCREENSHOTS, `${name}.png`);
+    await target.screenshot({ path, animations: "disabled" });
+    return path;
+  }
+
+  private nodeIds(): Promise<string[]> {
+    return this.page.evaluate(() => window.RED.nodes.filterNodes({}).map((n) => n.id));
+  }
+}
+
+async function box(locator: Locator): Promise<{ x: number; y: number; width: number; height: number }> {
+  const found = await locator.boundingBox();
+  if (!found) throw new Error(`${locator.toString()} is not on the screen`);
+  return found;
+}
+
+/** The part of the editor's global API the tests read. */
+interface EditorNode {
+  id: string;
+  type: string;
+  valid?: boolean;
+  [property: string]: unknown;
+}
+declare global {
+  interface Window {
+    RED: {
+      nodes: {
+        getType(type: string): object | undefined;
+        node(id: string): EditorNode | null;
+        filterNodes(filter: { type?: string; z?: string }): EditorNode[];
+        filterLinks(filter: { source?: { id: string } }): Array<{ target: EditorNode }>;
+        eachConfig(visit: (node: EditorNode) => void): void;
+        dirty(): boolean;
+      };
+      editor: { edit(node: EditorNode): void };
+      workspaces: { active(): string };
+    };
+  }
+}
