@@ -2,6 +2,7 @@ import { CsvError } from "./CsvError";
 import { DATE_FORMATS, DELIMITERS, isTimeZone, type CsvColumn, type DateFormat, type Delimiter } from "./CsvExport";
 import { renderTemplate, timestampFields, type TemplateView } from "./Template";
 import type { IntervalRow, TraceKind } from "./TraceLog";
+import { isPlainObject } from "./PlainObject";
 
 export type CsvSource = "history" | "active" | "trace" | "payload";
 export type CsvRange = "all" | "rows" | "minutes" | "since-mail";
@@ -294,12 +295,6 @@ function invalid(field: string, value: string, range: string): never {
 }
 
 type Row = Record<string, unknown>;
-
-function isPlainObject(value: unknown): value is Row {
-  if (typeof value !== "object" || value === null) return false;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
-}
 
 function typeName(value: unknown): string {
   if (value === null) return "null";

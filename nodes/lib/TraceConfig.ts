@@ -1,5 +1,6 @@
 import { TraceError } from "./TraceError";
 import type { IntervalRow, Scalar, TraceKind } from "./TraceLog";
+import { isPlainObject } from "./PlainObject";
 
 export type TraceMode = "samples" | "operator";
 export type Sampling = "each" | "interval";
@@ -135,12 +136,6 @@ function describeType(value: unknown): string {
   if (Buffer.isBuffer(value)) return "Buffer";
   if (Array.isArray(value)) return "array";
   return typeof value;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== "object" || value === null) return false;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
 }
 
 function choice<T extends string>(raw: unknown, allowed: readonly T[], fallback: T, field: string): T {

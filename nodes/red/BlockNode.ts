@@ -8,6 +8,7 @@ import { decodeBlockSnapshot, encodeBlockSnapshot, type BlockSnapshot } from "..
 import { SnapshotFile } from "../lib/SnapshotFile";
 import { describeError, statusText } from "./i18n";
 import { dataDir } from "./storage";
+import { isPlainObject } from "../lib/PlainObject";
 
 export interface BlockNodeDef extends NodeDef {
   block?: string | number;
@@ -139,7 +140,7 @@ export class BlockNode {
           this.node.warn(this.RED._("alarm-mail-block.warn.nothing-to-reset", { alarm: String(fields.alarm) }));
         }
         this.publish(events, send);
-      } else if (isValueTable(msg.payload) && !(typeof msg.topic === "string" && this.engine.watches(msg.topic))) {
+      } else if (isPlainObject(msg.payload) && !(typeof msg.topic === "string" && this.engine.watches(msg.topic))) {
         // A whole PLC read: keys no alarm watches are the read's other tags, not mistakes. An object sent to a
         // watched topic is a bad value of that topic instead, and said so below.
         const events: AlarmEvent[] = [];
@@ -427,11 +428,4 @@ function localTime(at: number): string {
 function userOf(user: unknown): string | null {
   if (typeof user === "string" && user.trim() !== "") return user.trim();
   return typeof user === "number" ? String(user) : null;
-}
-
-/** An object of topic → value; arrays, Buffers and class instances such as Dates are not. */
-function isValueTable(payload: unknown): payload is Record<string, unknown> {
-  if (typeof payload !== "object" || payload === null) return false;
-  const proto = Object.getPrototypeOf(payload) as unknown;
-  return proto === Object.prototype || proto === null;
 }
