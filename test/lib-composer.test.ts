@@ -131,6 +131,12 @@ describe("ServerSettings", () => {
     assert.deepEqual(s.sender.limits, DEFAULT_LIMITS);
   });
 
+  it("automatic authentication logs in when a user name is set, and sends without a login otherwise", () => {
+    const config = { host: "relay.plant.example", from: "gw@plant.example", auth: "auto" };
+    assert.equal(parseServerSettings(config).connection.auth, "none");
+    assert.equal(parseServerSettings(config, { user: "gw", password: "pw" }).connection.auth, "auto");
+  });
+
   it("names the setting that is wrong", () => {
     const cases: Array<[Record<string, unknown>, string]> = [
       [{ host: "" }, "host"],

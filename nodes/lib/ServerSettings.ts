@@ -70,7 +70,9 @@ export function parseServerSettings(config: ServerConfig, credentials: ServerCre
   const host = text(config.host);
   if (!host || /\s/.test(host)) throw new MailError("config-invalid", { field: "host" });
   const security = oneOf(config.security, SECURITIES, "starttls", "security");
-  const auth = oneOf(config.auth, AUTH_METHODS, "auto", "auth");
+  const chosen = oneOf(config.auth, AUTH_METHODS, "auto", "auth");
+  // "Automatic" without a user name is a relay that takes mail without a login, as nodemailer does without auth.
+  const auth = chosen === "auto" && !credentials.user ? "none" : chosen;
   const from = senderAddress(config.from);
   const fromName = text(config.fromName);
   if (/[\r\n]/.test(fromName)) throw new MailError("config-invalid", { field: "fromName" });
