@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { EventEmitter } from "node:events";
 import { mkdtempSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -8,7 +9,7 @@ import { after, describe, it } from "node:test";
 import type { NodeInitializer, NodeMessage } from "node-red";
 import { isPlainObject } from "../nodes/lib/PlainObject";
 import { HIGH } from "./support/alarms";
-import { builtNode, helper, type FlowNode } from "./support/flows";
+import { builtNode, helper, type FlowNode, type RuntimeSettings } from "./support/flows";
 
 const functionNode = createRequire(require.resolve("node-red/package.json"))(
   "@node-red/nodes/core/function/10-function.js",
@@ -31,7 +32,8 @@ describe("objects built in a function node", () => {
   });
 
   it("reach the block as a table of tag values, the trace as samples and the CSV as rows", async () => {
-    helper.settings({ alarmMail: { dataDir: mkdtempSync(join(tmpdir(), "alarm-mail-fn-")) } });
+    const settings: RuntimeSettings = { alarmMail: { dataDir: mkdtempSync(join(tmpdir(), "alarm-mail-fn-")) } };
+    helper.settings(settings);
     // The function node runs its code in a VM context: the objects it returns are of that context's Object.
     const flow: FlowNode[] = [
       { id: "tab", type: "tab", label: "function node objects" },
@@ -68,7 +70,9 @@ describe("objects built in a function node", () => {
     );
     const errors: string[] = [];
     for (const id of ["block", "trace", "csv"]) {
-      helper.getNode(id).on("call:error", (call: { args: unknown[] }) => errors.push(`${id}: ${String(call.args[0])}`));
+      (helper.getNode(id) as unknown as EventEmitter).on("call:error", (call: { args: unknown[] }) =>
+        errors.push(`${id}: ${String(call.args[0])}`),
+      );
     }
     const event = new Promise<NodeMessage & { event?: string }>((resolve) =>
       helper.getNode("events").once("input", resolve),
