@@ -119,6 +119,39 @@ export class Editor {
     return this.page.locator(".red-ui-tray").last();
   }
 
+  /**
+   * Waits until the open dialog has slid all the way in and stopped moving (the tray slides in with a CSS
+   * transition), for a picture without a half-slid tray. Returns the dialog.
+   */
+  async settled(): Promise<Locator> {
+    const tray = this.tray();
+    await tray.waitFor();
+    await this.page.waitForFunction(() => {
+      const trays = document.querySelectorAll<HTMLElement>(".red-ui-tray");
+      const top = trays[trays.length - 1];
+      return top !== undefined && getComputedStyle(top).right === "0px" && top.getAnimations().length === 0;
+    });
+    return tray;
+  }
+
+  /**
+   * Opens a node's dialog with a double click, as edit() does, and double-clicks again when no dialog came (the
+   * editor takes the clicks for two single ones when they are more than 650 ms apart, which a busy machine can make
+   * them). Returns the dialog once it has slid in.
+   */
+  async openDialog(id: string): Promise<Locator> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await (await this.edit(id)).waitFor({ timeout: 5_000 });
+        break;
+      } catch (err) {
+        if ((await this.tray().count()) > 0) break;
+        if (attempt === 3) throw err;
+      }
+    }
+    return this.settled();
+  }
+
   /** Presses Done on the open dialog and waits for it to slide away. */
   done(): Promise<void> {
     return this.closeTray(".red-ui-tray-toolbar button.primary");
@@ -166,12 +199,10 @@ export class Editor {
     );
     if (!(await confirm.isVisible())) return [];
     const listed = await confirm.locator("li").allTextContents();
-    await confirm
-      .locator("button")
-      .filter({ hasNot: this.page.locator(".primary") })
-      .last()
-      .click();
+    // Its buttons: search for the invalid nodes, cancel, and the primary one, confirm.
+    await confirm.locator("button:not(.primary)").last().click();
     await confirm.waitFor({ state: "hidden" });
+    if (!(await this.page.evaluate(() => window.RED.nodes.dirty()))) throw new Error("cancelling the deploy deployed");
     return listed;
   }
 
@@ -207,11 +238,44 @@ export class Editor {
     return page.evaluate(() => window.RED.nodes.filterNodes({ z: window.RED.workspaces.active() }).map((n) => n.id));
   }
 
+  /**
+   * Opens a tab of the sidebar as a user does: its icon when the sidebar shows it, otherwise the sidebar's tab menu
+   * (the caret beside the icons). Returns the tab's content, once it is the one shown.
+   */
+  async sidebar(tab: string): Promise<Locator> {
+    const page = this.page;
+    const icon = page.locator(`#red-ui-tab-${tab}-link-button`);
+    if (await icon.isVisible()) {
+      await icon.click();
+    } else {
+      await page.click("#red-ui-sidebar .red-ui-tab-link-button-menu");
+      await page.click(`#red-ui-tabs-menu-option-${tab}`);
+    }
+    await page.locator(`#red-ui-tab-${tab}.active`).waitFor();
+    const content = page.locator("#red-ui-sidebar-content > div").filter({ visible: true });
+    await content.waitFor();
+    return content;
+  }
+
   /** Saves a picture of an element (by default the open dialog) for the README. */
   async screenshot(name: string, target: Locator = this.tray()): Promise<string> {
     mkdirSync(SCREENSHOTS, { recursive: true });
     const path = join(SCREENSHOTS, `${name}.png`);
     await target.screenshot({ path, animations: "disabled" });
+    return path;
+  }
+
+  /** Saves a picture of the part of the workspace that shows these nodes, with their wires and statuses. */
+  async screenshotNodes(name: string, ids: string[]): Promise<string> {
+    await this.page.locator(".red-ui-notification").first().waitFor({ state: "detached" });
+    const boxes = await Promise.all(ids.map((id) => box(this.node(id))));
+    const x = Math.min(...boxes.map((b) => b.x)) - 24;
+    const y = Math.min(...boxes.map((b) => b.y)) - 24;
+    const width = Math.max(...boxes.map((b) => b.x + b.width)) + 24 - x;
+    const height = Math.max(...boxes.map((b) => b.y + b.height)) + 24 - y;
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    const path = join(SCREENSHOTS, `${name}.png`);
+    await this.page.screenshot({ path, clip: { x, y, width, height }, animations: "disabled" });
     return path;
   }
 
