@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, afterEach, before, beforeEach, describe, it } from "node:test";
 import type { Node, NodeMessage, NodeStatus } from "node-red";
 import { SmtpSink } from "../dev/SmtpSink";
-import { Chromium as EditorBrowser, CHROMIUM as EDITOR_CHROMIUM } from "./support/Chromium";
+import { Editor } from "./support/Editor";
 import { helper, loadMailFlow, type MailFlowOptions } from "./support/flows";
 import {
   BOX_COLOUR,
@@ -293,77 +293,77 @@ describe("alarm-mail-screenshot and its browser", () => {
   });
 });
 
-describe(
-  "alarm-mail-screenshot's dialog in the Node-RED editor",
-  {
-    skip: EDITOR_CHROMIUM ? false : "no Chromium at /usr/bin/chromium",
-  },
-  () => {
-    let red: NodeRedProcess;
-    let browser: EditorBrowser;
-    const act = (statements: string) => browser.evaluate(`(function () { ${statements}; })()`);
-    const visible = (id: string) => browser.evaluate<boolean>(`$('#node-input-${id}').is(':visible')`);
+describe("alarm-mail-screenshot's dialog in the Node-RED editor", () => {
+  let red: NodeRedProcess;
+  let editor: Editor;
+  const field = (id: string) => editor.tray().locator(`#node-input-${id}`);
+  const visible = (id: string) => field(id).isVisible();
+  const type = async (id: string, value: string) => {
+    await field(id).fill(value);
+    await field(id).blur();
+  };
 
-    before(async () => {
-      red = await NodeRedProcess.start();
-      await red.deploy([
-        { id: "tab", type: "tab", label: "editor" },
-        {
-          id: "shot",
-          z: "tab",
-          type: "alarm-mail-screenshot",
-          mode: "page",
-          url: "http://127.0.0.1:1880/dashboard",
-          x: 200,
-          y: 100,
-          wires: [[]],
-          credentials: { username: USER, password: PASSWORD },
-        },
-      ]);
-      browser = await EditorBrowser.launch();
-      await browser.call("Page.navigate", { url: red.url });
-      await browser.waitFor("window.RED && RED.nodes && RED.nodes.node('shot')");
-      await act("RED.editor.edit(RED.nodes.node('shot'))");
-      await browser.waitFor("$('#node-input-mode').is(':visible') && $('#node-input-password').val() !== ''");
-    });
-    after(async () => {
-      // Removing the editor browser's profile can race its last child processes (ENOTEMPTY); Node-RED stops regardless.
-      await browser?.close().catch(() => undefined);
-      await red?.kill();
-    });
+  before(async () => {
+    red = await NodeRedProcess.start();
+    await red.deploy([
+      { id: "tab", type: "tab", label: "editor" },
+      {
+        id: "shot",
+        z: "tab",
+        type: "alarm-mail-screenshot",
+        mode: "page",
+        url: "http://127.0.0.1:1880/dashboard",
+        x: 200,
+        y: 100,
+        wires: [[]],
+        credentials: { username: USER, password: PASSWORD },
+      },
+    ]);
+    editor = await Editor.open(red);
+    await editor.openDialog("shot");
+  });
+  after(async () => {
+    await editor?.close();
+    await red?.kill();
+  });
 
-    it("shows the rows of the chosen source", async () => {
-      assert.equal(await browser.evaluate("RED.nodes.getType('alarm-mail-screenshot').category"), "alarm mail");
-      assert.deepEqual(
-        [await visible("url"), await visible("width"), await visible("waitFor"), await visible("path")],
-        [true, true, true, false],
-      );
-      await act("$('#node-input-mode').val('file').trigger('change')");
-      assert.deepEqual([await visible("url"), await visible("width"), await visible("path")], [false, false, true]);
-      await act("$('#node-input-mode').val('image-url').trigger('change')");
-      assert.deepEqual([await visible("url"), await visible("username"), await visible("width")], [true, true, false]);
-      assert.equal(await visible("quality"), false);
-      await act("$('#node-input-format').val('jpeg').trigger('change')");
-      assert.equal(await visible("quality"), true);
-    });
+  it("shows the rows of the chosen source", async () => {
+    assert.equal(
+      await editor.page.evaluate(
+        () => (window.RED.nodes.getType("alarm-mail-screenshot") as { category: string }).category,
+      ),
+      "alarm mail",
+    );
+    assert.deepEqual(
+      [await visible("url"), await visible("width"), await visible("waitFor"), await visible("path")],
+      [true, true, true, false],
+    );
+    await field("mode").selectOption("file");
+    assert.deepEqual([await visible("url"), await visible("width"), await visible("path")], [false, false, true]);
+    await field("mode").selectOption("image-url");
+    assert.deepEqual([await visible("url"), await visible("username"), await visible("width")], [true, true, false]);
+    assert.equal(await visible("quality"), false);
+    await field("format").selectOption("jpeg");
+    assert.equal(await visible("quality"), true);
+  });
 
-    it("marks a URL that is not http(s) and a size out of range", async () => {
-      await act("$('#node-input-mode').val('page').trigger('change')");
-      await act("$('#node-input-url').val('ftp://camera/snap.jpg').trigger('change')");
-      await act("$('#node-input-width').val('90000').trigger('change')");
-      assert.equal(await browser.evaluate("$('#node-input-url').hasClass('input-error')"), true);
-      assert.equal(await browser.evaluate("$('#node-input-width').hasClass('input-error')"), true);
-      await act("$('#node-input-url').val('http://127.0.0.1:1880/dashboard').trigger('change')");
-      await act("$('#node-input-width').val('1280').trigger('change')");
-      assert.equal(await browser.evaluate("$('#node-input-url').hasClass('input-error')"), false);
-      assert.equal(await browser.evaluate("$('#node-input-width').hasClass('input-error')"), false);
-    });
+  it("marks a URL that is not http(s) and a size out of range", async () => {
+    await field("mode").selectOption("page");
+    await type("url", "ftp://camera/snap.jpg");
+    await type("width", "90000");
+    assert.equal(await editor.invalid(field("url")), true);
+    assert.equal(await editor.invalid(field("width")), true);
+    await type("url", "http://127.0.0.1:1880/dashboard");
+    await type("width", "1280");
+    assert.equal(await editor.invalid(field("url")), false);
+    assert.equal(await editor.invalid(field("width")), false);
+  });
 
-    it("never sends the password back to the editor, nor into the flow", async () => {
-      assert.equal(await browser.evaluate("$('#node-input-username').val()"), USER);
-      assert.notEqual(await browser.evaluate("$('#node-input-password').val()"), PASSWORD);
-      const flows = await (await red.request("GET", "/flows")).text();
-      assert.doesNotMatch(flows, new RegExp(PASSWORD));
-    });
-  },
-);
+  it("never sends the password back to the editor, nor into the flow", async () => {
+    assert.equal(await field("username").inputValue(), USER);
+    assert.notEqual(await field("password").inputValue(), "");
+    assert.notEqual(await field("password").inputValue(), PASSWORD);
+    const flows = await (await red.request("GET", "/flows")).text();
+    assert.doesNotMatch(flows, new RegExp(PASSWORD));
+  });
+});
