@@ -56,6 +56,7 @@ export function registerServerEndpoints(RED: NodeAPI): void {
       const receipt = await transport.send(mail);
       return {
         message: RED._("alarm-mail-server.test.sent", { to: to.address, response: receipt.response }),
+        to: to.address,
         response: receipt.response,
       };
     });

@@ -199,8 +199,8 @@ export class Editor {
     );
     if (!(await confirm.isVisible())) return [];
     const listed = await confirm.locator("li").allTextContents();
-    // Its buttons: search for the invalid nodes, cancel, and the primary one, confirm.
-    await confirm.locator("button:not(.primary)").last().click();
+    // Its buttons: cancel, search for the invalid nodes (drawn on the left), and the primary one, confirm.
+    await confirm.locator("button:not(.primary):not(.pull-left)").click();
     await confirm.waitFor({ state: "hidden" });
     if (!(await this.page.evaluate(() => window.RED.nodes.dirty()))) throw new Error("cancelling the deploy deployed");
     return listed;
