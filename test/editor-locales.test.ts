@@ -56,7 +56,7 @@ describe("the editor in French, German and Romanian", () => {
         await headings.first().waitFor();
         assert.deepEqual((await headings.allTextContents()).slice(0, 3), HELP[language]);
 
-        const tray = await editor.edit(id);
+        const tray = await editor.openDialog(id);
         assert.equal((await tray.locator("label[for='node-input-server']").textContent())?.trim(), send.label.server);
         assert.equal(
           (await tray.locator("label[for='node-input-recipients']").textContent())?.trim(),
