@@ -1,10 +1,43 @@
 import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import type { ParsedMail } from "mailparser";
 import type { Locator } from "playwright-core";
 import { SmtpSink } from "../dev/SmtpSink";
 import { Editor } from "./support/Editor";
 import { NodeRedProcess } from "./support/NodeRedProcess";
+
+/** A plant's HMI page on loopback, for the screenshot node to picture: basin 2's level, in alarm. */
+class Dashboard {
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+  ) {}
+
+  static async serve(): Promise<Dashboard> {
+    const page = `<!doctype html><meta charset="utf-8"><title>Basin 2</title>
+      <body style="margin:0;font:16px sans-serif;background:#1f2a33;color:#e8eef2">
+      <header style="padding:10px 16px;background:#0f171d;font-weight:bold">Wastewater plant · Basin 2</header>
+      <svg viewBox="0 0 640 300" width="100%" height="86%">
+        <rect x="40" y="30" width="120" height="240" fill="#2d3b46" stroke="#8aa" />
+        <rect x="40" y="${270 - 7.5 * 24}" width="120" height="${7.5 * 24}" fill="#3a8fd6" />
+        <line x1="30" x2="170" y1="${270 - 6 * 24}" y2="${270 - 6 * 24}" stroke="#f0a030" stroke-dasharray="6 4" />
+        <text x="180" y="${274 - 6 * 24}" fill="#f0a030">H 6.0</text>
+        <text x="230" y="80" font-size="28">LT-201  7.5 mg/l</text>
+        <rect x="230" y="110" width="300" height="44" rx="6" fill="#c0392b" />
+        <text x="246" y="140" font-size="20">ALARM  Basin 2 level high</text>
+        <text x="230" y="200" fill="#9fb3c2">Blower B-201  running · O2 2.1 mg/l</text>
+      </svg></body>`;
+    const server = createServer((_req, res) => res.writeHead(200, { "content-type": "text/html" }).end(page));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return new Dashboard(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}/basin-2`);
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
 
 /**
  * A user builds an alarm flow in the editor from the palette, the way the README tells it: a level value into an
@@ -16,11 +49,13 @@ describe("every node, from the palette to a delivered mail, in the Node-RED edit
   let red: NodeRedProcess;
   let smtp: SmtpSink;
   let editor: Editor;
+  let dashboard: Dashboard;
   const ids: Record<string, string> = {};
 
   before(async () => {
     smtp = new SmtpSink({ starttls: false });
     await smtp.listen();
+    dashboard = await Dashboard.serve();
     red = await NodeRedProcess.start({ adminAuth: true });
     editor = await Editor.open(red, { user: "admin" });
   });
@@ -28,6 +63,7 @@ describe("every node, from the palette to a delivered mail, in the Node-RED edit
     await editor?.close();
     await red?.kill();
     await smtp?.close();
+    await dashboard?.close();
   });
 
   /**
@@ -42,7 +78,7 @@ describe("every node, from the palette to a delivered mail, in the Node-RED edit
       .map((a) =>
         a.contentType.startsWith("image/")
           ? `<figure><img src="data:${a.contentType};base64,${a.content.toString("base64")}"><figcaption>${escape(a.filename ?? "")}</figcaption></figure>`
-          : `<p class="file">📎 ${escape(a.filename ?? "")} (${a.size} bytes)</p>`,
+          : `<p class="file">Attachment: ${escape(a.filename ?? "")} (${a.size} bytes)</p>`,
       )
       .join("");
     const page = await editor.context.newPage();
@@ -71,12 +107,12 @@ describe("every node, from the palette to a delivered mail, in the Node-RED edit
   };
 
   it("places the nodes from the palette; a new send node is marked until it has a server", async () => {
-    ids.inject = await editor.drag("inject", 120, 100);
-    ids.block = await editor.drag("alarm-mail-block", 320, 100);
-    ids.csv = await editor.drag("alarm-mail-csv", 600, 100);
-    ids.screenshot = await editor.drag("alarm-mail-screenshot", 320, 200);
-    ids.send = await editor.drag("alarm-mail-send", 600, 200);
-    ids.trace = await editor.drag("alarm-mail-trace", 320, 300);
+    ids.inject = await editor.drag("inject", 140, 160);
+    ids.block = await editor.drag("alarm-mail-block", 340, 160);
+    ids.csv = await editor.drag("alarm-mail-csv", 620, 160);
+    ids.screenshot = await editor.drag("alarm-mail-screenshot", 340, 260);
+    ids.send = await editor.drag("alarm-mail-send", 720, 260);
+    ids.trace = await editor.drag("alarm-mail-trace", 340, 360);
     await editor.wire(ids.inject, ids.block);
     await editor.wire(ids.block, ids.csv);
     await editor.wire(ids.csv, ids.screenshot);
@@ -141,8 +177,7 @@ describe("every node, from the palette to a delivered mail, in the Node-RED edit
     await tray.locator("#node-input-mode").selectOption("page");
     await type(tray.locator("#node-input-url"), "plant dashboard");
     assert.equal(await editor.invalid(tray.locator("#node-input-url")), true);
-    // The editor's own login page stands in for a plant dashboard: a real page served on loopback.
-    await type(tray.locator("#node-input-url"), `${red.url}/`);
+    await type(tray.locator("#node-input-url"), dashboard.url);
     assert.equal(await editor.invalid(tray.locator("#node-input-url")), false);
     await type(tray.locator("#node-input-width"), "99999");
     assert.equal(await editor.invalid(tray.locator("#node-input-width")), true);

@@ -268,10 +268,19 @@ export class Editor {
   /** Saves a picture of the part of the workspace that shows these nodes, with their wires and statuses. */
   async screenshotNodes(name: string, ids: string[]): Promise<string> {
     await this.page.locator(".red-ui-notification").first().waitFor({ state: "detached" });
+    const chart = await box(this.page.locator("#red-ui-workspace-chart"));
+    // Scrolled back to the workspace's corner, as the nodes were placed near it.
+    await this.page.mouse.move(chart.x + chart.width / 2, chart.y + chart.height / 2);
+    await this.page.mouse.wheel(-2000, -2000);
+    await this.page.waitForFunction(() => {
+      const scroller = document.getElementById("red-ui-workspace-chart");
+      return scroller !== null && scroller.scrollTop === 0 && scroller.scrollLeft === 0;
+    });
     const boxes = await Promise.all(ids.map((id) => box(this.node(id))));
-    const x = Math.min(...boxes.map((b) => b.x)) - 24;
-    const y = Math.min(...boxes.map((b) => b.y)) - 24;
-    const width = Math.max(...boxes.map((b) => b.x + b.width)) + 24 - x;
+    // Room for an inject's button on the left and the status texts below and on the right; never the editor's chrome.
+    const x = Math.max(chart.x, Math.min(...boxes.map((b) => b.x)) - 40);
+    const y = Math.max(chart.y, Math.min(...boxes.map((b) => b.y)) - 24);
+    const width = Math.max(...boxes.map((b) => b.x + b.width)) + 40 - x;
     const height = Math.max(...boxes.map((b) => b.y + b.height)) + 24 - y;
     mkdirSync(SCREENSHOTS, { recursive: true });
     const path = join(SCREENSHOTS, `${name}.png`);
