@@ -67,6 +67,12 @@ export class TokenProvider {
     this.problem = undefined;
   }
 
+  /** Whether a person must sign in before a mail can go: a flow that signs in, without usable tokens. */
+  async needsSignIn(): Promise<boolean> {
+    if (this.options.flow === "client_credentials") return false;
+    return (await this.status()).state !== "signed-in";
+  }
+
   async status(): Promise<SignInState> {
     if (this.problem) return { state: "sign-in-again", reason: this.problem.message };
     const tokens = await this.tokens();

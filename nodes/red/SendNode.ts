@@ -48,6 +48,8 @@ export class SendNode implements OutboxListener {
   private readonly digest?: DigestCollector<Waiting>;
   private readonly digestBypass: number;
   private lastOutcome?: NodeStatus;
+  private shownSignIn = false;
+  private readonly signInStatus: NodeStatus;
   private statusTimer?: NodeJS.Timeout;
   private subscribed?: MailServer;
 
@@ -57,6 +59,7 @@ export class SendNode implements OutboxListener {
     private readonly def: SendNodeDef,
   ) {
     this.events = eventList(def.events);
+    this.signInStatus = { fill: "yellow", shape: "ring", text: RED._("alarm-mail-send.status.signIn") };
     const digestMs = Number(def.digest ?? 0);
     this.digestBypass = Number(def.digestBypass ?? 1);
     if (Number.isFinite(digestMs) && digestMs > 0) {
@@ -116,6 +119,8 @@ export class SendNode implements OutboxListener {
       this.statusTimer = undefined;
       const status = this.queueStatus();
       if (status) this.node.status(status);
+      else if (this.shownSignIn) this.node.status({});
+      this.shownSignIn = status === this.signInStatus;
     }, STATUS_INTERVAL_MS);
   }
 
@@ -274,9 +279,10 @@ export class SendNode implements OutboxListener {
       case "sending":
         return { fill: "blue", shape: "dot", text: this.RED._("alarm-mail-send.status.queued", { count }) };
       case "idle":
-        return count > 0
-          ? { fill: "blue", shape: "ring", text: this.RED._("alarm-mail-send.status.queued", { count }) }
-          : this.lastOutcome;
+        if (count > 0) {
+          return { fill: "blue", shape: "ring", text: this.RED._("alarm-mail-send.status.queued", { count }) };
+        }
+        return this.subscribed.signInNeeded ? this.signInStatus : this.lastOutcome;
     }
   }
 

@@ -46,6 +46,7 @@ export class MailServer {
   /** The OAuth2 token provider, when this server logs in with XOAUTH2. */
   readonly tokens?: Promise<TokenProvider>;
   private readonly listeners = new Map<string, OutboxListener>();
+  private needsSignIn = false;
   private readonly backlog = new Map<string, Outcome[]>();
 
   constructor(
@@ -69,6 +70,13 @@ export class MailServer {
         );
       }
       const tokens = this.tokens;
+      if (tokens) {
+        // Said at deploy, on every send node, rather than discovered when the first alarm waits for a token.
+        void tokens
+          .then((provider) => provider.needsSignIn())
+          .then((needed) => this.setSignInNeeded(needed))
+          .catch((err: unknown) => node.error(describeError(RED, err)));
+      }
       this.transport = new SmtpTransport({
         ...settings.connection,
         ...(tokens ? { tokens: { accessToken: async (renew) => (await tokens).accessToken(renew) } } : {}),
@@ -111,9 +119,15 @@ export class MailServer {
     return this.outbox;
   }
 
+  /** An OAuth2 server that nobody has signed in to yet (or whose sign-in the provider revoked). */
+  get signInNeeded(): boolean {
+    return this.needsSignIn;
+  }
+
   /** A sign-in from the editor completed: use its tokens and retry what waited for them. */
   async signedIn(tokens: TokenSet): Promise<void> {
     await (await this.tokens)?.signIn(tokens);
+    this.setSignInNeeded(false);
     await this.ready;
     this.scheduler?.resume();
   }
@@ -134,6 +148,12 @@ export class MailServer {
       if (outcome.kind === "sent") listener.sent(...outcome.args);
       else listener.failed(...outcome.args);
     }
+    listener.change();
+  }
+
+  private setSignInNeeded(needed: boolean): void {
+    this.needsSignIn = needed;
+    this.listeners.forEach((listener) => listener.change());
   }
 
   unsubscribe(sendNode: string, listener: OutboxListener): void {
