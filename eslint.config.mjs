@@ -27,4 +27,12 @@ export default tseslint.config(
     files: ["scripts/**", "bench/**", "test/**"],
     rules: { "no-console": "off" },
   },
+  {
+    // Loaded by the Node-RED editor with a plain <script src>, beside the editor's own globals.
+    files: ["resources/**/*.js"],
+    languageOptions: {
+      sourceType: "script",
+      globals: { window: "readonly", RED: "readonly" },
+    },
+  },
 );

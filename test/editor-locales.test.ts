@@ -37,6 +37,12 @@ describe("the editor in French, German and Romanian", () => {
     await red?.kill();
   });
 
+  it("serves the editor script the node dialogs share", async () => {
+    const response = await fetch(`${red.url}/resources/@alarm-mail/node-red/alarm-mail-editor.js`);
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get("content-type") ?? "", /javascript/);
+  });
+
   for (const language of Object.keys(HELP)) {
     it(language, async () => {
       const editor = await Editor.open(red, { locale: language });
