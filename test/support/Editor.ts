@@ -1,11 +1,16 @@
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from "playwright-core";
 import { findChromium } from "../../nodes/lib/Screenshotter";
 import { USERS, type NodeRedProcess } from "./NodeRedProcess";
 
-/** Where the suite leaves the pictures of the dialogs that the README shows. */
-export const SCREENSHOTS = join(__dirname, "..", "..", "docs", "screenshots");
+const ROOT = join(__dirname, "..", "..");
+/**
+ * Where the suite leaves its pictures of the editor: test-results/screenshots/ on every run (CI lists them), and
+ * docs/screenshots/, which the README shows, only when `npm run screenshots` asks for it, so that a test run does not
+ * rewrite the committed pictures.
+ */
+export const SCREENSHOTS = resolve(ROOT, process.env.ALARM_MAIL_SCREENSHOTS ?? join("test-results", "screenshots"));
 
 export interface EditorOptions {
   /** The browser's language, which the editor follows when the user has not chosen one. */
