@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Locator, Page } from "playwright-core";
 import { SmtpSink } from "../dev/SmtpSink";
 import { findChromium } from "../nodes/lib/Screenshotter";
 import { Editor } from "./support/Editor";
-import { NodeRedProcess } from "./support/NodeRedProcess";
+import { freePort, NodeRedProcess } from "./support/NodeRedProcess";
 import { OAuthServer } from "./support/OAuthServer";
 
 const USER = "gateway";
@@ -43,18 +42,6 @@ function text(key: string, params: Record<string, string | number> = {}, languag
 function pattern(key: string, params: Record<string, string | number> = {}, language = "en-US"): RegExp {
   const escaped = text(key, params, language).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   return new RegExp(`^${escaped.replace(/__\w+__/g, ".+")}$`);
-}
-
-/** A port on loopback where nothing listens. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
 }
 
 async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
@@ -213,7 +200,7 @@ describe(
       await dialog.tray.locator(".alarm-mail-server-result").scrollIntoViewIfNeeded();
       await editor.screenshot("alarm-mail-server-test-connection");
 
-      const closed = await closedPort();
+      const closed = await freePort();
       await dialog.field("port").fill(String(closed));
       const refused = await dialog.check("verify");
       assert.equal(refused.ok, false);
@@ -319,7 +306,7 @@ describe(
         assert.equal(sent.ok, true, sent.text);
         assert.match(sent.text, pattern("test.sent", { to: "operator@plant.example" }, "fr"));
 
-        const closed = await closedPort();
+        const closed = await freePort();
         await dialog.field("port").fill(String(closed));
         const refused = await dialog.check("verify");
         assert.deepEqual(refused, {

@@ -164,7 +164,8 @@ export class NodeRedProcess {
   }
 }
 
-function freePort(): Promise<number> {
+/** A port on loopback that nothing listens on (it was free a moment ago). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
