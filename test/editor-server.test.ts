@@ -7,6 +7,7 @@ import { SmtpSink } from "../dev/SmtpSink";
 import { findChromium } from "../nodes/lib/Screenshotter";
 import { Editor } from "./support/Editor";
 import { freePort, NodeRedProcess } from "./support/NodeRedProcess";
+import { until } from "./support/until";
 import { OAuthServer } from "./support/OAuthServer";
 
 const USER = "gateway";
@@ -42,14 +43,6 @@ function text(key: string, params: Record<string, string | number> = {}, languag
 function pattern(key: string, params: Record<string, string | number> = {}, language = "en-US"): RegExp {
   const escaped = text(key, params, language).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   return new RegExp(`^${escaped.replace(/__\w+__/g, ".+")}$`);
-}
-
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 let lastTabClick = 0;
@@ -492,6 +485,7 @@ describe(
       await until(
         async () => ((await page.locator("#red-ui-sidebar").boundingBox())?.width ?? 0) > 450,
         "the wider sidebar",
+        15_000,
       );
       await dismissNotifications();
       await editor.screenshot("alarm-mail-outbox-sidebar", page.locator("#red-ui-sidebar"));
@@ -522,7 +516,7 @@ describe(
       const failedId = await failedRow.getAttribute("data-id");
       await failedRow.locator(".alarm-mail-outbox-resend").click();
       await page.locator(".red-ui-notification", { hasText: text("outboxTab.resent") }).waitFor();
-      await until(() => fromRelay().length === 2, "the resent mail");
+      await until(() => fromRelay().length === 2, "the resent mail", 15_000);
       assert.equal(fromRelay()[1].messageId, failedId, "the same mail, with its Message-ID");
       await heading("sent")
         .filter({ hasText: count("sent", 2) })

@@ -7,6 +7,7 @@ import type { ParsedMail } from "mailparser";
 import { SmtpSink } from "../dev/SmtpSink";
 import { CHROMIUM, decodePng, NO_CHROMIUM, pixel, pngSize } from "./support/images";
 import { NodeRedProcess } from "./support/NodeRedProcess";
+import { until } from "./support/until";
 
 type FlowNode = { id: string; type: string; [key: string]: unknown };
 const LIBRARY = "/library/examples/flows/@alarm-mail/node-red";
@@ -68,14 +69,6 @@ function csvAttachments(mail: ParsedMail): string[][][] {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await sleep(100);
-  }
-}
-
 describe("examples, as Import > Examples serves them", () => {
   let red: NodeRedProcess;
   let smtp: SmtpSink;
@@ -122,12 +115,16 @@ describe("examples, as Import > Examples serves them", () => {
     await red.deploy([]);
     await red.deploy(onTab(forTestRuntime(flow), name));
     const servers = flow.filter((n) => n.type === "alarm-mail-server").map((n) => n.id);
-    await until(`the servers of ${name} have started`, async () => {
-      const { servers: started } = (await (await red.request("GET", "/alarm-mail/outbox")).json()) as {
-        servers: Array<{ id: string }>;
-      };
-      return servers.every((id) => started.some((s) => s.id === id));
-    });
+    await until(
+      async () => {
+        const { servers: started } = (await (await red.request("GET", "/alarm-mail/outbox")).json()) as {
+          servers: Array<{ id: string }>;
+        };
+        return servers.every((id) => started.some((s) => s.id === id));
+      },
+      `the servers of ${name} have started`,
+      15_000,
+    );
     return flow;
   };
 
@@ -286,10 +283,14 @@ describe("examples, as Import > Examples serves them", () => {
       const flow = await deployExample("Daily report with trace CSV and screenshot");
       const dashboard = async () => (await fetch(`${red.url}/plant-dashboard`)).text();
       // The flow serves the page itself; it shows values once the first PLC read has gone through the trace.
-      await until("the dashboard shows values", async () => {
-        const page = await dashboard();
-        return page.includes("Last PLC read:") && !page.includes("no reading yet");
-      });
+      await until(
+        async () => {
+          const page = await dashboard();
+          return page.includes("Last PLC read:") && !page.includes("no reading yet");
+        },
+        "the dashboard shows values",
+        15_000,
+      );
       // The trace writes a row every 10 s, on round times.
       await sleep(10_000 - (Date.now() % 10_000) + 1500);
       const start = smtp.received.length;

@@ -5,6 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { SmtpSink } from "../dev/SmtpSink";
 import { NodeRedProcess } from "./support/NodeRedProcess";
 import { OAuthServer } from "./support/OAuthServer";
+import { until } from "./support/until";
 
 const CLIENT_SECRET = "app-secret-7f3a9c";
 const MAILBOX = "gateway@plant.example";
@@ -80,13 +81,8 @@ describe("OAuth2 for SMTP, against a real OAuth2 server and an SMTP server that 
       signIn: { state: string; account?: string; expiresAt?: number };
       device?: { state: string; userCode?: string };
     };
-  const until = async (check: () => boolean | Promise<boolean>, what: string, ms = 20_000) => {
-    const deadline = Date.now() + ms;
-    while (!(await check())) {
-      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}\n${red.output.slice(-2000)}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  };
+  const waitFor = (check: () => boolean | Promise<boolean>, what: string) =>
+    until(check, what, 20_000, () => red.output.slice(-2000));
   const deviceSignIn = async (server: string) => {
     const started = (await (
       await red.request("POST", `/alarm-mail-server/${server}/oauth/device`, dialog(server), admin)
@@ -94,7 +90,7 @@ describe("OAuth2 for SMTP, against a real OAuth2 server and an SMTP server that 
     assert.equal(started.ok, true, JSON.stringify(started));
     assert.match(started.verificationUri, /\/device$/);
     oauth.approveDevice(started.userCode);
-    await until(async () => (await signInStatus(server)).device?.state === "signed-in", "the device sign-in", 20_000);
+    await waitFor(async () => (await signInStatus(server)).device?.state === "signed-in", "the device sign-in");
     oauth.refreshTokens.forEach((t) => refreshTokensSeen.add(t));
   };
 
@@ -146,7 +142,7 @@ describe("OAuth2 for SMTP, against a real OAuth2 server and an SMTP server that 
     assert.equal((await fetch(callback)).status, 200);
     assert.equal((await fetch(callback)).status, 400, "a replayed state is refused");
 
-    await until(() => mailsVia("srv-ac").length === 1, "the mail queued before the sign-in");
+    await waitFor(() => mailsVia("srv-ac").length === 1, "the mail queued before the sign-in");
     assert.equal((await signInStatus("srv-ac")).signIn.state, "signed-in");
     assert.equal((await signInStatus("srv-ac")).signIn.account, MAILBOX);
     oauth.refreshTokens.forEach((t) => refreshTokensSeen.add(t));
@@ -155,13 +151,13 @@ describe("OAuth2 for SMTP, against a real OAuth2 server and an SMTP server that 
   it("device code: the runtime polls (pending, slow_down) until the user approves, then mails go out", async () => {
     await deviceSignIn("srv-dc");
     await inject("srv-dc");
-    await until(() => mailsVia("srv-dc").length === 1, "a mail through the device-code server");
+    await waitFor(() => mailsVia("srv-dc").length === 1, "a mail through the device-code server");
   });
 
   it("client credentials: no sign-in, the app's own token", async () => {
     oauth.expiresIn = 301; // stale one second later: the provider renews five minutes before expiry
     await inject("srv-cc");
-    await until(() => mailsVia("srv-cc").length === 1, "a mail through the app-only server");
+    await waitFor(() => mailsVia("srv-cc").length === 1, "a mail through the app-only server");
     assert.equal(oauth.tokenRequests.client_credentials, 1);
   });
 
@@ -171,7 +167,7 @@ describe("OAuth2 for SMTP, against a real OAuth2 server and an SMTP server that 
     const before = oauth.tokenRequests.client_credentials ?? 0;
     const sent = mailsVia("srv-cc").length;
     await inject("srv-cc", 40);
-    await until(() => mailsVia("srv-cc").length === sent + 40, "the burst");
+    await waitFor(() => mailsVia("srv-cc").length === sent + 40, "the burst");
     assert.equal((oauth.tokenRequests.client_credentials ?? 0) - before, 1, "one token request for the burst");
     oauth.expiresIn = 3600;
   });
@@ -182,7 +178,7 @@ describe("OAuth2 for SMTP, against a real OAuth2 server and an SMTP server that 
     refuseNextTokens = 1;
     const sent = mailsVia("srv-dc").length;
     await inject("srv-dc");
-    await until(() => mailsVia("srv-dc").length === sent + 1, "the mail after a renewed token");
+    await waitFor(() => mailsVia("srv-dc").length === sent + 1, "the mail after a renewed token");
     assert.equal((oauth.tokenRequests.refresh_token ?? 0) - refreshes, 1, "one renewal");
     oauth.refreshTokens.forEach((t) => refreshTokensSeen.add(t));
   });
@@ -193,7 +189,7 @@ describe("OAuth2 for SMTP, against a real OAuth2 server and an SMTP server that 
     refuseNextTokens = 1;
     let sent = mailsVia("srv-dc").length;
     await inject("srv-dc");
-    await until(() => mailsVia("srv-dc").length === sent + 1, "a mail that rotated the refresh token");
+    await waitFor(() => mailsVia("srv-dc").length === sent + 1, "a mail that rotated the refresh token");
     const rotated = oauth.refreshTokens;
     const refreshes = oauth.tokenRequests.refresh_token ?? 0;
 
@@ -203,7 +199,7 @@ describe("OAuth2 for SMTP, against a real OAuth2 server and an SMTP server that 
     await new Promise((resolve) => setTimeout(resolve, 1200));
     sent = mailsVia("srv-dc").length;
     await inject("srv-dc");
-    await until(() => mailsVia("srv-dc").length === sent + 1, "a mail after the restart");
+    await waitFor(() => mailsVia("srv-dc").length === sent + 1, "a mail after the restart");
     assert.equal((oauth.tokenRequests.refresh_token ?? 0) - refreshes, 1, "refreshed once after the restart");
     assert.ok(
       rotated.some((t) => !oauth.refreshTokens.includes(t)),
@@ -222,7 +218,7 @@ describe("OAuth2 for SMTP, against a real OAuth2 server and an SMTP server that 
     await new Promise((resolve) => setTimeout(resolve, 1200));
     const sent = mailsVia("srv-dc").length;
     await inject("srv-dc");
-    await until(async () => (await signInStatus("srv-dc")).signIn.state === "sign-in-again", "sign-in-again");
+    await waitFor(async () => (await signInStatus("srv-dc")).signIn.state === "sign-in-again", "sign-in-again");
     const outbox = (await (await red.request("GET", "/alarm-mail/outbox", undefined, admin)).json()) as {
       servers: Array<{ id: string; queued: unknown[]; health: { state: string } }>;
     };
@@ -234,7 +230,7 @@ describe("OAuth2 for SMTP, against a real OAuth2 server and an SMTP server that 
     assert.equal(mailsVia("srv-dc").length, sent);
     oauth.expiresIn = 3600;
     await deviceSignIn("srv-dc");
-    await until(() => mailsVia("srv-dc").length === sent + 1, "the mail after signing in again");
+    await waitFor(() => mailsVia("srv-dc").length === sent + 1, "the mail after signing in again");
   });
 
   it("no secret in the log, the exported flows or the files on disk", async () => {

@@ -264,8 +264,7 @@ export class Editor {
 
   /** Saves a picture of an element (by default the open dialog) for the README. */
   async screenshot(name: string, target: Locator = this.tray()): Promise<string> {
-    mkdirSync(SCREENSHOTS, { recursive: true });
-    const path = join(SCREENSHOTS, `${name}.png`);
+    const path = picturePath(name);
     await target.screenshot({ path, animations: "disabled" });
     return path;
   }
@@ -287,8 +286,7 @@ export class Editor {
     const y = Math.max(chart.y, Math.min(...boxes.map((b) => b.y)) - 24);
     const width = Math.max(...boxes.map((b) => b.x + b.width)) + 40 - x;
     const height = Math.max(...boxes.map((b) => b.y + b.height)) + 24 - y;
-    mkdirSync(SCREENSHOTS, { recursive: true });
-    const path = join(SCREENSHOTS, `${name}.png`);
+    const path = picturePath(name);
     await this.page.screenshot({ path, clip: { x, y, width, height }, animations: "disabled" });
     return path;
   }
@@ -296,6 +294,11 @@ export class Editor {
   private nodeIds(): Promise<string[]> {
     return this.page.evaluate(() => window.RED.nodes.filterNodes({}).map((n) => n.id));
   }
+}
+
+function picturePath(name: string): string {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  return join(SCREENSHOTS, `${name}.png`);
 }
 
 async function box(locator: Locator): Promise<{ x: number; y: number; width: number; height: number }> {

@@ -130,11 +130,4 @@ export function watchStatuses(id: string): NodeStatus[] {
   return statuses;
 }
 
-/** Polls until `check` holds, or fails after `timeoutMs`. */
-export async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+export { until } from "./until";
