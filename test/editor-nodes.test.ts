@@ -200,17 +200,14 @@ describe("every node, from the palette to a delivered mail, in the Node-RED edit
     await type(server.locator("#node-config-input-port"), String(smtp.port));
     assert.equal(await editor.invalid(server.locator("#node-config-input-port")), false);
     await server.locator("#node-config-input-security").selectOption("none");
-    await server.locator("a[href='#alarm-mail-server-tab-sender']").click();
+    await editor.tab("alarm-mail-server-tab-sender");
     await type(server.locator("#node-config-input-from"), "gateway at plant");
     assert.equal(await editor.invalid(server.locator("#node-config-input-from")), true, "a sender that is no address");
     // Back on another tab, the Sender tab's label stays red while its field is wrong.
     const senderTab = server.locator("#red-ui-tab-alarm-mail-server-tab-sender");
-    await editor.page.waitForTimeout(450); // two tab clicks within 400 ms are a double click to the editor
-    await server.locator("a[href='#alarm-mail-server-tab-connection']").click();
-    await server.locator("#node-config-input-host").waitFor();
+    await editor.tab("alarm-mail-server-tab-connection");
     assert.equal(await senderTab.evaluate((li) => li.classList.contains("alarm-mail-server-tab-error")), true);
-    await editor.page.waitForTimeout(450);
-    await server.locator("a[href='#alarm-mail-server-tab-sender']").click();
+    await editor.tab("alarm-mail-server-tab-sender");
     await type(server.locator("#node-config-input-from"), "gateway@plant.test");
     assert.equal(await editor.invalid(server.locator("#node-config-input-from")), false);
     assert.equal(await senderTab.evaluate((li) => li.classList.contains("alarm-mail-server-tab-error")), false);
