@@ -17,11 +17,11 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import helper from "node-red-node-test-helper";
 import type { Node, NodeAPI, NodeDef, NodeInitializer, NodeMessage } from "node-red";
-import { AlarmEngine } from "../nodes/lib/AlarmEngine";
-import { AlarmHistory, historyRecord } from "../nodes/lib/AlarmHistory";
-import { DEFAULT_OPTIONS, type AlarmDefinition, type BlockOptions } from "../nodes/lib/BlockConfig";
-import { encodeBlockSnapshot } from "../nodes/lib/BlockSnapshot";
-import { SnapshotFile } from "../nodes/lib/SnapshotFile";
+import { AlarmEngine } from "../nodes/lib/alarm/AlarmEngine";
+import { AlarmHistory, historyRecord } from "../nodes/lib/alarm/AlarmHistory";
+import { DEFAULT_OPTIONS, type AlarmDefinition, type BlockOptions } from "../nodes/lib/alarm/BlockConfig";
+import { encodeBlockSnapshot } from "../nodes/lib/alarm/BlockSnapshot";
+import { SnapshotFile } from "../nodes/lib/common/SnapshotFile";
 import { machine, median, ranAt, resultsFile, runMain, versionOf, writeResults } from "./support";
 
 const requireHere = createRequire(__filename);

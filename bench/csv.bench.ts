@@ -3,7 +3,7 @@
  *
  * - the baseline: a naive `rows.map((r) => fields.join(",")).join("\n")` (no quoting, no formatting), as a Buffer;
  * - csv-stringify's sync API on every row at once, with no formatting: what the library costs by itself;
- * - `toCsv` (nodes/lib/CsvExport.ts) as `alarm-mail-csv` calls it: local dates in a time zone, semicolon, decimal
+ * - `toCsv` (nodes/lib/csv/CsvExport.ts) as `alarm-mail-csv` calls it: local dates in a time zone, semicolon, decimal
  *   comma, BOM, formula neutralisation, in chunks with a turn of the event loop between them;
  * - `alarm-mail-csv` in Node-RED (node-red-node-test-helper), reading an `alarm-mail-block` whose history holds the
  *   100,000 rows (restored from its snapshot): from `receive(msg)` to the msg with the attachment at the output.
@@ -22,12 +22,12 @@ import { runInNewContext } from "node:vm";
 import { stringify } from "csv-stringify/sync";
 import helper from "node-red-node-test-helper";
 import type { NodeInitializer, NodeMessage } from "node-red";
-import { AlarmEngine } from "../nodes/lib/AlarmEngine";
-import type { HistoryRecord } from "../nodes/lib/AlarmHistory";
-import { DEFAULT_OPTIONS, type AlarmDefinition } from "../nodes/lib/BlockConfig";
-import { encodeBlockSnapshot } from "../nodes/lib/BlockSnapshot";
-import { HISTORY_COLUMNS, sourceColumns } from "../nodes/lib/CsvConfig";
-import { DateFormatter, toCsv } from "../nodes/lib/CsvExport";
+import { AlarmEngine } from "../nodes/lib/alarm/AlarmEngine";
+import type { HistoryRecord } from "../nodes/lib/alarm/AlarmHistory";
+import { DEFAULT_OPTIONS, type AlarmDefinition } from "../nodes/lib/alarm/BlockConfig";
+import { encodeBlockSnapshot } from "../nodes/lib/alarm/BlockSnapshot";
+import { HISTORY_COLUMNS, sourceColumns } from "../nodes/lib/csv/CsvConfig";
+import { DateFormatter, toCsv } from "../nodes/lib/csv/CsvExport";
 import { machine, median, ranAt, resultsFile, runMain, versionOf, writeResults } from "./support";
 
 const requireHere = createRequire(__filename);

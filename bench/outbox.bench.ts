@@ -22,9 +22,9 @@ import { runInNewContext } from "node:vm";
 import helper from "node-red-node-test-helper";
 import type { NodeInitializer, NodeMessage } from "node-red";
 import { SmtpSink } from "../dev/SmtpSink";
-import { Journal } from "../nodes/lib/Journal";
-import { DEFAULT_LIMITS, MailComposer, type OutgoingMail } from "../nodes/lib/MailComposer";
-import { Outbox } from "../nodes/lib/Outbox";
+import { Journal } from "../nodes/lib/common/Journal";
+import { DEFAULT_LIMITS, MailComposer, type OutgoingMail } from "../nodes/lib/mail/MailComposer";
+import { Outbox } from "../nodes/lib/outbox/Outbox";
 import type { ServerNode } from "../nodes/red/ServerNode";
 import { machine, ranAt, resultsFile, runMain, versionOf, writeResults } from "./support";
 

@@ -12,7 +12,7 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
-import { findChromium, Screenshotter, type PageCapture } from "../nodes/lib/Screenshotter";
+import { findChromium, Screenshotter, type PageCapture } from "../nodes/lib/screenshot/Screenshotter";
 import { machine, median, ranAt, runMain, versionOf, writeResults } from "./support";
 
 const ROUNDS = positiveInt(process.env.BENCH_ROUNDS, 5);

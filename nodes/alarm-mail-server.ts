@@ -1,5 +1,5 @@
 import type { NodeAPI } from "node-red";
-import type { ServerCredentials } from "./lib/ServerSettings";
+import type { ServerCredentials } from "./lib/server/ServerSettings";
 import { registerOAuthEndpoints } from "./red/OAuthEndpoints";
 import { registerOutboxEndpoints } from "./red/OutboxEndpoints";
 import { registerServerEndpoints } from "./red/ServerEndpoints";

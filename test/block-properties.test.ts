@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { AlarmEngine, type AlarmEvent, type SlotState } from "../nodes/lib/AlarmEngine";
-import { AlarmError } from "../nodes/lib/AlarmError";
+import { AlarmEngine, type AlarmEvent, type SlotState } from "../nodes/lib/alarm/AlarmEngine";
+import { AlarmError } from "../nodes/lib/alarm/AlarmError";
 import {
   ACK_MODES,
   CONDITIONS,
   DEFAULT_OPTIONS,
   type AlarmDefinition,
   type BlockOptions,
-} from "../nodes/lib/BlockConfig";
+} from "../nodes/lib/alarm/BlockConfig";
 
 const TOPICS = ["LT-201", "word"];
 const T0 = Date.UTC(2026, 0, 15);

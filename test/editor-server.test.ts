@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Locator, Page } from "playwright-core";
 import { SmtpSink } from "../dev/SmtpSink";
-import { findChromium } from "../nodes/lib/Screenshotter";
+import { findChromium } from "../nodes/lib/screenshot/Screenshotter";
 import { Editor } from "./support/Editor";
 import { freePort, NodeRedProcess } from "./support/NodeRedProcess";
 import { until } from "./support/until";

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { runInNewContext } from "node:vm";
 import { after, describe, it } from "node:test";
 import type { NodeInitializer, NodeMessage } from "node-red";
-import { isPlainObject } from "../nodes/lib/PlainObject";
+import { isPlainObject } from "../nodes/lib/common/PlainObject";
 import { HIGH } from "./support/alarms";
 import { builtNode, helper, until, type FlowNode, type RuntimeSettings } from "./support/flows";
 

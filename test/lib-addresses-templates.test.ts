@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { formatAddress, parseAddressList } from "../nodes/lib/AddressList";
-import { MailError } from "../nodes/lib/MailError";
-import { renderTemplate, timestampFields } from "../nodes/lib/Template";
+import { formatAddress, parseAddressList } from "../nodes/lib/mail/AddressList";
+import { MailError } from "../nodes/lib/mail/MailError";
+import { renderTemplate, timestampFields } from "../nodes/lib/mail/Template";
 
 const code = (fn: () => unknown) => {
   try {

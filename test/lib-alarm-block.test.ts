@@ -3,13 +3,13 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { AlarmEngine } from "../nodes/lib/AlarmEngine";
-import { AlarmError } from "../nodes/lib/AlarmError";
-import { AlarmHistory, type HistoryRecord } from "../nodes/lib/AlarmHistory";
-import { formatAlarmTable, parseAlarmTable } from "../nodes/lib/AlarmTableCsv";
-import { CONFIG_VERSION, migrateBlockConfig, parseBlockConfig, type RawConfig } from "../nodes/lib/BlockConfig";
-import { decodeBlockSnapshot, encodeBlockSnapshot } from "../nodes/lib/BlockSnapshot";
-import { SnapshotFile } from "../nodes/lib/SnapshotFile";
+import { AlarmEngine } from "../nodes/lib/alarm/AlarmEngine";
+import { AlarmError } from "../nodes/lib/alarm/AlarmError";
+import { AlarmHistory, type HistoryRecord } from "../nodes/lib/alarm/AlarmHistory";
+import { formatAlarmTable, parseAlarmTable } from "../nodes/lib/alarm/AlarmTableCsv";
+import { CONFIG_VERSION, migrateBlockConfig, parseBlockConfig, type RawConfig } from "../nodes/lib/alarm/BlockConfig";
+import { decodeBlockSnapshot, encodeBlockSnapshot } from "../nodes/lib/alarm/BlockSnapshot";
+import { SnapshotFile } from "../nodes/lib/common/SnapshotFile";
 
 const row = (fields: RawConfig = {}): RawConfig => ({
   id: "LT-201-H",

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { AlarmEngine, type AlarmEvent } from "../nodes/lib/AlarmEngine";
-import { AlarmError } from "../nodes/lib/AlarmError";
-import { DEFAULT_OPTIONS, type AlarmDefinition, type BlockOptions } from "../nodes/lib/BlockConfig";
-import { DeadlineQueue } from "../nodes/lib/DeadlineQueue";
+import { AlarmEngine, type AlarmEvent } from "../nodes/lib/alarm/AlarmEngine";
+import { AlarmError } from "../nodes/lib/alarm/AlarmError";
+import { DEFAULT_OPTIONS, type AlarmDefinition, type BlockOptions } from "../nodes/lib/alarm/BlockConfig";
+import { DeadlineQueue } from "../nodes/lib/alarm/DeadlineQueue";
 
 const OPTIONS: BlockOptions = { block: 1, ...DEFAULT_OPTIONS };
 const T0 = Date.UTC(2026, 0, 15, 8, 0, 0);

@@ -3,9 +3,9 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { DEFAULT_LIMITS, MailComposer, type SenderPolicy } from "../nodes/lib/MailComposer";
-import { MailError } from "../nodes/lib/MailError";
-import { parseServerSettings } from "../nodes/lib/ServerSettings";
+import { DEFAULT_LIMITS, MailComposer, type SenderPolicy } from "../nodes/lib/mail/MailComposer";
+import { MailError } from "../nodes/lib/mail/MailError";
+import { parseServerSettings } from "../nodes/lib/server/ServerSettings";
 
 const policy = (extra: Partial<SenderPolicy> = {}): SenderPolicy => ({
   from: { name: "Gateway", address: "gw@plant.example" },

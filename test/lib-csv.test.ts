@@ -11,9 +11,9 @@ import {
   payloadTable,
   selectRange,
   sourceColumns,
-} from "../nodes/lib/CsvConfig";
-import { CsvError } from "../nodes/lib/CsvError";
-import { DateFormatter, toCsv, type CsvColumn, type CsvFormat, type Delimiter } from "../nodes/lib/CsvExport";
+} from "../nodes/lib/csv/CsvConfig";
+import { CsvError } from "../nodes/lib/csv/CsvError";
+import { DateFormatter, toCsv, type CsvColumn, type CsvFormat, type Delimiter } from "../nodes/lib/csv/CsvExport";
 
 type Row = Record<string, unknown>;
 

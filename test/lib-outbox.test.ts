@@ -3,10 +3,10 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFi
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import type { CorruptRecord } from "../nodes/lib/Journal";
-import { DEFAULT_LIMITS, MailComposer } from "../nodes/lib/MailComposer";
-import { Outbox } from "../nodes/lib/Outbox";
-import { RateLimiter } from "../nodes/lib/RateLimiter";
+import type { CorruptRecord } from "../nodes/lib/common/Journal";
+import { DEFAULT_LIMITS, MailComposer } from "../nodes/lib/mail/MailComposer";
+import { Outbox } from "../nodes/lib/outbox/Outbox";
+import { RateLimiter } from "../nodes/lib/outbox/RateLimiter";
 
 const composer = new MailComposer({
   from: { name: "", address: "gw@plant.example" },

@@ -5,10 +5,10 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it, type TestContext } from "node:test";
-import { fetchImage, imageType, payloadImage, readImage } from "../nodes/lib/ImageSource";
-import { attachmentName, parseScreenshotConfig } from "../nodes/lib/ScreenshotConfig";
-import { displayUrl, ScreenshotError } from "../nodes/lib/ScreenshotError";
-import { findChromium, leaseScreenshotter, Screenshotter } from "../nodes/lib/Screenshotter";
+import { fetchImage, imageType, payloadImage, readImage } from "../nodes/lib/screenshot/ImageSource";
+import { attachmentName, parseScreenshotConfig } from "../nodes/lib/screenshot/ScreenshotConfig";
+import { displayUrl, ScreenshotError } from "../nodes/lib/screenshot/ScreenshotError";
+import { findChromium, leaseScreenshotter, Screenshotter } from "../nodes/lib/screenshot/Screenshotter";
 import {
   BOX_COLOUR,
   browserProfiles,

@@ -10,9 +10,9 @@ import {
   parseTraceConfig,
   sampleValues,
   traceKind,
-} from "../nodes/lib/TraceConfig";
-import { TraceError } from "../nodes/lib/TraceError";
-import { TraceLog, type SampleRow, type TraceLogOptions } from "../nodes/lib/TraceLog";
+} from "../nodes/lib/trace/TraceConfig";
+import { TraceError } from "../nodes/lib/trace/TraceError";
+import { TraceLog, type SampleRow, type TraceLogOptions } from "../nodes/lib/trace/TraceLog";
 
 const folder = () => join(mkdtempSync(join(tmpdir(), "alarm-mail-trace-")), "log");
 

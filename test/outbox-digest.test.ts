@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import { SmtpSink } from "../dev/SmtpSink";
-import { DigestBuffer } from "../nodes/lib/DigestBuffer";
+import { DigestBuffer } from "../nodes/lib/digest/DigestBuffer";
 import { helper, loadMailFlow, until } from "./support/flows";
 
 let smtp: SmtpSink | undefined;

@@ -3,8 +3,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, afterEach, describe, it } from "node:test";
 import { SmtpSink } from "../dev/SmtpSink";
-import { SmtpFault } from "../nodes/lib/SmtpFault";
-import { SmtpTransport } from "../nodes/lib/SmtpTransport";
+import { SmtpFault } from "../nodes/lib/transport/SmtpFault";
+import { SmtpTransport } from "../nodes/lib/transport/SmtpTransport";
 import { deliver, helper, loadMailFlow, until, watchStatuses } from "./support/flows";
 
 const ca = readFileSync(join(__dirname, "fixtures", "tls", "ca.pem"), "utf8");

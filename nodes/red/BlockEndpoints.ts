@@ -1,7 +1,7 @@
 import type { Request, Response } from "express";
 import type { NodeAPI } from "node-red";
-import { formatAlarmTable, parseAlarmTable, type TableRow } from "../lib/AlarmTableCsv";
-import { AlarmError } from "../lib/AlarmError";
+import { formatAlarmTable, parseAlarmTable, type TableRow } from "../lib/alarm/AlarmTableCsv";
+import { AlarmError } from "../lib/alarm/AlarmError";
 import { describeError } from "./i18n";
 
 /**

@@ -11,11 +11,11 @@ import {
   sourceColumns,
   type CsvConfig,
   type RawCsvConfig,
-} from "../lib/CsvConfig";
-import { CsvError } from "../lib/CsvError";
-import { DateFormatter, toCsv, type CsvColumn, type CsvFormat } from "../lib/CsvExport";
-import { SnapshotFile } from "../lib/SnapshotFile";
-import { TraceError } from "../lib/TraceError";
+} from "../lib/csv/CsvConfig";
+import { CsvError } from "../lib/csv/CsvError";
+import { DateFormatter, toCsv, type CsvColumn, type CsvFormat } from "../lib/csv/CsvExport";
+import { SnapshotFile } from "../lib/common/SnapshotFile";
+import { TraceError } from "../lib/trace/TraceError";
 import type { BlockNode } from "./BlockNode";
 import { describeError, statusText } from "./i18n";
 import { dataDir } from "./storage";

@@ -1,5 +1,5 @@
 import type { Node, NodeAPI } from "node-red";
-import { DigestBuffer, type DigestItem } from "../lib/DigestBuffer";
+import { DigestBuffer, type DigestItem } from "../lib/digest/DigestBuffer";
 import { dataDir } from "./storage";
 
 /**

@@ -1,6 +1,6 @@
 import type { Node, NodeAPI, NodeDef } from "node-red";
-import { parseAddressList } from "../lib/AddressList";
-import type { RecipientGroup } from "../lib/MailComposer";
+import { parseAddressList } from "../lib/mail/AddressList";
+import type { RecipientGroup } from "../lib/mail/MailComposer";
 import { describeError } from "./i18n";
 
 export interface RecipientsNodeDef extends NodeDef {

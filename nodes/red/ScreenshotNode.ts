@@ -1,14 +1,19 @@
 import { isAbsolute, resolve } from "node:path";
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
-import { fetchImage, payloadImage, readImage, type Credentials, type Picture } from "../lib/ImageSource";
+import { fetchImage, payloadImage, readImage, type Credentials, type Picture } from "../lib/screenshot/ImageSource";
 import {
   attachmentName,
   parseScreenshotConfig,
   type RawScreenshotConfig,
   type ScreenshotConfig,
-} from "../lib/ScreenshotConfig";
-import { ScreenshotError } from "../lib/ScreenshotError";
-import { findChromium, leaseScreenshotter, type Screenshotter, type ScreenshotterLease } from "../lib/Screenshotter";
+} from "../lib/screenshot/ScreenshotConfig";
+import { ScreenshotError } from "../lib/screenshot/ScreenshotError";
+import {
+  findChromium,
+  leaseScreenshotter,
+  type Screenshotter,
+  type ScreenshotterLease,
+} from "../lib/screenshot/Screenshotter";
 import { describeError, statusText } from "./i18n";
 
 export type ScreenshotNodeDef = NodeDef & RawScreenshotConfig;

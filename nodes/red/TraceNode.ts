@@ -8,9 +8,9 @@ import {
   traceKind,
   type RawTraceConfig,
   type TraceConfig,
-} from "../lib/TraceConfig";
-import { TraceError } from "../lib/TraceError";
-import { TraceLog, type IntervalRow, type TraceKind, type TraceRow } from "../lib/TraceLog";
+} from "../lib/trace/TraceConfig";
+import { TraceError } from "../lib/trace/TraceError";
+import { TraceLog, type IntervalRow, type TraceKind, type TraceRow } from "../lib/trace/TraceLog";
 import { describeError, statusText } from "./i18n";
 import { dataDir } from "./storage";
 

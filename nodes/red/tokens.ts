@@ -1,5 +1,5 @@
 import type { NodeAPI } from "node-red";
-import { TokenStore } from "../lib/TokenStore";
+import { TokenStore } from "../lib/oauth/TokenStore";
 import { dataDir } from "./storage";
 
 let store: Promise<TokenStore> | undefined;

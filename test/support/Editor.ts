@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from "playwright-core";
-import { findChromium } from "../../nodes/lib/Screenshotter";
+import { findChromium } from "../../nodes/lib/screenshot/Screenshotter";
 import { USERS, type NodeRedProcess } from "./NodeRedProcess";
 
 const ROOT = join(__dirname, "..", "..");

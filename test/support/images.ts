@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { crc32, deflateSync, inflateSync } from "node:zlib";
-import { findChromium } from "../../nodes/lib/Screenshotter";
+import { findChromium } from "../../nodes/lib/screenshot/Screenshotter";
 
 /** A decoded PNG: its size and its pixels as RGBA, four bytes a pixel, row after row. */
 export interface Bitmap {

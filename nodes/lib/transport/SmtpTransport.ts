@@ -2,8 +2,8 @@ import nodemailer from "nodemailer";
 import type Mail from "nodemailer/lib/mailer";
 import type SMTPPool from "nodemailer/lib/smtp-pool";
 import type SMTPTransport from "nodemailer/lib/smtp-transport";
-import { formatAddress } from "./AddressList";
-import type { OutgoingMail } from "./MailComposer";
+import { formatAddress } from "../mail/AddressList";
+import type { OutgoingMail } from "../mail/MailComposer";
 import { classifySmtpError } from "./SmtpFault";
 
 export type SmtpSecurity = "none" | "starttls" | "require-starttls" | "tls";

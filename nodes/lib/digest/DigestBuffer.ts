@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { Journal } from "./Journal";
+import { Journal } from "../common/Journal";
 
 /** One msg waiting in a digest window, as stored (JSON). */
 export interface DigestItem {

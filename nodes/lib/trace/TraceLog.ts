@@ -1,5 +1,5 @@
 import { rm } from "node:fs/promises";
-import { Journal, type CorruptRecord, type RecordPosition } from "./Journal";
+import { Journal, type CorruptRecord, type RecordPosition } from "../common/Journal";
 
 /** A value a trace cell holds. */
 export type Scalar = number | string | boolean | null;

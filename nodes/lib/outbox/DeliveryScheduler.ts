@@ -1,10 +1,10 @@
 import { EventEmitter } from "node:events";
-import type { OutgoingMail } from "./MailComposer";
-import { MailError } from "./MailError";
+import type { OutgoingMail } from "../mail/MailComposer";
+import { MailError } from "../mail/MailError";
 import type { DeliveryError, Outbox, OutboxEntry, SentEntry } from "./Outbox";
 import { RateLimiter, type RateLimit } from "./RateLimiter";
-import { SmtpFault } from "./SmtpFault";
-import type { DeliveryReceipt } from "./SmtpTransport";
+import { SmtpFault } from "../transport/SmtpFault";
+import type { DeliveryReceipt } from "../transport/SmtpTransport";
 
 /** One way to a mail server: the primary server of an outbox, or its backup. */
 export interface MailRoute {

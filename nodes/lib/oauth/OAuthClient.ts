@@ -1,5 +1,5 @@
 import { AuthorizationCode, ClientCredentials, type AccessToken, type ModuleOptions } from "simple-oauth2";
-import { MailError } from "./MailError";
+import { MailError } from "../mail/MailError";
 
 export type OAuthFlow = "authorization_code" | "device_code" | "client_credentials";
 

@@ -1,8 +1,8 @@
 import { CsvError } from "./CsvError";
 import { DATE_FORMATS, DELIMITERS, isTimeZone, type CsvColumn, type DateFormat, type Delimiter } from "./CsvExport";
-import { renderTemplate, timestampFields, type TemplateView } from "./Template";
-import type { IntervalRow, TraceKind } from "./TraceLog";
-import { isPlainObject } from "./PlainObject";
+import { renderTemplate, timestampFields, type TemplateView } from "../mail/Template";
+import type { IntervalRow, TraceKind } from "../trace/TraceLog";
+import { isPlainObject } from "../common/PlainObject";
 
 export type CsvSource = "history" | "active" | "trace" | "payload";
 export type CsvRange = "all" | "rows" | "minutes" | "since-mail";

@@ -1,6 +1,6 @@
-import { Journal, type CorruptRecord, type RecordPosition } from "./Journal";
-import type { MailAttachment, OutgoingMail } from "./MailComposer";
-import { formatAddress } from "./AddressList";
+import { Journal, type CorruptRecord, type RecordPosition } from "../common/Journal";
+import type { MailAttachment, OutgoingMail } from "../mail/MailComposer";
+import { formatAddress } from "../mail/AddressList";
 
 /** What the sent log shows of a mail: enough to recognise it, nothing of its body. */
 export interface MailSummary {

@@ -1,4 +1,4 @@
-import { MailError, type MailErrorCode } from "./MailError";
+import { MailError, type MailErrorCode } from "../mail/MailError";
 
 /** How a delivery failure should be handled: wait and retry, give up at once, or stop before the account locks. */
 export type FaultKind = "transient" | "permanent" | "auth";

@@ -1,6 +1,6 @@
 import { TraceError } from "./TraceError";
 import type { IntervalRow, Scalar, TraceKind } from "./TraceLog";
-import { isPlainObject } from "./PlainObject";
+import { isPlainObject } from "../common/PlainObject";
 
 export type TraceMode = "samples" | "operator";
 export type Sampling = "each" | "interval";

@@ -1,9 +1,9 @@
-import { parseAddressList, type MailAddress } from "./AddressList";
-import { DEFAULT_LIMITS, type MailLimits, type SenderPolicy } from "./MailComposer";
-import { DEFAULT_POLICY, type DeliveryPolicy } from "./DeliveryScheduler";
-import type { OAuthFlow, OAuthSettings } from "./OAuthClient";
-import { MailError } from "./MailError";
-import type { SmtpAuthMethod, SmtpConnectionSettings, SmtpSecurity } from "./SmtpTransport";
+import { parseAddressList, type MailAddress } from "../mail/AddressList";
+import { DEFAULT_LIMITS, type MailLimits, type SenderPolicy } from "../mail/MailComposer";
+import { DEFAULT_POLICY, type DeliveryPolicy } from "../outbox/DeliveryScheduler";
+import type { OAuthFlow, OAuthSettings } from "../oauth/OAuthClient";
+import { MailError } from "../mail/MailError";
+import type { SmtpAuthMethod, SmtpConnectionSettings, SmtpSecurity } from "../transport/SmtpTransport";
 
 /** The `alarm-mail-server` properties as the editor stores them (numbers may arrive as text). */
 export interface ServerConfig {

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { MailError } from "./MailError";
+import { MailError } from "../mail/MailError";
 import type { OAuthClient, OAuthFlow, TokenSet } from "./OAuthClient";
 import type { StoredTokens, TokenStore } from "./TokenStore";
 

@@ -1,7 +1,7 @@
 import type { ImageType } from "./ImageSource";
 import { checkUrl } from "./ImageSource";
 import { ScreenshotError } from "./ScreenshotError";
-import { renderTemplate, timestampFields, type TemplateView } from "./Template";
+import { renderTemplate, timestampFields, type TemplateView } from "../mail/Template";
 
 export type ScreenshotMode = "page" | "image-url" | "file" | "payload";
 
