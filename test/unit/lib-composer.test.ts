@@ -1,0 +1,159 @@
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { DEFAULT_LIMITS, MailComposer, type SenderPolicy } from "../../nodes/lib/mail/MailComposer";
+import { MailError } from "../../nodes/lib/mail/MailError";
+import { parseServerSettings } from "../../nodes/lib/server/ServerSettings";
+
+const policy = (extra: Partial<SenderPolicy> = {}): SenderPolicy => ({
+  from: { name: "Gateway", address: "gw@plant.example" },
+  allowMsgFrom: false,
+  limits: { ...DEFAULT_LIMITS },
+  ...extra,
+});
+const group = { to: [{ name: "", address: "op@plant.example" }], cc: [], bcc: [], subject: "", body: "", html: "" };
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof MailError, String(err));
+    return err.code;
+  }
+  return "no error";
+}
+
+describe("MailComposer", () => {
+  it("gives every mail its own Message-ID in the sender's domain", async () => {
+    const composer = new MailComposer(policy());
+    const a = await composer.compose(group, { payload: "x" }, {});
+    const b = await composer.compose(group, { payload: "x" }, {});
+    assert.match(a.messageId, /^<[0-9a-f-]{36}@plant\.example>$/);
+    assert.notEqual(a.messageId, b.messageId);
+  });
+
+  it("prefers the group's templates and falls back to msg.topic and msg.payload", async () => {
+    const composer = new MailComposer(policy());
+    const plain = await composer.compose(group, { topic: "T", payload: { v: 1 } }, {});
+    assert.equal(plain.subject, "T");
+    assert.equal(plain.text, '{\n  "v": 1\n}');
+    const templated = await composer.compose(
+      { ...group, subject: "S {{topic}}", body: "B {{payload.v}}" },
+      { topic: "T", payload: { v: 1 } },
+      { topic: "T", payload: { v: 1 } },
+    );
+    assert.equal(templated.subject, "S T");
+    assert.equal(templated.text, "B 1");
+  });
+
+  it("sends a Buffer payload as an attachment, as node-red-node-email does", async () => {
+    const mail = await new MailComposer(policy()).compose(
+      group,
+      { payload: Buffer.from("a;b"), filename: "x.csv" },
+      {},
+    );
+    assert.equal(mail.text, "");
+    assert.deepEqual(
+      mail.attachments.map((a) => [a.filename, a.content.toString()]),
+      [["x.csv", "a;b"]],
+    );
+  });
+
+  it("accepts a Buffer that went through JSON and base64 text content", async () => {
+    const mail = await new MailComposer(policy()).compose(
+      group,
+      {
+        payload: "x",
+        attachments: [
+          { filename: "a.bin", content: { type: "Buffer", data: [1, 2, 3] } },
+          { filename: "b.txt", content: Buffer.from("hello").toString("base64"), encoding: "base64" },
+        ],
+      },
+      {},
+    );
+    assert.deepEqual(
+      mail.attachments.map((a) => a.content.toString("hex")),
+      ["010203", Buffer.from("hello").toString("hex")],
+    );
+  });
+
+  it("reads `path` attachments only inside the server's attachment folder", async () => {
+    const folder = mkdtempSync(join(tmpdir(), "alarm-mail-att-"));
+    mkdirSync(join(folder, "reports"));
+    writeFileSync(join(folder, "reports", "day.csv"), "t;v\n");
+    symlinkSync("/etc/passwd", join(folder, "reports", "escape.csv"));
+    const allowed = new MailComposer(policy({ attachmentFolder: folder }));
+    const mail = await allowed.compose(group, { payload: "x", attachments: [{ path: "reports/day.csv" }] }, {});
+    assert.deepEqual(
+      mail.attachments.map((a) => [a.filename, a.content.toString()]),
+      [["day.csv", "t;v\n"]],
+    );
+    for (const path of ["../../etc/passwd", "/etc/passwd", "reports/escape.csv", "reports/missing.csv", "."]) {
+      assert.equal(
+        await codeOf(allowed.compose(group, { payload: "x", attachments: [{ path }] }, {})),
+        "attachment-path-refused",
+        path,
+      );
+    }
+    const closed = new MailComposer(policy());
+    assert.equal(
+      await codeOf(
+        closed.compose(group, { payload: "x", attachments: [{ path: join(folder, "reports", "day.csv") }] }, {}),
+      ),
+      "attachment-path-refused",
+    );
+  });
+
+  it("refuses attachments without content or name", async () => {
+    const composer = new MailComposer(policy());
+    for (const attachment of [{ filename: "a" }, { content: "x" }, "just text", { filename: "a", content: 12 }]) {
+      assert.equal(
+        await codeOf(composer.compose(group, { payload: "x", attachments: [attachment] }, {})),
+        "attachment-invalid",
+      );
+    }
+  });
+});
+
+describe("ServerSettings", () => {
+  it("fills defaults: port from the security mode, timeouts, limits, verification on", () => {
+    const s = parseServerSettings({
+      host: "smtp.plant.example",
+      security: "tls",
+      from: "gw@plant.example",
+      auth: "none",
+    });
+    assert.equal(s.connection.port, 465);
+    assert.equal(s.connection.rejectUnauthorized, true);
+    assert.equal(s.connection.connectionTimeout, 15000);
+    assert.deepEqual(s.sender.limits, DEFAULT_LIMITS);
+  });
+
+  it("automatic authentication logs in when a user name is set, and sends without a login otherwise", () => {
+    const config = { host: "relay.plant.example", from: "gw@plant.example", auth: "auto" };
+    assert.equal(parseServerSettings(config).connection.auth, "none");
+    assert.equal(parseServerSettings(config, { user: "gw", password: "pw" }).connection.auth, "auto");
+  });
+
+  it("names the setting that is wrong", () => {
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ host: "" }, "host"],
+      [{ host: "a b" }, "host"],
+      [{ host: "h", from: "nope" }, "from"],
+      [{ host: "h", from: "a@plant.example", auth: "none", security: "ssl" }, "security"],
+      [{ host: "h", from: "a@plant.example", auth: "none", port: "0" }, "port"],
+      [{ host: "h", from: "a@plant.example", auth: "none", port: 65536 }, "port"],
+      [{ host: "h", from: "a@plant.example", auth: "plain" }, "user"],
+      [{ host: "h", from: "a@plant.example", auth: "none", maxAttachments: -1 }, "maxAttachments"],
+    ];
+    for (const [config, field] of cases) {
+      assert.throws(
+        () => parseServerSettings(config),
+        (err: unknown) => err instanceof MailError && err.code === "config-invalid" && err.params.field === field,
+        JSON.stringify(config),
+      );
+    }
+  });
+});
