@@ -25,7 +25,7 @@ import { SmtpSink } from "../dev/SmtpSink";
 import { Journal } from "../nodes/lib/common/Journal";
 import { DEFAULT_LIMITS, MailComposer, type OutgoingMail } from "../nodes/lib/mail/MailComposer";
 import { Outbox } from "../nodes/lib/outbox/Outbox";
-import type { ServerNode } from "../nodes/red/ServerNode";
+import type { ServerNode } from "../nodes/red/server/ServerNode";
 import { machine, ranAt, resultsFile, runMain, versionOf, writeResults } from "./support";
 
 const requireHere = createRequire(__filename);

@@ -1,6 +1,6 @@
 import type { NodeAPI } from "node-red";
-import { BlockNode, type BlockNodeDef, type BlockNodeObject } from "./red/BlockNode";
-import { registerBlockEndpoints } from "./red/BlockEndpoints";
+import { BlockNode, type BlockNodeDef, type BlockNodeObject } from "./red/block/BlockNode";
+import { registerBlockEndpoints } from "./red/block/BlockEndpoints";
 
 export = function register(RED: NodeAPI): void {
   function AlarmMailBlockNode(this: BlockNodeObject, def: BlockNodeDef) {

@@ -1,5 +1,5 @@
 import type { Node, NodeAPI } from "node-red";
-import { CsvNode, type CsvNodeDef } from "./red/CsvNode";
+import { CsvNode, type CsvNodeDef } from "./red/csv/CsvNode";
 
 export = function register(RED: NodeAPI): void {
   function AlarmMailCsvNode(this: Node, def: CsvNodeDef) {

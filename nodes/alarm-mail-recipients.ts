@@ -1,5 +1,5 @@
 import type { NodeAPI } from "node-red";
-import { RecipientList, type RecipientsNode, type RecipientsNodeDef } from "./red/RecipientsNode";
+import { RecipientList, type RecipientsNode, type RecipientsNodeDef } from "./red/recipients/RecipientsNode";
 
 export = function register(RED: NodeAPI): void {
   function AlarmMailRecipientsNode(this: RecipientsNode, def: RecipientsNodeDef) {

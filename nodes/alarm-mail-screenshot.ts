@@ -1,5 +1,5 @@
 import type { Node, NodeAPI } from "node-red";
-import { ScreenshotNode, type ScreenshotCredentials, type ScreenshotNodeDef } from "./red/ScreenshotNode";
+import { ScreenshotNode, type ScreenshotCredentials, type ScreenshotNodeDef } from "./red/screenshot/ScreenshotNode";
 
 export = function register(RED: NodeAPI): void {
   function AlarmMailScreenshotNode(this: Node<ScreenshotCredentials>, def: ScreenshotNodeDef) {

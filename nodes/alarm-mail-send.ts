@@ -1,5 +1,5 @@
 import type { Node, NodeAPI } from "node-red";
-import { SendNode, type SendNodeDef } from "./red/SendNode";
+import { SendNode, type SendNodeDef } from "./red/send/SendNode";
 
 export = function register(RED: NodeAPI): void {
   function AlarmMailSendNode(this: Node, def: SendNodeDef) {

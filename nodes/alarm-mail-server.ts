@@ -1,9 +1,9 @@
 import type { NodeAPI } from "node-red";
 import type { ServerCredentials } from "./lib/server/ServerSettings";
-import { registerOAuthEndpoints } from "./red/OAuthEndpoints";
-import { registerOutboxEndpoints } from "./red/OutboxEndpoints";
-import { registerServerEndpoints } from "./red/ServerEndpoints";
-import { MailServer, type ServerNode, type ServerNodeDef } from "./red/ServerNode";
+import { registerOAuthEndpoints } from "./red/server/OAuthEndpoints";
+import { registerOutboxEndpoints } from "./red/server/OutboxEndpoints";
+import { registerServerEndpoints } from "./red/server/ServerEndpoints";
+import { MailServer, type ServerNode, type ServerNodeDef } from "./red/server/ServerNode";
 
 export = function register(RED: NodeAPI): void {
   function AlarmMailServerNode(this: ServerNode, def: ServerNodeDef) {

@@ -1,5 +1,5 @@
 import type { NodeAPI } from "node-red";
-import { TraceNode, type TraceNodeDef, type TraceNodeObject } from "./red/TraceNode";
+import { TraceNode, type TraceNodeDef, type TraceNodeObject } from "./red/trace/TraceNode";
 
 export = function register(RED: NodeAPI): void {
   function AlarmMailTraceNode(this: TraceNodeObject, def: TraceNodeDef) {

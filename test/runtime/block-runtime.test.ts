@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, it } from "node:test";
 import type { NodeMessage, NodeStatus } from "node-red";
 import { HIGH, HIGH_HIGH } from "../support/alarms";
 import { builtNode, helper, type FlowNode, type RuntimeSettings } from "../support/flows";
-import type { BlockNodeObject } from "../../nodes/red/BlockNode";
+import type { BlockNodeObject } from "../../nodes/red/block/BlockNode";
 
 const blockNode = builtNode("alarm-mail-block");
 

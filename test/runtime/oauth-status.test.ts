@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import type { NodeStatus } from "node-red";
 import { OAuthClient } from "../../nodes/lib/oauth/OAuthClient";
-import type { ServerNode } from "../../nodes/red/ServerNode";
+import type { ServerNode } from "../../nodes/red/server/ServerNode";
 import { helper, loadMailFlow, nodeById, until } from "../support/flows";
 import { OAuthServer } from "../support/OAuthServer";
 

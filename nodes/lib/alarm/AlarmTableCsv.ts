@@ -1,4 +1,5 @@
-import { AlarmError, type AlarmErrorCode, type AlarmErrorParams } from "./AlarmError";
+import type { ErrorParams } from "../common/CodedError";
+import { AlarmError, type AlarmErrorCode } from "./AlarmError";
 import { parseAlarm } from "./BlockConfig";
 
 /**
@@ -32,7 +33,7 @@ export interface TableProblem {
   /** The line of the CSV text (1 is the header). */
   line: number;
   code: AlarmErrorCode;
-  params: AlarmErrorParams;
+  params: ErrorParams;
 }
 
 export interface ParsedTable {

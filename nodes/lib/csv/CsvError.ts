@@ -1,8 +1,6 @@
-/**
- * Why a CSV could not be attached. `code` names a message in the CSV node's catalogue (`alarm-mail-csv.json`, under
- * `errors`), `params` fill its placeholders, so that the Node-RED layer says it in the user's language while the
- * library stays free of Node-RED. It mirrors `MailError` and keeps the attacher's messages beside its other texts.
- */
+import { CodedError, type ErrorParams } from "../common/CodedError";
+
+/** Why a CSV could not be attached: codes in the CSV node's catalogue. */
 export type CsvErrorCode =
   | "csv-config-invalid"
   | "csv-block-missing"
@@ -11,19 +9,8 @@ export type CsvErrorCode =
   | "csv-columns-empty"
   | "csv-filename-invalid";
 
-export type CsvErrorParams = Record<string, string | number>;
-
-export class CsvError extends Error {
-  readonly code: CsvErrorCode;
-  readonly params: CsvErrorParams;
-
-  constructor(code: CsvErrorCode, params: CsvErrorParams = {}) {
-    const detail = Object.entries(params)
-      .map(([key, value]) => `${key}=${value}`)
-      .join(", ");
-    super(detail ? `${code} (${detail})` : code);
-    this.name = "CsvError";
-    this.code = code;
-    this.params = params;
+export class CsvError extends CodedError<CsvErrorCode> {
+  constructor(code: CsvErrorCode, params: ErrorParams = {}) {
+    super("alarm-mail-csv", code, params);
   }
 }

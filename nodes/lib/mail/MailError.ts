@@ -1,8 +1,7 @@
-/**
- * An error that the user can act on. `code` names a message in the locale catalogues
- * (`errors.<code>`), `params` fill its placeholders, so the Node-RED layer can say it in the user's language
- * while this module stays free of Node-RED.
- */
+import { CodedError, type ErrorParams } from "../common/CodedError";
+
+/** The codes of mail, delivery and OAuth errors; their messages are in the server node's catalogue, which the editor
+ * shares, so that the runtime and the dialog say them alike. */
 export type MailErrorCode =
   | "address-invalid"
   | "address-missing"
@@ -46,19 +45,8 @@ export type MailErrorCode =
   | "outbox-expired"
   | "outbox-unavailable";
 
-export type MailErrorParams = Record<string, string | number>;
-
-export class MailError extends Error {
-  readonly code: MailErrorCode;
-  readonly params: MailErrorParams;
-
-  constructor(code: MailErrorCode, params: MailErrorParams = {}, options?: { cause?: unknown }) {
-    const detail = Object.entries(params)
-      .map(([key, value]) => `${key}=${value}`)
-      .join(", ");
-    super(detail ? `${code} (${detail})` : code, options);
-    this.name = "MailError";
-    this.code = code;
-    this.params = params;
+export class MailError extends CodedError<MailErrorCode> {
+  constructor(code: MailErrorCode, params: ErrorParams = {}, options?: { cause?: unknown }) {
+    super("alarm-mail-server", code, params, options);
   }
 }

@@ -1,9 +1,7 @@
-/**
- * Why a screenshot could not be attached. `code` names a message in the screenshot node's catalogue
- * (`alarm-mail-screenshot.json`, under `errors`), `params` fill its placeholders, so that the Node-RED layer says it
- * in the user's language while the library stays free of Node-RED. It mirrors `MailError`, and keeps the attacher's
- * messages beside its other texts. The code also goes into `msg.screenshotError`, for flows that react to it.
- */
+import { CodedError, type ErrorParams } from "../common/CodedError";
+
+/** Why a screenshot could not be attached: codes in the screenshot node's catalogue. The code also goes into
+ * `msg.screenshotError`, for flows that react to it. */
 export type ScreenshotErrorCode =
   | "screenshot-config-invalid"
   | "screenshot-url-invalid"
@@ -28,20 +26,9 @@ export type ScreenshotErrorCode =
 /** The steps that a `screenshot-timeout` names; the catalogue says each under `step`. */
 export type CaptureStep = "wait" | "launch" | "load" | "delay" | "capture" | "download" | "downscale";
 
-export type ScreenshotErrorParams = Record<string, string | number>;
-
-export class ScreenshotError extends Error {
-  readonly code: ScreenshotErrorCode;
-  readonly params: ScreenshotErrorParams;
-
-  constructor(code: ScreenshotErrorCode, params: ScreenshotErrorParams = {}, options?: { cause?: unknown }) {
-    const detail = Object.entries(params)
-      .map(([key, value]) => `${key}=${value}`)
-      .join(", ");
-    super(detail ? `${code} (${detail})` : code, options);
-    this.name = "ScreenshotError";
-    this.code = code;
-    this.params = params;
+export class ScreenshotError extends CodedError<ScreenshotErrorCode> {
+  constructor(code: ScreenshotErrorCode, params: ErrorParams = {}, options?: { cause?: unknown }) {
+    super("alarm-mail-screenshot", code, params, { ...options, terms: ["step"] });
   }
 }
 

@@ -1,8 +1,6 @@
-/**
- * Why a msg could not be recorded in a trace log. `code` names a message in the trace node's catalogue
- * (`alarm-mail-trace.json`, under `errors`), `params` fill its placeholders, so that the Node-RED layer says it in the
- * user's language while the library stays free of Node-RED. It mirrors `MailError`.
- */
+import { CodedError, type ErrorParams } from "../common/CodedError";
+
+/** Why a msg could not be recorded in a trace log: codes in the trace node's catalogue. */
 export type TraceErrorCode =
   | "trace-config-invalid"
   | "trace-topic-missing"
@@ -10,19 +8,8 @@ export type TraceErrorCode =
   | "trace-value-invalid"
   | "trace-unavailable";
 
-export type TraceErrorParams = Record<string, string | number>;
-
-export class TraceError extends Error {
-  readonly code: TraceErrorCode;
-  readonly params: TraceErrorParams;
-
-  constructor(code: TraceErrorCode, params: TraceErrorParams = {}) {
-    const detail = Object.entries(params)
-      .map(([key, value]) => `${key}=${value}`)
-      .join(", ");
-    super(detail ? `${code} (${detail})` : code);
-    this.name = "TraceError";
-    this.code = code;
-    this.params = params;
+export class TraceError extends CodedError<TraceErrorCode> {
+  constructor(code: TraceErrorCode, params: ErrorParams = {}) {
+    super("alarm-mail-trace", code, params);
   }
 }

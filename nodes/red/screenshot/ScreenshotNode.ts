@@ -1,20 +1,20 @@
 import { isAbsolute, resolve } from "node:path";
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
-import { fetchImage, payloadImage, readImage, type Credentials, type Picture } from "../lib/screenshot/ImageSource";
+import { fetchImage, payloadImage, readImage, type Credentials, type Picture } from "../../lib/screenshot/ImageSource";
 import {
   attachmentName,
   parseScreenshotConfig,
   type RawScreenshotConfig,
   type ScreenshotConfig,
-} from "../lib/screenshot/ScreenshotConfig";
-import { ScreenshotError } from "../lib/screenshot/ScreenshotError";
+} from "../../lib/screenshot/ScreenshotConfig";
+import { ScreenshotError } from "../../lib/screenshot/ScreenshotError";
 import {
   findChromium,
   leaseScreenshotter,
   type Screenshotter,
   type ScreenshotterLease,
-} from "../lib/screenshot/Screenshotter";
-import { describeError, statusText } from "./i18n";
+} from "../../lib/screenshot/Screenshotter";
+import { describeError, statusText } from "../kit/i18n";
 
 export type ScreenshotNodeDef = NodeDef & RawScreenshotConfig;
 

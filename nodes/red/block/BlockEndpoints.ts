@@ -1,8 +1,8 @@
 import type { Request, Response } from "express";
 import type { NodeAPI } from "node-red";
-import { formatAlarmTable, parseAlarmTable, type TableRow } from "../lib/alarm/AlarmTableCsv";
-import { AlarmError } from "../lib/alarm/AlarmError";
-import { describeError } from "./i18n";
+import { formatAlarmTable, parseAlarmTable, type TableRow } from "../../lib/alarm/AlarmTableCsv";
+import { AlarmError } from "../../lib/alarm/AlarmError";
+import { describeError } from "../kit/i18n";
 
 /**
  * CSV import and export of a block's alarm table for the editor. They run here rather than in the browser so that a

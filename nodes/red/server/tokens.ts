@@ -1,6 +1,6 @@
 import type { NodeAPI } from "node-red";
-import { TokenStore } from "../lib/oauth/TokenStore";
-import { dataDir } from "./storage";
+import { TokenStore } from "../../lib/oauth/TokenStore";
+import { dataDir } from "../kit/storage";
 
 let store: Promise<TokenStore> | undefined;
 

@@ -1,15 +1,15 @@
 import type { Node, NodeAPI, NodeDef } from "node-red";
-import { DeliveryScheduler, type MailRoute, type QueueHealth } from "../lib/outbox/DeliveryScheduler";
-import { MailComposer, type OutgoingMail } from "../lib/mail/MailComposer";
-import { MailError } from "../lib/mail/MailError";
-import { OAuthClient, type TokenSet } from "../lib/oauth/OAuthClient";
-import { TokenProvider } from "../lib/oauth/TokenProvider";
-import { Outbox, type OutboxEntry, type SentEntry } from "../lib/outbox/Outbox";
-import { parseServerSettings, type ServerConfig, type ServerCredentials } from "../lib/server/ServerSettings";
-import { SmtpTransport, type DeliveryReceipt } from "../lib/transport/SmtpTransport";
-import { describeError } from "./i18n";
+import { DeliveryScheduler, type MailRoute, type QueueHealth } from "../../lib/outbox/DeliveryScheduler";
+import { MailComposer, type OutgoingMail } from "../../lib/mail/MailComposer";
+import { MailError } from "../../lib/mail/MailError";
+import { OAuthClient, type TokenSet } from "../../lib/oauth/OAuthClient";
+import { TokenProvider } from "../../lib/oauth/TokenProvider";
+import { Outbox, type OutboxEntry, type SentEntry } from "../../lib/outbox/Outbox";
+import { parseServerSettings, type ServerConfig, type ServerCredentials } from "../../lib/server/ServerSettings";
+import { SmtpTransport, type DeliveryReceipt } from "../../lib/transport/SmtpTransport";
+import { describeError } from "../kit/i18n";
 import { OUTBOX_TOPIC } from "./OutboxEndpoints";
-import { dataDir } from "./storage";
+import { dataDir } from "../kit/storage";
 import { tokenStore } from "./tokens";
 
 export type ServerNodeDef = NodeDef & ServerConfig;

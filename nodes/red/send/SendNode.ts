@@ -1,16 +1,16 @@
 import type { Node, NodeAPI, NodeContextData, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
-import type { QueueHealth } from "../lib/outbox/DeliveryScheduler";
-import type { DigestItem } from "../lib/digest/DigestBuffer";
-import { digestHtml, digestLines, digestText } from "../lib/digest/DigestMail";
-import type { MessageFields, OutgoingMail } from "../lib/mail/MailComposer";
-import { MailError } from "../lib/mail/MailError";
-import type { OutboxEntry, SentEntry } from "../lib/outbox/Outbox";
-import type { DeliveryReceipt } from "../lib/transport/SmtpTransport";
-import { timestampFields, type TemplateView } from "../lib/mail/Template";
+import type { QueueHealth } from "../../lib/outbox/DeliveryScheduler";
+import type { DigestItem } from "../../lib/digest/DigestBuffer";
+import { digestHtml, digestLines, digestText } from "../../lib/digest/DigestMail";
+import type { MessageFields, OutgoingMail } from "../../lib/mail/MailComposer";
+import { MailError } from "../../lib/mail/MailError";
+import type { OutboxEntry, SentEntry } from "../../lib/outbox/Outbox";
+import type { DeliveryReceipt } from "../../lib/transport/SmtpTransport";
+import { timestampFields, type TemplateView } from "../../lib/mail/Template";
 import { DigestCollector } from "./DigestCollector";
-import { describeError, statusText } from "./i18n";
-import type { RecipientsNode } from "./RecipientsNode";
-import type { MailServer, OutboxListener, ServerNode } from "./ServerNode";
+import { describeError, statusText } from "../kit/i18n";
+import type { RecipientsNode } from "../recipients/RecipientsNode";
+import type { MailServer, OutboxListener, ServerNode } from "../server/ServerNode";
 
 export interface SendNodeDef extends NodeDef {
   server?: string;

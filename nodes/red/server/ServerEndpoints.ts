@@ -1,18 +1,18 @@
 import type { Request, Response } from "express";
 import type { NodeAPI } from "node-red";
-import { parseAddressList } from "../lib/mail/AddressList";
-import { MailComposer } from "../lib/mail/MailComposer";
-import { MailError } from "../lib/mail/MailError";
-import { OAuthClient } from "../lib/oauth/OAuthClient";
+import { parseAddressList } from "../../lib/mail/AddressList";
+import { MailComposer } from "../../lib/mail/MailComposer";
+import { MailError } from "../../lib/mail/MailError";
+import { OAuthClient } from "../../lib/oauth/OAuthClient";
 import {
   parseServerSettings,
   type ServerConfig,
   type ServerCredentials,
   type ServerSettings,
-} from "../lib/server/ServerSettings";
-import { TokenProvider } from "../lib/oauth/TokenProvider";
-import { SmtpTransport } from "../lib/transport/SmtpTransport";
-import { describeError } from "./i18n";
+} from "../../lib/server/ServerSettings";
+import { TokenProvider } from "../../lib/oauth/TokenProvider";
+import { SmtpTransport } from "../../lib/transport/SmtpTransport";
+import { describeError } from "../kit/i18n";
 import type { ServerNode } from "./ServerNode";
 import { tokenStore } from "./tokens";
 

@@ -8,11 +8,11 @@ import {
   traceKind,
   type RawTraceConfig,
   type TraceConfig,
-} from "../lib/trace/TraceConfig";
-import { TraceError } from "../lib/trace/TraceError";
-import { TraceLog, type IntervalRow, type TraceKind, type TraceRow } from "../lib/trace/TraceLog";
-import { describeError, statusText } from "./i18n";
-import { dataDir } from "./storage";
+} from "../../lib/trace/TraceConfig";
+import { TraceError } from "../../lib/trace/TraceError";
+import { TraceLog, type IntervalRow, type TraceKind, type TraceRow } from "../../lib/trace/TraceLog";
+import { describeError, statusText } from "../kit/i18n";
+import { dataDir } from "../kit/storage";
 
 export type TraceNodeDef = NodeDef & RawTraceConfig;
 

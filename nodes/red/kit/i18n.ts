@@ -1,6 +1,6 @@
 import type { NodeAPI } from "node-red";
-import { AlarmError } from "../lib/alarm/AlarmError";
-import { MailError } from "../lib/mail/MailError";
+import { AlarmError } from "../../lib/alarm/AlarmError";
+import { MailError } from "../../lib/mail/MailError";
 
 /** MailError messages live in one catalogue, the server node's, so the runtime and the editor say them alike. */
 export const ERRORS = "@alarm-mail/node-red/alarm-mail-server:errors.";

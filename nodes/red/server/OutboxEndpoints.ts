@@ -1,6 +1,6 @@
 import type { Request, Response } from "express";
 import type { NodeAPI } from "node-red";
-import type { OutboxEntry, SentEntry } from "../lib/outbox/Outbox";
+import type { OutboxEntry, SentEntry } from "../../lib/outbox/Outbox";
 import type { MailServer, ServerNode } from "./ServerNode";
 
 /** The comms topic on which the editor's outbox sidebar hears that a queue changed. */

@@ -11,15 +11,15 @@ import {
   sourceColumns,
   type CsvConfig,
   type RawCsvConfig,
-} from "../lib/csv/CsvConfig";
-import { CsvError } from "../lib/csv/CsvError";
-import { DateFormatter, toCsv, type CsvColumn, type CsvFormat } from "../lib/csv/CsvExport";
-import { SnapshotFile } from "../lib/common/SnapshotFile";
-import { TraceError } from "../lib/trace/TraceError";
-import type { BlockNode } from "./BlockNode";
-import { describeError, statusText } from "./i18n";
-import { dataDir } from "./storage";
-import { TRACE_ERRORS, type TraceNode } from "./TraceNode";
+} from "../../lib/csv/CsvConfig";
+import { CsvError } from "../../lib/csv/CsvError";
+import { DateFormatter, toCsv, type CsvColumn, type CsvFormat } from "../../lib/csv/CsvExport";
+import { SnapshotFile } from "../../lib/common/SnapshotFile";
+import { TraceError } from "../../lib/trace/TraceError";
+import type { BlockNode } from "../block/BlockNode";
+import { describeError, statusText } from "../kit/i18n";
+import { dataDir } from "../kit/storage";
+import { TRACE_ERRORS, type TraceNode } from "../trace/TraceNode";
 
 export type CsvNodeDef = NodeDef & RawCsvConfig;
 

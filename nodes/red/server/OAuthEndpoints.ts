@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Request, Response } from "express";
 import type { NodeAPI } from "node-red";
-import { MailError } from "../lib/mail/MailError";
-import { OAuthClient, type OAuthSettings, type TokenSet } from "../lib/oauth/OAuthClient";
-import { parseServerSettings, type ServerConfig, type ServerCredentials } from "../lib/server/ServerSettings";
-import { refreshTokenSeed } from "../lib/oauth/TokenProvider";
-import { describeError } from "./i18n";
+import { MailError } from "../../lib/mail/MailError";
+import { OAuthClient, type OAuthSettings, type TokenSet } from "../../lib/oauth/OAuthClient";
+import { parseServerSettings, type ServerConfig, type ServerCredentials } from "../../lib/server/ServerSettings";
+import { refreshTokenSeed } from "../../lib/oauth/TokenProvider";
+import { describeError } from "../kit/i18n";
 import { withStoredSecrets } from "./ServerEndpoints";
 import type { ServerNode } from "./ServerNode";
 import { tokenStore } from "./tokens";

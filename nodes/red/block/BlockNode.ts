@@ -1,14 +1,14 @@
 import { join } from "node:path";
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
-import { AlarmEngine, type AlarmEvent, type AlarmView, type BlockSummary } from "../lib/alarm/AlarmEngine";
-import { AlarmError } from "../lib/alarm/AlarmError";
-import { AlarmHistory, historyRecord, type HistoryRecord } from "../lib/alarm/AlarmHistory";
-import { parseBlockConfig, type BlockOptions, type RawConfig } from "../lib/alarm/BlockConfig";
-import { decodeBlockSnapshot, encodeBlockSnapshot, type BlockSnapshot } from "../lib/alarm/BlockSnapshot";
-import { SnapshotFile } from "../lib/common/SnapshotFile";
-import { describeError, statusText } from "./i18n";
-import { dataDir } from "./storage";
-import { isPlainObject } from "../lib/common/PlainObject";
+import { AlarmEngine, type AlarmEvent, type AlarmView, type BlockSummary } from "../../lib/alarm/AlarmEngine";
+import { AlarmError } from "../../lib/alarm/AlarmError";
+import { AlarmHistory, historyRecord, type HistoryRecord } from "../../lib/alarm/AlarmHistory";
+import { parseBlockConfig, type BlockOptions, type RawConfig } from "../../lib/alarm/BlockConfig";
+import { decodeBlockSnapshot, encodeBlockSnapshot, type BlockSnapshot } from "../../lib/alarm/BlockSnapshot";
+import { SnapshotFile } from "../../lib/common/SnapshotFile";
+import { describeError, statusText } from "../kit/i18n";
+import { dataDir } from "../kit/storage";
+import { isPlainObject } from "../../lib/common/PlainObject";
 
 export interface BlockNodeDef extends NodeDef {
   block?: string | number;

@@ -1,6 +1,6 @@
 import type { Node, NodeAPI } from "node-red";
-import { DigestBuffer, type DigestItem } from "../lib/digest/DigestBuffer";
-import { dataDir } from "./storage";
+import { DigestBuffer, type DigestItem } from "../../lib/digest/DigestBuffer";
+import { dataDir } from "../kit/storage";
 
 /**
  * A send node's flood control: msgs that arrive within `windowMs` of the first one are collected on disk and handed

@@ -1,7 +1,7 @@
 import type { Node, NodeAPI, NodeDef } from "node-red";
-import { parseAddressList } from "../lib/mail/AddressList";
-import type { RecipientGroup } from "../lib/mail/MailComposer";
-import { describeError } from "./i18n";
+import { parseAddressList } from "../../lib/mail/AddressList";
+import type { RecipientGroup } from "../../lib/mail/MailComposer";
+import { describeError } from "../kit/i18n";
 
 export interface RecipientsNodeDef extends NodeDef {
   to?: string;
