@@ -25,7 +25,7 @@ import { SmtpSink } from "../dev/SmtpSink";
 import { Journal } from "../nodes/lib/common/Journal";
 import { DEFAULT_LIMITS, MailComposer, type OutgoingMail } from "../nodes/lib/mail/MailComposer";
 import { Outbox } from "../nodes/lib/outbox/Outbox";
-import type { ServerNode } from "../nodes/red/server/ServerNode";
+import type { ServerNodeObject } from "../nodes/red/server/ServerNode";
 import { machine, ranAt, resultsFile, runMain, versionOf, writeResults } from "./support";
 
 const requireHere = createRequire(__filename);
@@ -351,7 +351,7 @@ async function runtimeRun(sequentialCount: number): Promise<RuntimeRun> {
     loaded = true;
     let failed = 0;
     helper.getNode("failed").on("input", () => (failed += 1));
-    const server = helper.getNode("server") as ServerNode;
+    const server = helper.getNode("server") as ServerNodeObject;
     const outbox = await until(() => server.mailServer.mailbox, 10_000, "the outbox");
 
     const calledAt = new Map<string, number>();
@@ -541,7 +541,7 @@ async function runtimeRestart(pristine: string) {
     collectGarbage();
     const start = performance.now();
     await helper.load(ourNodes, mailFlow(port));
-    const server = helper.getNode("server") as ServerNode;
+    const server = helper.getNode("server") as ServerNodeObject;
     await until(() => server.mailServer.mailbox, 120_000, "the outbox");
     const ready = performance.now() - start;
     await sink.waitFor(1, 60_000);

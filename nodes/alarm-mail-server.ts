@@ -3,17 +3,17 @@ import type { ServerCredentials } from "./lib/server/ServerSettings";
 import { registerOAuthEndpoints } from "./red/server/OAuthEndpoints";
 import { registerOutboxEndpoints } from "./red/server/OutboxEndpoints";
 import { registerServerEndpoints } from "./red/server/ServerEndpoints";
-import { MailServer, type ServerNode, type ServerNodeDef } from "./red/server/ServerNode";
+import { ServerNode, type ServerNodeObject, type ServerNodeDef } from "./red/server/ServerNode";
 
 export = function register(RED: NodeAPI): void {
-  function AlarmMailServerNode(this: ServerNode, def: ServerNodeDef) {
+  function AlarmMailServerNode(this: ServerNodeObject, def: ServerNodeDef) {
     RED.nodes.createNode(this, def);
-    this.mailServer = new MailServer(RED, this, def);
+    this.mailServer = new ServerNode(RED, this, def);
     this.on("close", (_removed: boolean, done: () => void) => {
       void this.mailServer.close().finally(done);
     });
   }
-  RED.nodes.registerType<ServerNode, ServerNodeDef, object, ServerCredentials>(
+  RED.nodes.registerType<ServerNodeObject, ServerNodeDef, object, ServerCredentials>(
     "alarm-mail-server",
     AlarmMailServerNode,
     {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import type { NodeStatus } from "node-red";
 import { OAuthClient } from "../../nodes/lib/oauth/OAuthClient";
-import type { ServerNode } from "../../nodes/red/server/ServerNode";
+import type { ServerNodeObject } from "../../nodes/red/server/ServerNode";
 import { helper, loadMailFlow, nodeById, until } from "../support/flows";
 import { OAuthServer } from "../support/OAuthServer";
 
@@ -43,7 +43,7 @@ describe("alarm-mail-send: the sign-in an OAuth2 server waits for", () => {
       clientId: "gateway-app",
       clientSecret: "s3cret",
     }).clientCredentials();
-    await (nodeById("server") as unknown as ServerNode).mailServer.signedIn(tokens);
+    await (nodeById("server") as unknown as ServerNodeObject).mailServer.signedIn(tokens);
     await until(() => last() !== undefined && Object.keys(last() ?? {}).length === 0, "the status cleared");
   });
 

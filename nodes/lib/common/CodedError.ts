@@ -7,7 +7,7 @@ export type ErrorParams = Record<string, string | number>;
 /**
  * An error the user can act on, said in their language by the Node-RED layer while the library stays free of
  * Node-RED: `code` names the message `errors.<code>` in the `catalogue` of a node type, `params` fill its
- * placeholders. A param named in `terms` holds a word of that catalogue (`<term>.<value>`), translated before it
+ * placeholders. A param named in `terms` holds a word of that catalogue (`<type>.<term>.<value>`), translated before it
  * fills the message, so that "the page did not load within 10 s" names the step in the reader's language too.
  *
  * Each domain narrows it with its own list of codes (`MailError`, `AlarmError`, ...), kept beside its code.

@@ -43,7 +43,8 @@ export type MailErrorCode =
   | "oauth-state-invalid"
   | "oauth-not-signed-in"
   | "outbox-expired"
-  | "outbox-unavailable";
+  | "outbox-unavailable"
+  | "digest-unavailable";
 
 export class MailError extends CodedError<MailErrorCode> {
   constructor(code: MailErrorCode, params: ErrorParams = {}, options?: { cause?: unknown }) {

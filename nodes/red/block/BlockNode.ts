@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
 import { AlarmEngine, type AlarmEvent, type AlarmView, type BlockSummary } from "../../lib/alarm/AlarmEngine";
 import { AlarmError } from "../../lib/alarm/AlarmError";
@@ -7,7 +6,9 @@ import { parseBlockConfig, type BlockOptions, type RawConfig } from "../../lib/a
 import { decodeBlockSnapshot, encodeBlockSnapshot, type BlockSnapshot } from "../../lib/alarm/BlockSnapshot";
 import { SnapshotFile } from "../../lib/common/SnapshotFile";
 import { describeError, statusText } from "../kit/i18n";
-import { dataDir } from "../kit/storage";
+import { closeWithinBudget, reportConfigError } from "../kit/lifecycle";
+import { deployedNode } from "../kit/nodes";
+import { nodeDataPath } from "../kit/storage";
 import { isPlainObject } from "../../lib/common/PlainObject";
 
 export interface BlockNodeDef extends NodeDef {
@@ -42,8 +43,6 @@ type Done = (err?: Error) => void;
  * or a power cut can lose; a stop or a redeploy writes at once.
  */
 const SAVE_DELAY_MS = 1000;
-/** Node-RED gives a closing node 15 s before it complains; the last snapshot must be written within that. */
-const CLOSE_BUDGET_MS = 14_000;
 /** setTimeout fires at once for longer delays; a longer wait is taken in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Topics that no alarm watches are reported once each, up to this many, so that a typo shows without a flood. */
@@ -73,7 +72,7 @@ export class BlockNode {
     private readonly node: Node,
     def: BlockNodeDef,
   ) {
-    this.file = new SnapshotFile(join(dataDir(RED, "blocks"), `${node.id.replace(/[^\w.-]/g, "_")}.json`));
+    this.file = new SnapshotFile(nodeDataPath(RED, "blocks", node.id, ".json"));
     let log = new AlarmHistory(1);
     try {
       const config = parseBlockConfig(def as unknown as RawConfig);
@@ -83,10 +82,7 @@ export class BlockNode {
       log = new AlarmHistory(config.options.historySize, restored?.history);
       this.savedRevision = this.engine.revision;
     } catch (err) {
-      this.configError = err instanceof Error ? err : new Error(String(err));
-      const message = describeError(RED, err);
-      node.error(message);
-      node.status({ fill: "red", shape: "ring", text: statusText(message) });
+      this.configError = reportConfigError(RED, node, err, { status: true });
     }
     this.log = log;
     this.showStatus();
@@ -360,13 +356,13 @@ export class BlockNode {
     this.saveTimer = undefined;
     const unsaved = this.engine !== undefined && this.engine.revision !== this.savedRevision;
     const work = removed ? this.file.remove() : unsaved ? this.save() : this.file.settled();
-    let budget: NodeJS.Timeout | undefined;
-    await Promise.race([
-      work.catch((err: unknown) => this.warnSnapshot(err)),
-      new Promise<void>((resolve) => (budget = setTimeout(resolve, CLOSE_BUDGET_MS))),
-    ]);
-    clearTimeout(budget);
+    await closeWithinBudget(work.catch((err: unknown) => this.warnSnapshot(err)));
   }
+}
+
+/** The deployed `alarm-mail-block` node `id`, for the nodes that read its alarms and history. */
+export function findBlock(RED: NodeAPI, id: unknown): BlockNode | undefined {
+  return deployedNode<BlockNodeObject>(RED, id, "alarm-mail-block")?.alarmBlock;
 }
 
 /** Blocks built since the flows last started, waiting for them to be running. */

@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
 import {
   ACTIVE_COLUMNS,
@@ -15,21 +14,16 @@ import {
 import { CsvError } from "../../lib/csv/CsvError";
 import { DateFormatter, toCsv, type CsvColumn, type CsvFormat } from "../../lib/csv/CsvExport";
 import { SnapshotFile } from "../../lib/common/SnapshotFile";
-import { TraceError } from "../../lib/trace/TraceError";
-import type { BlockNode } from "../block/BlockNode";
+import { findBlock, type BlockNode } from "../block/BlockNode";
 import { describeError, statusText } from "../kit/i18n";
-import { dataDir } from "../kit/storage";
-import { TRACE_ERRORS, type TraceNode } from "../trace/TraceNode";
+import { closeWithinBudget, reportConfigError } from "../kit/lifecycle";
+import { nodeDataPath } from "../kit/storage";
+import { findTrace, type TraceNode } from "../trace/TraceNode";
 
 export type CsvNodeDef = NodeDef & RawCsvConfig;
 
 type Send = (msg: NodeMessageInFlow) => void;
 type Done = (err?: Error) => void;
-
-/** The CSV node's errors live in its own catalogue, beside its other texts. */
-const CSV_ERRORS = "@alarm-mail/node-red/alarm-mail-csv:errors.";
-/** Node-RED gives a closing node 15 s before it complains. */
-const CLOSE_BUDGET_MS = 14_000;
 
 /** What one export writes: its rows, bound to their columns, and the names a file name template may use. */
 interface Table {
@@ -59,16 +53,13 @@ export class CsvNode {
     private readonly node: Node,
     def: CsvNodeDef,
   ) {
-    this.file = new SnapshotFile(join(dataDir(RED, "csv"), `${node.id.replace(/[^\w.-]/g, "_")}.json`));
+    this.file = new SnapshotFile(nodeDataPath(RED, "csv", node.id, ".json"));
     try {
       this.config = parseCsvConfig(def);
       this.dates = new DateFormatter(this.config.dateFormat, this.config.datePattern, this.config.timeZone);
       if (this.config.range === "since-mail") this.lastExport = this.loadLastExport();
     } catch (err) {
-      this.configError = err instanceof Error ? err : new Error(String(err));
-      const message = this.describe(err);
-      node.error(message);
-      node.status({ fill: "red", shape: "ring", text: statusText(message) });
+      this.configError = reportConfigError(RED, node, err, { status: true });
     }
     node.on("input", (msg, send, done) => void this.onInput(msg, send, done));
     node.on("close", (removed: boolean, done: () => void) => {
@@ -112,7 +103,7 @@ export class CsvNode {
       send(msg);
       done();
     } catch (err) {
-      const message = this.describe(err);
+      const message = describeError(this.RED, err);
       this.node.status({ fill: "red", shape: "ring", text: statusText(message) });
       done(new Error(message));
     }
@@ -146,15 +137,15 @@ export class CsvNode {
 
   /** The block, found when the msg comes: nodes start in no set order, and a block may be redeployed alone. */
   private block(id: string): BlockNode {
-    const found = this.RED.nodes.getNode(id) as (Node & { alarmBlock?: BlockNode }) | null;
-    if (!found?.alarmBlock) throw new CsvError("csv-block-missing", { id });
-    return found.alarmBlock;
+    const found = findBlock(this.RED, id);
+    if (!found) throw new CsvError("csv-block-missing", { id });
+    return found;
   }
 
   private trace(id: string): TraceNode {
-    const found = this.RED.nodes.getNode(id) as (Node & { traceLog?: TraceNode }) | null;
-    if (!found?.traceLog) throw new CsvError("csv-trace-missing", { id });
-    return found.traceLog;
+    const found = findTrace(this.RED, id);
+    if (!found) throw new CsvError("csv-trace-missing", { id });
+    return found;
   }
 
   private loadLastExport(): number | undefined {
@@ -179,23 +170,11 @@ export class CsvNode {
   }
 
   private async close(removed: boolean): Promise<void> {
-    const work = removed ? this.file.remove() : this.file.settled();
-    let budget: NodeJS.Timeout | undefined;
-    await Promise.race([
-      work.catch(() => undefined),
-      new Promise<void>((resolve) => (budget = setTimeout(resolve, CLOSE_BUDGET_MS))),
-    ]);
-    clearTimeout(budget);
+    await closeWithinBudget(removed ? this.file.remove() : this.file.settled());
   }
 
   private t(key: string, params: Record<string, string | number> = {}): string {
     return this.RED._(`alarm-mail-csv.${key}`, params);
-  }
-
-  private describe(err: unknown): string {
-    if (err instanceof CsvError) return this.RED._(CSV_ERRORS + err.code, err.params);
-    if (err instanceof TraceError) return this.RED._(TRACE_ERRORS + err.code, err.params);
-    return describeError(this.RED, err);
   }
 }
 

@@ -1,18 +1,21 @@
 import type { NodeAPI } from "node-red";
-import { AlarmError } from "../../lib/alarm/AlarmError";
-import { MailError } from "../../lib/mail/MailError";
+import { CodedError } from "../../lib/common/CodedError";
 
-/** MailError messages live in one catalogue, the server node's, so the runtime and the editor say them alike. */
-export const ERRORS = "@alarm-mail/node-red/alarm-mail-server:errors.";
+/** Catalogues are named by this package's module: Node-RED loads each node type's file under that namespace. */
+const PACKAGE = "@alarm-mail/node-red";
 
-/** An alarm block's errors live in the block's catalogue, beside its other texts. */
-export const BLOCK_ERRORS = "@alarm-mail/node-red/alarm-mail-block:errors.";
-
-/** The error in the runtime's language; errors that are not ours keep their own text. */
+/**
+ * Any error in the runtime's language: ours through the catalogue it names (its terms translated first), others with
+ * their own text. This is the one place where a library error becomes words.
+ */
 export function describeError(RED: NodeAPI, err: unknown): string {
-  if (err instanceof MailError) return RED._(ERRORS + err.code, err.params);
-  if (err instanceof AlarmError) return RED._(BLOCK_ERRORS + err.code, err.params);
-  return err instanceof Error ? err.message : String(err);
+  if (!(err instanceof CodedError)) return err instanceof Error ? err.message : String(err);
+  const catalogue = `${PACKAGE}/${err.catalogue}:`;
+  const params = { ...err.params };
+  for (const term of err.terms) {
+    if (params[term] !== undefined) params[term] = RED._(`${catalogue}${err.catalogue}.${term}.${params[term]}`);
+  }
+  return RED._(`${catalogue}errors.${err.code}`, params);
 }
 
 /** A status line is short: the first sentence of the message, cut to fit under a node. */

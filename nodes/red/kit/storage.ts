@@ -16,3 +16,11 @@ export function dataDir(RED: NodeAPI, ...parts: string[]): string {
   const base = settings.alarmMail?.dataDir ?? join(settings.userDir ?? join(homedir(), ".node-red"), "alarm-mail");
   return join(base, ...parts);
 }
+
+/**
+ * Where one node keeps its state in `area` (a folder, or a file with `extension`). Node-RED ids are hex, but an
+ * imported flow may carry any text, which must not name a path outside the area.
+ */
+export function nodeDataPath(RED: NodeAPI, area: string, nodeId: string, extension = ""): string {
+  return dataDir(RED, area, `${nodeId.replace(/[^\w.-]/g, "_")}${extension}`);
+}

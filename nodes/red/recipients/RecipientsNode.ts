@@ -1,7 +1,8 @@
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import { parseAddressList } from "../../lib/mail/AddressList";
 import type { RecipientGroup } from "../../lib/mail/MailComposer";
-import { describeError } from "../kit/i18n";
+import { reportConfigError } from "../kit/lifecycle";
+import { deployedNode } from "../kit/nodes";
 
 export interface RecipientsNodeDef extends NodeDef {
   to?: string;
@@ -12,12 +13,13 @@ export interface RecipientsNodeDef extends NodeDef {
   html?: string;
 }
 
-export interface RecipientsNode extends Node {
-  recipients: RecipientList;
+/** The node object of an `alarm-mail-recipients` config node, carrying its runtime for the send nodes. */
+export interface RecipientsNodeObject extends Node {
+  recipients: RecipientsNode;
 }
 
 /** The runtime side of an `alarm-mail-recipients` config node: its addresses checked once, at deploy. */
-export class RecipientList {
+export class RecipientsNode {
   readonly group?: RecipientGroup;
   readonly configError?: Error;
 
@@ -33,8 +35,12 @@ export class RecipientList {
         html: def.html ?? "",
       };
     } catch (err) {
-      this.configError = err instanceof Error ? err : new Error(String(err));
-      node.error(describeError(RED, err));
+      this.configError = reportConfigError(RED, node, err, { status: false });
     }
   }
+}
+
+/** The deployed `alarm-mail-recipients` node `id`. */
+export function findRecipients(RED: NodeAPI, id: unknown): RecipientsNode | undefined {
+  return deployedNode<RecipientsNodeObject>(RED, id, "alarm-mail-recipients")?.recipients;
 }

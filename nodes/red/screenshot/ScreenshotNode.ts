@@ -15,6 +15,7 @@ import {
   type ScreenshotterLease,
 } from "../../lib/screenshot/Screenshotter";
 import { describeError, statusText } from "../kit/i18n";
+import { reportConfigError } from "../kit/lifecycle";
 
 export type ScreenshotNodeDef = NodeDef & RawScreenshotConfig;
 
@@ -25,9 +26,6 @@ export interface ScreenshotCredentials {
 
 type Send = (msg: NodeMessageInFlow) => void;
 type Done = (err?: Error) => void;
-
-/** The attacher's errors live in its own catalogue, beside its other texts. */
-const SCREENSHOT_ERRORS = "@alarm-mail/node-red/alarm-mail-screenshot:errors.";
 
 /** What a failed capture leaves in the msg, for a Switch or a template to show. */
 interface ScreenshotFailure {
@@ -59,10 +57,7 @@ export class ScreenshotNode {
         node.status({ fill: "yellow", shape: "ring", text: RED._("alarm-mail-screenshot.status.noChromium") });
       }
     } catch (err) {
-      this.configError = err instanceof Error ? err : new Error(String(err));
-      const message = this.describe(err);
-      node.error(message);
-      node.status({ fill: "red", shape: "ring", text: statusText(message) });
+      this.configError = reportConfigError(RED, node, err, { status: true });
     }
     node.on("input", (msg, send, done) => void this.onInput(msg, send, done));
     node.on("close", (_removed: boolean, done: () => void) => {
@@ -96,7 +91,7 @@ export class ScreenshotNode {
         }),
       });
     } catch (err) {
-      const message = this.describe(err);
+      const message = describeError(this.RED, err);
       const failure: ScreenshotFailure = { code: errorCode(err), message };
       msg.screenshotError = failure;
       this.node.warn(this.RED._("alarm-mail-screenshot.warn.failed", { message }));
@@ -171,13 +166,6 @@ export class ScreenshotNode {
     if (isAbsolute(path)) return path;
     const userDir = (this.RED.settings as { userDir?: string }).userDir ?? process.cwd();
     return resolve(userDir, path);
-  }
-
-  private describe(err: unknown): string {
-    if (!(err instanceof ScreenshotError)) return describeError(this.RED, err);
-    const params: Record<string, string | number> = { ...err.params };
-    if (typeof params.step === "string") params.step = this.RED._(`alarm-mail-screenshot.step.${params.step}`);
-    return this.RED._(SCREENSHOT_ERRORS + err.code, params);
   }
 }
 

@@ -1,6 +1,8 @@
 import type { Node, NodeAPI } from "node-red";
 import { DigestBuffer, type DigestItem } from "../../lib/digest/DigestBuffer";
-import { dataDir } from "../kit/storage";
+import { MailError } from "../../lib/mail/MailError";
+import { reportConfigError } from "../kit/lifecycle";
+import { nodeDataPath } from "../kit/storage";
 
 /**
  * A send node's flood control: msgs that arrive within `windowMs` of the first one are collected on disk and handed
@@ -8,6 +10,8 @@ import { dataDir } from "../kit/storage";
  */
 export class DigestCollector<W> {
   private buffer?: DigestBuffer;
+  /** Why the window's folder could not be opened: every msg is refused with it, none is silently dropped. */
+  private openError?: Error;
   private readonly ready: Promise<void>;
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
@@ -19,12 +23,20 @@ export class DigestCollector<W> {
     private readonly windowMs: number,
     private readonly flush: (items: DigestItem[], callbacks: Map<string, W>) => Promise<void>,
   ) {
-    this.ready = DigestBuffer.open(dataDir(RED, "digest", node.id), (file, offset) =>
-      node.error(RED._("alarm-mail-server.outbox.corrupt", { file, offset, reason: "digest" })),
-    ).then((buffer) => {
-      this.buffer = buffer;
-      this.schedule();
-    });
+    this.ready = DigestBuffer.open(nodeDataPath(RED, "digest", node.id), (file, offset) =>
+      node.error(RED._("alarm-mail-send.digest.corrupt", { file, offset })),
+    ).then(
+      (buffer) => {
+        this.buffer = buffer;
+        this.schedule();
+      },
+      (err: unknown) => {
+        const reason = err instanceof Error ? err.message : String(err);
+        this.openError = reportConfigError(RED, node, new MailError("digest-unavailable", { reason }), {
+          status: true,
+        });
+      },
+    );
   }
 
   get size(): number {
@@ -34,7 +46,7 @@ export class DigestCollector<W> {
   /** Resolves once the msg is on disk in the open window. */
   async add(msg: unknown, callback: W): Promise<void> {
     await this.ready;
-    if (!this.buffer) throw new Error("digest closed");
+    if (!this.buffer) throw this.openError ?? new MailError("digest-unavailable", { reason: "closed" });
     const item = await this.buffer.add(msg, Date.now());
     this.callbacks.set(item.id, callback);
     this.schedule();

@@ -9,8 +9,8 @@ import type { DeliveryReceipt } from "../../lib/transport/SmtpTransport";
 import { timestampFields, type TemplateView } from "../../lib/mail/Template";
 import { DigestCollector } from "./DigestCollector";
 import { describeError, statusText } from "../kit/i18n";
-import type { RecipientsNode } from "../recipients/RecipientsNode";
-import type { MailServer, OutboxListener, ServerNode } from "../server/ServerNode";
+import { findRecipients } from "../recipients/RecipientsNode";
+import { findServer, type OutboxListener, type ServerNode } from "../server/ServerNode";
 
 export interface SendNodeDef extends NodeDef {
   server?: string;
@@ -51,7 +51,7 @@ export class SendNode implements OutboxListener {
   private shownSignIn = false;
   private readonly signInStatus: NodeStatus;
   private statusTimer?: NodeJS.Timeout;
-  private subscribed?: MailServer;
+  private subscribed?: ServerNode;
 
   constructor(
     private readonly RED: NodeAPI,
@@ -67,10 +67,10 @@ export class SendNode implements OutboxListener {
         this.sendDigest(items, callbacks),
       );
     }
-    const server = def.server ? (RED.nodes.getNode(def.server) as ServerNode | null) : null;
+    const server = findServer(RED, def.server);
     if (server) {
-      this.subscribed = server.mailServer;
-      server.mailServer.subscribe(node.id, this);
+      this.subscribed = server;
+      server.subscribe(node.id, this);
     }
     node.on("input", (msg, send, done) => void this.onInput(msg, send, done));
     node.on("close", (_removed: boolean, done: () => void) => {
@@ -150,7 +150,7 @@ export class SendNode implements OutboxListener {
     }
   }
 
-  private async queue(server: MailServer, mail: OutgoingMail, waitings: Waiting[], rank: number, stored: unknown) {
+  private async queue(server: ServerNode, mail: OutgoingMail, waitings: Waiting[], rank: number, stored: unknown) {
     this.waiting.set(mail.messageId, waitings);
     try {
       await server.queue(mail, { rank, sendNode: this.node.id, msg: stored });
@@ -286,18 +286,18 @@ export class SendNode implements OutboxListener {
     }
   }
 
-  private server(): MailServer {
-    const node = this.def.server ? (this.RED.nodes.getNode(this.def.server) as ServerNode | null) : null;
-    if (!node) throw new MailError("config-missing", { field: "server" });
-    return node.mailServer;
+  private server(): ServerNode {
+    const server = findServer(this.RED, this.def.server);
+    if (!server) throw new MailError("config-missing", { field: "server" });
+    return server;
   }
 
   private group() {
     if (!this.def.recipients) return undefined;
-    const node = this.RED.nodes.getNode(this.def.recipients) as RecipientsNode | null;
-    if (!node) throw new MailError("config-missing", { field: "recipients" });
-    if (!node.recipients.group) throw node.recipients.configError;
-    return node.recipients.group;
+    const recipients = findRecipients(this.RED, this.def.recipients);
+    if (!recipients) throw new MailError("config-missing", { field: "recipients" });
+    if (!recipients.group) throw recipients.configError;
+    return recipients.group;
   }
 
   /** Templates see the msg's fields at the top ({{payload}}, {{alarm.label}}) and flow/global context by name. */

@@ -7,7 +7,7 @@ import { parseServerSettings, type ServerConfig, type ServerCredentials } from "
 import { refreshTokenSeed } from "../../lib/oauth/TokenProvider";
 import { describeError } from "../kit/i18n";
 import { withStoredSecrets } from "./ServerEndpoints";
-import type { ServerNode } from "./ServerNode";
+import { findServer } from "./ServerNode";
 import { tokenStore } from "./tokens";
 
 interface SignInRequest {
@@ -130,7 +130,7 @@ export function registerOAuthEndpoints(RED: NodeAPI): void {
   RED.httpAdmin.get("/alarm-mail-server/:id/oauth/status", canRead, (req: Request, res: Response) => {
     void answer(RED, res, async () => {
       const id = String(req.params.id);
-      const deployed = (RED.nodes.getNode(id) as ServerNode | null)?.mailServer.tokens;
+      const deployed = findServer(RED, id)?.tokens;
       const stored = deployed ? undefined : await (await tokenStore(RED)).load(id);
       const signIn = deployed
         ? await (await deployed).status()
@@ -180,7 +180,7 @@ async function saveSignIn(
   oauth: OAuthSettings & { refreshToken?: string },
   account?: string,
 ): Promise<void> {
-  const deployed = (RED.nodes.getNode(id) as ServerNode | null)?.mailServer;
+  const deployed = findServer(RED, id);
   if (deployed?.tokens) {
     await deployed.signedIn(tokens);
     return;

@@ -1,16 +1,14 @@
 import type { Request, Response } from "express";
 import type { NodeAPI } from "node-red";
 import type { OutboxEntry, SentEntry } from "../../lib/outbox/Outbox";
-import type { MailServer, ServerNode } from "./ServerNode";
-
-/** The comms topic on which the editor's outbox sidebar hears that a queue changed. */
-export const OUTBOX_TOPIC = "alarm-mail/outbox";
+import { deployedNode } from "../kit/nodes";
+import { OUTBOX_TOPIC, type ServerNode, type ServerNodeObject } from "./ServerNode";
 
 interface ServerView {
   id: string;
   name: string;
   address: string;
-  health: MailServer["health"];
+  health: ServerNode["health"];
   queued: OutboxEntry[];
   failed: OutboxEntry[];
   sent: SentEntry[];
@@ -54,21 +52,21 @@ export function registerOutboxEndpoints(RED: NodeAPI): void {
   });
 }
 
-function servers(RED: NodeAPI): ServerNode[] {
-  const found: ServerNode[] = [];
+function servers(RED: NodeAPI): ServerNodeObject[] {
+  const found: ServerNodeObject[] = [];
   RED.nodes.eachNode((def) => {
     if (def.type !== "alarm-mail-server") return;
-    const node = RED.nodes.getNode(def.id) as ServerNode | null;
+    const node = deployedNode<ServerNodeObject>(RED, def.id, "alarm-mail-server");
     if (node?.mailServer) found.push(node);
   });
   return found;
 }
 
-function find(RED: NodeAPI, id: string): ServerNode | undefined {
+function find(RED: NodeAPI, id: string): ServerNodeObject | undefined {
   return servers(RED).find((node) => node.id === id);
 }
 
-function view(node: ServerNode): ServerView {
+function view(node: ServerNodeObject): ServerView {
   const box = node.mailServer.mailbox;
   return {
     id: node.id,

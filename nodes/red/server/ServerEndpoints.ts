@@ -3,17 +3,17 @@ import type { NodeAPI } from "node-red";
 import { parseAddressList } from "../../lib/mail/AddressList";
 import { MailComposer } from "../../lib/mail/MailComposer";
 import { MailError } from "../../lib/mail/MailError";
-import { OAuthClient } from "../../lib/oauth/OAuthClient";
 import {
   parseServerSettings,
   type ServerConfig,
   type ServerCredentials,
   type ServerSettings,
 } from "../../lib/server/ServerSettings";
-import { TokenProvider } from "../../lib/oauth/TokenProvider";
-import { SmtpTransport } from "../../lib/transport/SmtpTransport";
+import type { TokenProvider } from "../../lib/oauth/TokenProvider";
+import { createTokenProvider, createTransport } from "../../lib/server/ServerStack";
+import type { SmtpTransport } from "../../lib/transport/SmtpTransport";
 import { describeError } from "../kit/i18n";
-import type { ServerNode } from "./ServerNode";
+import { findServer } from "./ServerNode";
 import { tokenStore } from "./tokens";
 
 /** What the dialog posts: its current fields, so that a server can be tried before it is deployed. */
@@ -79,11 +79,9 @@ async function run(RED: NodeAPI, req: Request, res: Response, action: TestAction
     );
     const id = String(req.params.id);
     const tokens = settings.oauth ? await tokenProviderFor(RED, id, settings) : undefined;
-    transport = new SmtpTransport({
-      ...settings.connection,
-      ...(tokens ? { tokens: { accessToken: (renew: boolean) => tokens.accessToken(renew) } } : {}),
-    });
-    res.json({ ok: true, ...(await action(transport, new MailComposer(settings.sender), body)) });
+    const opened = createTransport(settings, tokens);
+    transport = opened;
+    res.json({ ok: true, ...(await action(opened, new MailComposer(settings.sender), body)) });
   } catch (err) {
     const mailError = err instanceof MailError ? err : undefined;
     res.json({
@@ -114,13 +112,9 @@ export function withStoredSecrets(RED: NodeAPI, id: string, fromDialog: ServerCr
  * rotate the refresh token behind its back; otherwise one over the same token store.
  */
 export async function tokenProviderFor(RED: NodeAPI, id: string, settings: ServerSettings): Promise<TokenProvider> {
-  const deployed = (RED.nodes.getNode(id) as ServerNode | null)?.mailServer.tokens;
+  const deployed = findServer(RED, id)?.tokens;
   if (deployed) return deployed;
   const oauth = settings.oauth;
   if (!oauth) throw new MailError("config-invalid", { field: "auth" });
-  return new TokenProvider(new OAuthClient(oauth), await tokenStore(RED), id, {
-    flow: oauth.flow,
-    ...(oauth.refreshToken ? { refreshToken: oauth.refreshToken } : {}),
-    ...(settings.connection.user ? { account: settings.connection.user } : {}),
-  });
+  return createTokenProvider(oauth, settings.connection.user, await tokenStore(RED), id);
 }

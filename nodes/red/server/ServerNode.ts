@@ -2,17 +2,22 @@ import type { Node, NodeAPI, NodeDef } from "node-red";
 import { DeliveryScheduler, type MailRoute, type QueueHealth } from "../../lib/outbox/DeliveryScheduler";
 import { MailComposer, type OutgoingMail } from "../../lib/mail/MailComposer";
 import { MailError } from "../../lib/mail/MailError";
-import { OAuthClient, type TokenSet } from "../../lib/oauth/OAuthClient";
-import { TokenProvider } from "../../lib/oauth/TokenProvider";
+import type { TokenSet } from "../../lib/oauth/OAuthClient";
+import type { TokenProvider } from "../../lib/oauth/TokenProvider";
 import { Outbox, type OutboxEntry, type SentEntry } from "../../lib/outbox/Outbox";
 import { parseServerSettings, type ServerConfig, type ServerCredentials } from "../../lib/server/ServerSettings";
-import { SmtpTransport, type DeliveryReceipt } from "../../lib/transport/SmtpTransport";
+import { createTokenProvider, createTransport } from "../../lib/server/ServerStack";
+import type { DeliveryReceipt, SmtpTransport } from "../../lib/transport/SmtpTransport";
 import { describeError } from "../kit/i18n";
-import { OUTBOX_TOPIC } from "./OutboxEndpoints";
-import { dataDir } from "../kit/storage";
+import { reportConfigError } from "../kit/lifecycle";
+import { deployedNode } from "../kit/nodes";
+import { nodeDataPath } from "../kit/storage";
 import { tokenStore } from "./tokens";
 
 export type ServerNodeDef = NodeDef & ServerConfig;
+
+/** The comms topic on which the editor's outbox sidebar hears that a queue changed. */
+export const OUTBOX_TOPIC = "alarm-mail/outbox";
 
 /** What a send node wants to hear from the server whose outbox holds its mails. */
 export interface OutboxListener {
@@ -33,7 +38,7 @@ const BACKLOG_LIMIT = 1000;
  * the one pooled transport that every send node using this server shares, and the durable outbox that its
  * DeliveryScheduler empties in the background.
  */
-export class MailServer {
+export class ServerNode {
   readonly composer?: MailComposer;
   private error?: Error;
   /** "host:port", for the sent log. */
@@ -59,17 +64,11 @@ export class MailServer {
       const settings = parseServerSettings(def, node.credentials ?? {});
       this.composer = new MailComposer(settings.sender);
       const oauth = settings.oauth;
-      if (oauth) {
-        this.tokens = tokenStore(RED).then(
-          (store) =>
-            new TokenProvider(new OAuthClient(oauth), store, node.id, {
-              flow: oauth.flow,
-              ...(oauth.refreshToken ? { refreshToken: oauth.refreshToken } : {}),
-              ...(settings.connection.user ? { account: settings.connection.user } : {}),
-            }),
-        );
-      }
-      const tokens = this.tokens;
+      const account = settings.connection.user;
+      const tokens = oauth
+        ? tokenStore(RED).then((store) => createTokenProvider(oauth, account, store, node.id))
+        : undefined;
+      this.tokens = tokens;
       if (tokens) {
         // Said at deploy, on every send node, rather than discovered when the first alarm waits for a token.
         void tokens
@@ -77,17 +76,13 @@ export class MailServer {
           .then((needed) => this.setSignInNeeded(needed))
           .catch((err: unknown) => node.error(describeError(RED, err)));
       }
-      this.transport = new SmtpTransport({
-        ...settings.connection,
-        ...(tokens ? { tokens: { accessToken: async (renew) => (await tokens).accessToken(renew) } } : {}),
-      });
-      const transport = this.transport;
+      const transport = createTransport(settings, tokens);
+      this.transport = transport;
       const primary: MailRoute = { name: "primary", send: (mail) => transport.send(mail) };
       const backup = settings.backup ? this.backupRoute(settings.backup) : undefined;
       this.ready = this.openOutbox(primary, backup, settings.delivery);
     } catch (err) {
-      this.error = err instanceof Error ? err : new Error(String(err));
-      node.error(describeError(RED, err));
+      this.error = reportConfigError(RED, node, err, { status: false });
       this.ready = Promise.resolve();
     }
   }
@@ -174,7 +169,7 @@ export class MailServer {
     backup: MailRoute | undefined,
     policy: ConstructorParameters<typeof DeliveryScheduler>[3],
   ): Promise<void> {
-    const dir = dataDir(this.RED, "outbox", this.node.id);
+    const dir = nodeDataPath(this.RED, "outbox", this.node.id);
     try {
       this.outbox = await Outbox.open(dir, {
         onCorrupt: (corrupt) =>
@@ -187,9 +182,10 @@ export class MailServer {
           ),
       });
     } catch (err) {
-      const error = new MailError("outbox-unavailable", { reason: err instanceof Error ? err.message : String(err) });
-      this.error = error;
-      this.node.error(describeError(this.RED, error));
+      const reason = err instanceof Error ? err.message : String(err);
+      this.error = reportConfigError(this.RED, this.node, new MailError("outbox-unavailable", { reason }), {
+        status: false,
+      });
       return;
     }
     const scheduler = new DeliveryScheduler(this.outbox, primary, backup, policy);
@@ -230,8 +226,7 @@ export class MailServer {
     return {
       name: "backup",
       send: (mail) => {
-        const backup = this.RED.nodes.getNode(id) as ServerNode | null;
-        const transport = backup?.mailServer.transport;
+        const transport = findServer(this.RED, id)?.transport;
         if (!transport) return Promise.reject(new MailError("config-missing", { field: "backup" }));
         return transport.send(mail);
       },
@@ -239,6 +234,11 @@ export class MailServer {
   }
 }
 
-export interface ServerNode extends Node<ServerCredentials> {
-  mailServer: MailServer;
+export interface ServerNodeObject extends Node<ServerCredentials> {
+  mailServer: ServerNode;
+}
+
+/** The deployed `alarm-mail-server` node `id`: what send nodes, admin endpoints and a failover route use. */
+export function findServer(RED: NodeAPI, id: unknown): ServerNode | undefined {
+  return deployedNode<ServerNodeObject>(RED, id, "alarm-mail-server")?.mailServer;
 }

@@ -12,7 +12,9 @@ import {
 import { TraceError } from "../../lib/trace/TraceError";
 import { TraceLog, type IntervalRow, type TraceKind, type TraceRow } from "../../lib/trace/TraceLog";
 import { describeError, statusText } from "../kit/i18n";
-import { dataDir } from "../kit/storage";
+import { closeWithinBudget, reportConfigError } from "../kit/lifecycle";
+import { deployedNode } from "../kit/nodes";
+import { nodeDataPath } from "../kit/storage";
 
 export type TraceNodeDef = NodeDef & RawTraceConfig;
 
@@ -24,10 +26,6 @@ export interface TraceNodeObject extends Node {
 type Send = (msg: NodeMessageInFlow) => void;
 type Done = (err?: Error) => void;
 
-/** The trace node's errors live in its own catalogue, beside its other texts; the CSV node reports them too. */
-export const TRACE_ERRORS = "@alarm-mail/node-red/alarm-mail-trace:errors.";
-/** Node-RED gives a closing node 15 s before it complains; the last rows must be written within that. */
-const CLOSE_BUDGET_MS = 14_000;
 /** The row count under the node changes with every msg; the editor is told at most this often. */
 const STATUS_EVERY_MS = 1000;
 
@@ -58,8 +56,7 @@ export class TraceNode {
       this.config = parseTraceConfig(def);
       this.opening = this.open(this.config);
     } catch (err) {
-      this.configError = err instanceof Error ? err : new Error(String(err));
-      this.fail(err);
+      this.configError = reportConfigError(RED, node, err, { status: true });
     }
     node.on("input", (msg, send, done) => void this.onInput(msg, send, done));
     node.on("close", (removed: boolean, done: () => void) => {
@@ -84,7 +81,7 @@ export class TraceNode {
   private async open(config: TraceConfig): Promise<TraceLog | undefined> {
     const kind = traceKind(config);
     try {
-      const log = await TraceLog.open(dataDir(this.RED, "trace", this.node.id.replace(/[^\w.-]/g, "_")), {
+      const log = await TraceLog.open(nodeDataPath(this.RED, "trace", this.node.id), {
         kind,
         maxRows: config.maxRows,
         maxAgeMs: config.maxAgeMs,
@@ -109,7 +106,8 @@ export class TraceNode {
       this.showStatus();
       return log;
     } catch (err) {
-      this.fail(new TraceError("trace-unavailable", { reason: err instanceof Error ? err.message : String(err) }));
+      const reason = err instanceof Error ? err.message : String(err);
+      reportConfigError(this.RED, this.node, new TraceError("trace-unavailable", { reason }), { status: true });
       return undefined;
     }
   }
@@ -134,7 +132,7 @@ export class TraceNode {
       send(msg);
       done();
     } catch (err) {
-      const message = this.describe(err);
+      const message = describeError(this.RED, err);
       this.node.status({ fill: "red", shape: "ring", text: statusText(message) });
       done(new Error(message));
     }
@@ -172,36 +170,27 @@ export class TraceNode {
     });
   }
 
-  private fail(err: unknown): void {
-    const message = this.describe(err);
-    this.node.error(message);
-    this.node.status({ fill: "red", shape: "ring", text: statusText(message) });
-  }
-
   private async close(removed: boolean): Promise<void> {
     this.closed = true;
     clearTimeout(this.sampleTimer);
     clearTimeout(this.statusTimer);
     const log = await this.opening;
     if (!log) return;
-    let budget: NodeJS.Timeout | undefined;
-    await Promise.race([
+    await closeWithinBudget(
       (removed ? log.remove() : log.close()).catch((err: unknown) =>
         this.node.warn(
           this.t("warn.unwritable", { rows: 0, reason: err instanceof Error ? err.message : String(err) }),
         ),
       ),
-      new Promise<void>((resolve) => (budget = setTimeout(resolve, CLOSE_BUDGET_MS))),
-    ]);
-    clearTimeout(budget);
+    );
   }
 
   private t(key: string, params: Record<string, string | number> = {}): string {
     return this.RED._(`alarm-mail-trace.${key}`, params);
   }
+}
 
-  private describe(err: unknown): string {
-    if (err instanceof TraceError) return this.RED._(TRACE_ERRORS + err.code, err.params);
-    return describeError(this.RED, err);
-  }
+/** The trace log of the deployed `alarm-mail-trace` node `id`, for the CSV attacher. */
+export function findTrace(RED: NodeAPI, id: unknown): TraceNode | undefined {
+  return deployedNode<TraceNodeObject>(RED, id, "alarm-mail-trace")?.traceLog;
 }

@@ -1,0 +1,33 @@
+import type { Node, NodeAPI } from "node-red";
+import { describeError, statusText } from "./i18n";
+
+/** Node-RED gives a closing node 15 s before it complains; our close work must end within that. */
+export const CLOSE_BUDGET_MS = 14_000;
+
+/**
+ * Waits for a node's close work, but no longer than Node-RED's budget: a disk that hangs must not hold a redeploy.
+ * Whatever the work left undone is reported by the work itself.
+ */
+export async function closeWithinBudget(work: Promise<unknown>): Promise<void> {
+  let budget: NodeJS.Timeout | undefined;
+  await Promise.race([
+    work.then(
+      () => undefined,
+      () => undefined,
+    ),
+    new Promise<void>((resolve) => (budget = setTimeout(resolve, CLOSE_BUDGET_MS))),
+  ]);
+  clearTimeout(budget);
+}
+
+/**
+ * A configuration the node cannot work with, said once at deploy: a `node.error` in the runtime's language and,
+ * for a flow node, a red status. The node keeps the error and answers every msg with it.
+ */
+export function reportConfigError(RED: NodeAPI, node: Node, err: unknown, options: { status: boolean }): Error {
+  const error = err instanceof Error ? err : new Error(String(err));
+  const message = describeError(RED, error);
+  node.error(message);
+  if (options.status) node.status({ fill: "red", shape: "ring", text: statusText(message) });
+  return error;
+}

@@ -1,0 +1,12 @@
+import type { Node, NodeAPI } from "node-red";
+
+/**
+ * The deployed node `id` when it is of `type`, else undefined. Checked rather than cast: ids come from flows and
+ * admin requests, and `getNode` answers a prototype key such as `__proto__` with something that is not a node.
+ */
+export function deployedNode<N extends Node>(RED: NodeAPI, id: unknown, type: string): N | undefined {
+  if (typeof id !== "string" || id === "") return undefined;
+  const found: unknown = RED.nodes.getNode(id);
+  if (typeof found !== "object" || found === null || !Object.hasOwn(found, "type")) return undefined;
+  return (found as Node).type === type ? (found as N) : undefined;
+}
