@@ -162,9 +162,7 @@ export class MailComposer {
   }
 
   private async attachments(input: unknown): Promise<MailAttachment[]> {
-    if (input === undefined || input === null) return [];
-    const list = Array.isArray(input) ? input : [input];
-    return Promise.all(list.map((item, index) => this.attachment(item, index)));
+    return Promise.all(attachmentList(input).map((item, index) => this.attachment(item, index)));
   }
 
   private async attachment(item: unknown, index: number): Promise<MailAttachment> {
@@ -254,4 +252,13 @@ function priorityOf(value: unknown): MailPriority {
 
 function domainOf(address: string): string {
   return address.slice(address.lastIndexOf("@") + 1).replace(/[[\]]/g, "") || "alarm-mail.invalid";
+}
+
+/**
+ * What `msg.attachments` holds, as a list: nothing, one attachment object, or an array of them (as
+ * node-red-node-email takes it). The attachers append to it; the composer checks each item.
+ */
+export function attachmentList(existing: unknown): unknown[] {
+  if (existing === undefined || existing === null) return [];
+  return Array.isArray(existing) ? existing : [existing];
 }

@@ -5,8 +5,8 @@ import { AlarmHistory, historyRecord, type HistoryRecord } from "../../lib/alarm
 import { parseBlockConfig, type BlockOptions, type RawConfig } from "../../lib/alarm/BlockConfig";
 import { decodeBlockSnapshot, encodeBlockSnapshot, type BlockSnapshot } from "../../lib/alarm/BlockSnapshot";
 import { SnapshotFile } from "../../lib/common/SnapshotFile";
-import { describeError, statusText } from "../kit/i18n";
-import { closeWithinBudget, reportConfigError } from "../kit/lifecycle";
+import { describeError } from "../kit/i18n";
+import { closeWithinBudget, failMessage, reportConfigError } from "../kit/lifecycle";
 import { deployedNode } from "../kit/nodes";
 import { nodeDataPath } from "../kit/storage";
 import { isPlainObject } from "../../lib/common/PlainObject";
@@ -150,10 +150,8 @@ export class BlockNode {
       this.afterChange();
       done();
     } catch (err) {
-      const message = describeError(this.RED, err);
-      this.node.status({ fill: "red", shape: "ring", text: statusText(message) });
       this.lastStatus = "";
-      done(new Error(message));
+      failMessage(this.RED, this.node, done, err);
     }
   }
 

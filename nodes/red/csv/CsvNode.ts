@@ -14,9 +14,9 @@ import {
 import { CsvError } from "../../lib/csv/CsvError";
 import { DateFormatter, toCsv, type CsvColumn, type CsvFormat } from "../../lib/csv/CsvExport";
 import { SnapshotFile } from "../../lib/common/SnapshotFile";
+import { attachmentList } from "../../lib/mail/MailComposer";
 import { findBlock, type BlockNode } from "../block/BlockNode";
-import { describeError, statusText } from "../kit/i18n";
-import { closeWithinBudget, reportConfigError } from "../kit/lifecycle";
+import { closeWithinBudget, failMessage, reportConfigError } from "../kit/lifecycle";
 import { nodeDataPath } from "../kit/storage";
 import { findTrace, type TraceNode } from "../trace/TraceNode";
 
@@ -103,9 +103,7 @@ export class CsvNode {
       send(msg);
       done();
     } catch (err) {
-      const message = describeError(this.RED, err);
-      this.node.status({ fill: "red", shape: "ring", text: statusText(message) });
-      done(new Error(message));
+      failMessage(this.RED, this.node, done, err);
     }
   }
 
@@ -176,12 +174,6 @@ export class CsvNode {
   private t(key: string, params: Record<string, string | number> = {}): string {
     return this.RED._(`alarm-mail-csv.${key}`, params);
   }
-}
-
-/** What the msg already carries, as a list: nothing, one attachment object, or an array of them. */
-function attachmentList(existing: unknown): unknown[] {
-  if (existing === undefined || existing === null) return [];
-  return Array.isArray(existing) ? existing : [existing];
 }
 
 function reasonOf(err: unknown): string {

@@ -31,3 +31,14 @@ export function reportConfigError(RED: NodeAPI, node: Node, err: unknown, option
   if (options.status) node.status({ fill: "red", shape: "ring", text: statusText(message) });
   return error;
 }
+
+/**
+ * A msg the node could not handle: its `done(err)` with the reason in the runtime's language (a Catch node sees it)
+ * and a red status saying it. Returns the words, for a node that also reports them elsewhere.
+ */
+export function failMessage(RED: NodeAPI, node: Node, done: (err?: Error) => void, err: unknown): string {
+  const message = describeError(RED, err);
+  node.status({ fill: "red", shape: "ring", text: statusText(message) });
+  done(new Error(message));
+  return message;
+}

@@ -14,6 +14,7 @@ import {
   type Screenshotter,
   type ScreenshotterLease,
 } from "../../lib/screenshot/Screenshotter";
+import { attachmentList } from "../../lib/mail/MailComposer";
 import { describeError, statusText } from "../kit/i18n";
 import { reportConfigError } from "../kit/lifecycle";
 
@@ -173,10 +174,4 @@ export class ScreenshotNode {
 function errorCode(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === "string" ? code : "screenshot-failed";
-}
-
-/** What the msg already carries, as a list: nothing, one attachment object, or an array of them. */
-function attachmentList(existing: unknown): unknown[] {
-  if (existing === undefined || existing === null) return [];
-  return Array.isArray(existing) ? existing : [existing];
 }

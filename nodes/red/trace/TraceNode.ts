@@ -11,8 +11,7 @@ import {
 } from "../../lib/trace/TraceConfig";
 import { TraceError } from "../../lib/trace/TraceError";
 import { TraceLog, type IntervalRow, type TraceKind, type TraceRow } from "../../lib/trace/TraceLog";
-import { describeError, statusText } from "../kit/i18n";
-import { closeWithinBudget, reportConfigError } from "../kit/lifecycle";
+import { closeWithinBudget, failMessage, reportConfigError } from "../kit/lifecycle";
 import { deployedNode } from "../kit/nodes";
 import { nodeDataPath } from "../kit/storage";
 
@@ -132,9 +131,7 @@ export class TraceNode {
       send(msg);
       done();
     } catch (err) {
-      const message = describeError(this.RED, err);
-      this.node.status({ fill: "red", shape: "ring", text: statusText(message) });
-      done(new Error(message));
+      failMessage(this.RED, this.node, done, err);
     }
   }
 
