@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import type { NodeMessage, NodeStatus } from "node-red";
 import { HIGH, HIGH_HIGH } from "../support/alarms";
-import { builtNode, helper, type FlowNode, type RuntimeSettings } from "../support/flows";
+import { builtNode, helper, until, type FlowNode, type RuntimeSettings } from "../support/flows";
 import type { BlockNodeObject } from "../../nodes/red/block/BlockNode";
 
 const blockNode = builtNode("alarm-mail-block");
@@ -367,5 +367,77 @@ describe("alarm-mail-block in a Node-RED runtime: persistence", () => {
     const withoutBlock: FlowNode[] = [{ id: "tab", type: "tab", label: "block test" }];
     await helper.setFlows(withoutBlock, "full");
     assert.equal(existsSync(file), false);
+  });
+});
+
+describe("alarm-mail-block in a Node-RED runtime: ISA-18.2 delays, deadband, shelving and chattering", () => {
+  it("on-delay: a value that falls inside the deadband before the delay ran out does not trigger", async () => {
+    await load([{ ...HIGH, onDelay: 200 }]);
+    await send({ topic: "LT-201", payload: 7 });
+    await send({ topic: "LT-201", payload: 5.8 });
+    await pause(500);
+    assert.deepEqual(seen(), [], "5.8 is not above 6");
+    await send({ topic: "LT-201", payload: 7 });
+    await until(() => seen().length > 0, "the trigger after a whole on-delay above the setpoint");
+    assert.deepEqual(seen(), ["trigger:LT-201-H"]);
+    assert.equal(probe.events[0].alarm?.value, 7);
+  });
+
+  it("leaving shelved, suppressed or out of service, an alarm nobody saw is unacknowledged in every msg", async () => {
+    // Three triggers within a minute would chatter: a threshold out of reach keeps this test to its subject.
+    await load([HIGH], { chatterCount: 10 });
+    for (const [hide, show] of [
+      ["shelve", "unshelve"],
+      ["suppress", "unsuppress"],
+      ["out-of-service", "in-service"],
+    ]) {
+      await send({ command: hide, alarm: "LT-201-H" });
+      await send({ topic: "LT-201", payload: 7 });
+      await send({ command: show, alarm: "LT-201-H", user: "jean" });
+      const [shown, trigger] = probe.events.slice(-2);
+      assert.deepEqual(
+        [shown.event, shown.alarm?.state, trigger.event, trigger.alarm?.state],
+        [show, "unacked", "trigger", "unacked"],
+      );
+      await send({ command: "ack", alarm: "LT-201-H" });
+      await send({ topic: "LT-201", payload: 5 });
+    }
+  });
+
+  it("off-delay: back inside the deadband the alarm stays; it recovers a whole off-delay out of it", async () => {
+    await load([{ ...HIGH, offDelay: 200 }]);
+    await send({ topic: "LT-201", payload: 7 });
+    await send({ topic: "LT-201", payload: 5.4 });
+    await send({ topic: "LT-201", payload: 5.8 });
+    await pause(500);
+    assert.deepEqual(seen(), ["trigger:LT-201-H"], "5.8 is inside the deadband: still in alarm");
+    await send({ topic: "LT-201", payload: 5.5 });
+    await until(() => seen().length > 1, "the recovery");
+    assert.deepEqual(seen(), ["trigger:LT-201-H", "recovery:LT-201-H"]);
+    assert.equal(probe.events[1].alarm?.value, 5.5);
+  });
+
+  it("one-shot shelving of a latched alarm ends at the reset", async () => {
+    await load([{ ...HIGH, latch: true }]);
+    await send({ topic: "LT-201", payload: 7 });
+    await send({ command: "shelve", alarm: "LT-201-H" });
+    await send({ topic: "LT-201", payload: 5 });
+    assert.deepEqual(seen(), ["trigger:LT-201-H", "shelve:LT-201-H"]);
+    await send({ command: "reset", alarm: "LT-201-H", user: "jean" });
+    assert.deepEqual(seen().slice(2), ["recovery:LT-201-H", "unshelve:LT-201-H"]);
+    assert.equal((probe.events[3] as Event & { cause?: string }).cause, "one-shot");
+  });
+
+  it("chattering counts triggers: a shelved or a latched alarm whose value toggles does not chatter", async () => {
+    await load([HIGH, { ...HIGH_HIGH, latch: true }], { chatterCount: 2 });
+    await send({ command: "shelve", alarm: "LT-201-H", duration: 600_000 });
+    for (let i = 0; i < 3; i++) {
+      await send({ topic: "LT-201", payload: 9 }, 5);
+      await send({ topic: "LT-201", payload: 5 }, 5);
+    }
+    await pause(30);
+    assert.deepEqual(seen(), ["shelve:LT-201-H", "trigger:LT-201-HH"]);
+    assert.equal(block().alarmBlock.summary()?.chattering, 0);
+    assert.notEqual(lastStatus()?.fill, "yellow");
   });
 });

@@ -275,6 +275,123 @@ describe("BlockSnapshot", () => {
   });
 });
 
+describe("BlockSnapshot: a file saved before the ISA-18.2 fixes", () => {
+  const T0 = Date.UTC(2026, 0, 15, 8, 0, 0);
+  const fresh = {
+    latched: false,
+    ackedAt: null,
+    recoveredAt: null,
+    ackBy: null,
+    suppressed: false,
+    outOfService: false,
+    chattering: false,
+    chatterEndsAt: null,
+  };
+  /**
+   * As the engine before the fixes wrote it (format 1, today's format), for four alarms caught in the states it got
+   * wrong: ON in its on-delay with a value inside the deadband, OFF in its off-delay with a value back inside the
+   * deadband, SH shelved while it went into alarm, LA latching and shelved one-shot. Its activations are value
+   * crossings; they are read as trigger times.
+   */
+  const saved = JSON.stringify({
+    format: 1,
+    savedAt: T0 + 3000,
+    engine: {
+      alarms: {
+        ON: {
+          ...fresh,
+          value: 96,
+          raw: true,
+          active: false,
+          pendingAt: T0 + 10_000,
+          acked: true,
+          announced: false,
+          triggeredAt: null,
+          shelved: false,
+          shelvedUntil: null,
+          activations: [],
+        },
+        OFF: {
+          ...fresh,
+          value: 96,
+          raw: false,
+          active: true,
+          pendingAt: T0 + 11_000,
+          acked: false,
+          announced: true,
+          triggeredAt: T0,
+          shelved: false,
+          shelvedUntil: null,
+          activations: [T0],
+        },
+        SH: {
+          ...fresh,
+          value: 101,
+          raw: true,
+          active: true,
+          pendingAt: null,
+          acked: true,
+          announced: false,
+          triggeredAt: null,
+          shelved: true,
+          shelvedUntil: T0 + 60_000,
+          activations: [T0 + 1000],
+        },
+        LA: {
+          ...fresh,
+          value: 101,
+          raw: true,
+          active: true,
+          pendingAt: null,
+          acked: false,
+          announced: true,
+          triggeredAt: T0,
+          shelved: true,
+          shelvedUntil: null,
+          activations: [T0],
+        },
+      },
+      flood: { times: [T0, T0], active: false, endsAt: null },
+    },
+    history: [],
+  });
+  const alarm = (id: string, fields: RawConfig) => row({ id, topic: id, setpoint: 100, deadband: 5, ...fields });
+  const config = parseBlockConfig({
+    block: 1,
+    alarms: [
+      alarm("ON", { onDelay: 10_000 }),
+      alarm("OFF", { offDelay: 10_000 }),
+      alarm("SH", {}),
+      alarm("LA", { latch: true }),
+    ],
+  });
+  const names = (events: Array<{ event: string; alarm?: { id: string; state: string } }>) =>
+    events.map((e) => `${e.event}:${e.alarm?.id ?? ""}:${e.alarm?.state ?? ""}`);
+
+  it("loads, and the alarms continue as the standard says", () => {
+    const engine = new AlarmEngine(config.alarms, config.options, decodeBlockSnapshot(saved).engine);
+    const state = (id: string) => engine.select(id)[0].state;
+    assert.equal(engine.nextDeadline(), T0 + 60_000, "neither delay is still running: 96 decides both");
+    assert.deepEqual(engine.advance(T0 + 20_000), [], "ON does not trigger, OFF does not recover");
+    assert.equal(state("ON"), "normal");
+    assert.equal(state("OFF"), "unacked");
+
+    assert.deepEqual(names(engine.advance(T0 + 60_000)), ["unshelve:SH:unacked", "trigger:SH:unacked"]);
+
+    assert.deepEqual(engine.update("LA", 90, T0 + 61_000), [], "latched: its one-shot shelving goes on");
+    assert.equal(state("LA"), "shelved");
+    assert.deepEqual(names(engine.command("reset", "LA", {}, T0 + 62_000)), [
+      "recovery:LA:shelved",
+      "unshelve:LA:rtn-unacked",
+    ]);
+
+    engine.update("OFF", 95, T0 + 63_000);
+    assert.deepEqual(names(engine.advance(T0 + 73_000)), ["recovery:OFF:rtn-unacked"]);
+    engine.update("ON", 101, T0 + 74_000);
+    assert.deepEqual(names(engine.advance(T0 + 84_000)), ["trigger:ON:unacked"]);
+  });
+});
+
 describe("SnapshotFile", () => {
   it("replaces the file whole, leaves no temporary file, and removes it on request", async () => {
     const dir = mkdtempSync(join(tmpdir(), "alarm-mail-snapshot-"));

@@ -326,7 +326,7 @@ describe("AlarmEngine: shelving, suppression, out of service", () => {
 });
 
 describe("AlarmEngine: chattering and floods", () => {
-  it("3 activations within a minute is chattering, which ends when they leave the window", () => {
+  it("3 triggers within a minute is chattering, which ends when they leave the window", () => {
     const e = engineWith([alarm()]);
     const toggle = (at: number) => [...e.update("LT-201", 7, at), ...e.update("LT-201", 5, at + 1000)];
     assert.deepEqual(names([...toggle(T0), ...toggle(T0 + 20_000)]), [
@@ -430,5 +430,80 @@ describe("DeadlineQueue", () => {
     const order: number[] = [];
     for (let next = queue.pop(); next; next = queue.pop()) order.push(next.at);
     assert.deepEqual(order, [5, 10, 20, 30, 50, 60]);
+  });
+});
+
+describe("AlarmEngine: ISA-18.2 fidelity", () => {
+  const process = (fields: Partial<AlarmDefinition>) => alarm({ id: "A", topic: "pv", setpoint: 100, ...fields });
+  const states = (events: AlarmEvent[]) => events.map((e) => `${e.event}:${e.alarm?.state ?? ""}`);
+
+  it("on-delay: the condition must hold for all of the delay; inside the deadband it does not (high and low)", () => {
+    const high = engineWith([process({ deadband: 5, onDelay: 1000 })]);
+    high.update("pv", 101, T0);
+    assert.deepEqual(high.update("pv", 96, T0 + 500), [], "96 is not above 100");
+    assert.deepEqual(high.advance(T0 + 5000), [], "the condition did not hold for the second: no trigger");
+    assert.equal(state(high, "A"), "normal");
+
+    const low = engineWith([process({ condition: "low", deadband: 5, onDelay: 1000 })]);
+    low.update("pv", 99, T0);
+    low.update("pv", 104, T0 + 500);
+    assert.deepEqual(low.advance(T0 + 5000), []);
+    assert.equal(state(low, "A"), "normal");
+  });
+
+  it("leaving shelved, suppressed or out of service: active and never acknowledged is unacknowledged", () => {
+    for (const [hide, show, duration] of [
+      ["shelve", "unshelve", undefined],
+      ["shelve", "expiry", 60_000],
+      ["suppress", "unsuppress", undefined],
+      ["out-of-service", "in-service", undefined],
+    ] as const) {
+      const e = engineWith([process({})]);
+      e.command(hide, "A", { duration }, T0);
+      e.update("pv", 101, T0 + 1000);
+      const events = show === "expiry" ? e.advance(T0 + 60_000) : e.command(show, "A", {}, T0 + 2000);
+      const shown = show === "expiry" ? "unshelve" : show;
+      assert.deepEqual(states(events), [`${shown}:unacked`, "trigger:unacked"], `${hide} then ${show}`);
+    }
+  });
+
+  it("off-delay: back inside the deadband during the delay, the alarm stays and the delay starts again", () => {
+    const e = engineWith([process({ deadband: 5, offDelay: 1000 })]);
+    assert.deepEqual(names(e.update("pv", 101, T0)), ["trigger:A"]);
+    e.update("pv", 94, T0 + 100);
+    assert.deepEqual(e.update("pv", 96, T0 + 500), [], "96 is inside the deadband: still in alarm");
+    assert.deepEqual(e.advance(T0 + 5000), [], "no recovery while the value stays inside the deadband");
+    assert.equal(state(e, "A"), "unacked");
+    e.update("pv", 95, T0 + 6000);
+    assert.deepEqual(names(e.advance(T0 + 7000)), ["recovery:A"], "a whole off-delay out of the deadband");
+  });
+
+  it("one-shot shelving of a latched alarm ends at the reset, not when the value drops", () => {
+    const e = engineWith([process({ latch: true })]);
+    e.update("pv", 101, T0);
+    e.command("shelve", "A", {}, T0 + 1);
+    assert.deepEqual(e.update("pv", 90, T0 + 2), [], "latched: it has not returned to normal");
+    assert.equal(state(e, "A"), "shelved");
+    const reset = e.command("reset", "A", { user: "jean" }, T0 + 3);
+    assert.deepEqual(names(reset), ["recovery:A", "unshelve:A"]);
+    assert.equal(reset[1].cause, "one-shot");
+  });
+
+  it("chattering counts transitions into alarm, not value toggles: none while shelved or latched", () => {
+    const toggle = (e: AlarmEngine, from: number) => {
+      const events: AlarmEvent[] = [];
+      for (let i = 0; i < 3; i++) {
+        events.push(...e.update("pv", 101, from + i * 1000), ...e.update("pv", 90, from + i * 1000 + 500));
+      }
+      return events;
+    };
+    const shelved = engineWith([process({})]);
+    shelved.command("shelve", "A", { duration: 600_000 }, T0);
+    assert.deepEqual(names(toggle(shelved, T0 + 1)), [], "shelved: no trigger, no chattering");
+    assert.equal(shelved.summary().chattering, 0);
+
+    const latched = engineWith([process({ latch: true })]);
+    assert.deepEqual(names(toggle(latched, T0)), ["trigger:A"], "latched: one trigger, no chattering");
+    assert.equal(latched.summary().chattering, 0);
   });
 });

@@ -93,7 +93,11 @@ export interface BlockSummary {
 /** What survives a restart for one alarm. */
 export interface SlotState {
   value: AlarmValue | null;
-  /** The condition on the last value, with the deadband's hysteresis, before the on and off delays. */
+  /**
+   * The condition on the last value, before the on and off delays; the deadband applies while the alarm is active.
+   * Older snapshots worked it out with the deadband during the on-delay too: it is worked out again when a snapshot is
+   * loaded.
+   */
   raw: boolean;
   /** The condition after the on and off delays. */
   active: boolean;
@@ -111,7 +115,10 @@ export interface SlotState {
   shelvedUntil: number | null;
   suppressed: boolean;
   outOfService: boolean;
-  /** The last activations, as many as chattering needs. */
+  /**
+   * The times of the last triggers (transitions into alarm), as many as chattering needs. The name is from when
+   * chattering counted the condition's activations; it is kept so that snapshots stay readable both ways.
+   */
   activations: number[];
   chattering: boolean;
   chatterEndsAt: number | null;
@@ -135,6 +142,8 @@ interface Slot extends SlotState {
   flags: number;
 }
 
+type EventExtra = Pick<AlarmEvent, "user" | "cause">;
+
 type Deadline = { kind: "delay" | "shelve" | "chatter"; slot: Slot } | { kind: "flood" };
 
 const FLAG_ACTIVE = 1;
@@ -156,15 +165,17 @@ export function coerceValue(input: unknown): AlarmValue | undefined {
 }
 
 /**
- * Whether an alarm's condition holds for a value. `held` is whether it held before: high and low then clear only once
- * the value is back past the setpoint by the deadband, so that a value hovering at the setpoint cannot re-trigger.
+ * Whether an alarm's condition holds for a value. `active` is whether the alarm is active (in alarm after its delays):
+ * high and low then clear only once the value is back past the setpoint by the deadband, so that a value hovering at
+ * the setpoint cannot re-trigger. The deadband holds only the return to normal (ISA-18.2 deadband, OPC UA Part 9
+ * B.1.5): an alarm still in its on-delay is not active, and its condition must hold on the setpoint itself.
  */
-export function conditionHolds(def: AlarmDefinition, value: number, held: boolean): boolean {
+export function conditionHolds(def: AlarmDefinition, value: number, active: boolean): boolean {
   switch (def.condition) {
     case "high":
-      return held ? value > def.setpoint - def.deadband : value > def.setpoint;
+      return active ? value > def.setpoint - def.deadband : value > def.setpoint;
     case "low":
-      return held ? value < def.setpoint + def.deadband : value < def.setpoint;
+      return active ? value < def.setpoint + def.deadband : value < def.setpoint;
     case "equal":
       return value === def.setpoint;
     case "not-equal":
@@ -228,6 +239,12 @@ export class AlarmEngine {
   ) {
     this.slots = definitions.map((def) => makeSlot(def, restored?.alarms[def.id] ?? freshState()));
     for (const slot of this.slots) {
+      if (slot.value !== null) {
+        // A snapshot from before the deadband held only an active alarm, or from an older table, may keep a condition
+        // and a running delay that the last value no longer gives: the value decides.
+        slot.raw = conditionHolds(slot.def, Number(slot.value), slot.active);
+        if (slot.raw === slot.active) slot.pendingAt = null;
+      }
       this.byId.set(slot.def.id, slot);
       const list = this.byTopic.get(slot.def.topic);
       if (list) list.push(slot);
@@ -267,7 +284,7 @@ export class AlarmEngine {
     this.begin(now);
     for (const slot of slots) {
       slot.value = value ?? null;
-      const raw = conditionHolds(slot.def, number, slot.raw);
+      const raw = conditionHolds(slot.def, number, slot.active);
       if (raw !== slot.raw) {
         slot.raw = raw;
         this.revision++;
@@ -317,6 +334,7 @@ export class AlarmEngine {
           if (slot.latched && !slot.active) {
             slot.latched = false;
             this.recover(slot, now, user);
+            this.endOneShot(slot, now);
           }
           break;
         case "shelve":
@@ -469,29 +487,62 @@ export class AlarmEngine {
     slot.active = active;
     this.revision++;
     if (active) {
-      this.countActivation(slot, at);
       // A latched alarm whose condition returns is the same occurrence, still reported.
       slot.latched = false;
       this.announceIfShown(slot, at);
     } else {
       if (slot.announced && slot.def.latch) slot.latched = true;
       else if (slot.announced) this.recover(slot, at, null);
-      if (slot.shelved && slot.shelvedUntil === null) this.unshelve(slot, "one-shot", at, null);
+      // A latched alarm has not returned to normal until it is reset: its one-shot shelving lasts until then.
+      if (!slot.latched) this.endOneShot(slot, at);
     }
     this.refresh(slot);
   }
 
+  /** A one-shot shelving ends when the alarm returns to normal (OPC UA Part 9, 5.8.17). */
+  private endOneShot(slot: Slot, at: number): void {
+    if (slot.shelved && slot.shelvedUntil === null) this.unshelve(slot, "one-shot", at, null);
+  }
+
+  /** In alarm, shown, and its occurrence not reported yet: a new occurrence, reported now. */
+  private isUnreported(slot: Slot): boolean {
+    return !slot.announced && (slot.active || slot.latched) && !hidden(slot);
+  }
+
   /** A new occurrence is reported only while the alarm is shown; it is reported when the alarm is shown again. */
   private announceIfShown(slot: Slot, at: number): void {
-    if (slot.announced || !(slot.active || slot.latched) || hidden(slot)) return;
+    if (!this.isUnreported(slot)) return;
+    this.startOccurrence(slot, at);
+    this.announce(slot, at);
+  }
+
+  /** A new occurrence is unacknowledged (ISA-18.2 state B), unless the alarm needs no acknowledgement. */
+  private startOccurrence(slot: Slot, at: number): void {
     slot.announced = true;
     slot.triggeredAt = at;
     slot.recoveredAt = null;
     slot.ackBy = null;
     slot.acked = slot.def.ack === "none";
     slot.ackedAt = slot.acked ? at : null;
+  }
+
+  /** The trigger of a started occurrence; chattering is counted first, so that the trigger already says it. */
+  private announce(slot: Slot, at: number): void {
+    this.countChatter(slot, at);
     this.emit("trigger", slot, at);
     this.countTrigger(at);
+  }
+
+  /**
+   * Leaving shelved, suppressed or out of service, the alarm is evaluated again from its condition (ISA-18.2 state
+   * diagram, transitions out of E, F and G): in alarm with an occurrence nobody saw, it is a new occurrence, which the
+   * event that shows it already reports as unacknowledged, before its trigger.
+   */
+  private show(slot: Slot, event: "unshelve" | "unsuppress" | "in-service", at: number, extra: EventExtra): void {
+    const fresh = this.isUnreported(slot);
+    if (fresh) this.startOccurrence(slot, at);
+    this.emit(event, slot, at, extra);
+    if (fresh) this.announce(slot, at);
   }
 
   /** The end of a reported occurrence: reported even while the alarm is hidden, since its trigger was. */
@@ -516,8 +567,7 @@ export class AlarmEngine {
   private unshelve(slot: Slot, cause: AlarmEvent["cause"], at: number, user: string | null): void {
     slot.shelved = false;
     slot.shelvedUntil = null;
-    this.emit("unshelve", slot, at, { cause, user });
-    this.announceIfShown(slot, at);
+    this.show(slot, "unshelve", at, { cause, user });
   }
 
   private setHidden(
@@ -530,11 +580,16 @@ export class AlarmEngine {
     const field = command === "suppress" || command === "unsuppress" ? "suppressed" : "outOfService";
     if (slot[field] === hide) return;
     slot[field] = hide;
-    this.emit(command, slot, at, { user });
-    if (!hide) this.announceIfShown(slot, at);
+    if (command === "unsuppress" || command === "in-service") this.show(slot, command, at, { user });
+    else this.emit(command, slot, at, { user });
   }
 
-  private countActivation(slot: Slot, at: number): void {
+  /**
+   * Chattering is an alarm that goes into alarm again and again (ISA-18.2 chattering alarm): its triggers are counted,
+   * not the crossings of its value, so that neither a shelved alarm nor a latched one, which stay out of or in alarm,
+   * can chatter.
+   */
+  private countChatter(slot: Slot, at: number): void {
     const { chatterCount, chatterWindow } = this.options;
     const times = slot.activations;
     times.push(at);
@@ -562,12 +617,7 @@ export class AlarmEngine {
     }
   }
 
-  private emit(
-    event: AlarmEventType,
-    slot: Slot | null,
-    at: number,
-    extra: Pick<AlarmEvent, "user" | "cause"> = {},
-  ): void {
+  private emit(event: AlarmEventType, slot: Slot | null, at: number, extra: EventExtra = {}): void {
     this.revision++;
     if (slot) this.refresh(slot);
     this.out.push({ event, at, ...(slot ? { alarm: this.view(slot) } : {}), ...extra, flood: this.flood.active });

@@ -42,7 +42,7 @@ export interface BlockOptions {
   /** A flood is more than this many triggers within floodWindow ms. */
   floodCount: number;
   floodWindow: number;
-  /** An alarm chatters when it activates this many times or more within chatterWindow ms. */
+  /** An alarm chatters when it triggers this many times or more within chatterWindow ms. */
   chatterCount: number;
   chatterWindow: number;
   /** How many events the history keeps. */
