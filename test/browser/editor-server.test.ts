@@ -19,21 +19,26 @@ const TO = "maintenance@plant.example";
 type Catalogue = { [key: string]: string | Catalogue };
 const catalogues = new Map<string, Catalogue>();
 
-/** The server node's catalogue in a language, which its dialog and the outbox sidebar show. */
-function catalogue(language: string): Catalogue {
-  let found = catalogues.get(language);
+/** A catalogue in a language: the server node's, which its dialog shows, or the outbox sidebar plugin's. */
+function catalogue(language: string, name: "alarm-mail-server" | "alarm-mail-outbox"): Catalogue {
+  let found = catalogues.get(`${language}/${name}`);
   if (!found) {
-    const file = join(__dirname, "..", "..", "locales", language, "alarm-mail-server.json");
+    const file = join(__dirname, "..", "..", "locales", language, `${name}.json`);
     found = JSON.parse(readFileSync(file, "utf8")) as Catalogue;
-    catalogues.set(language, found);
+    catalogues.set(`${language}/${name}`, found);
   }
   return found;
 }
 
-/** A text of the catalogue ("test.connected", or "errors.smtp-auth-failed"), its parameters filled in. */
+/**
+ * A text of the catalogues ("test.connected", or "errors.smtp-auth-failed" of the server's; "outboxTab.resent" of the
+ * outbox sidebar's), its parameters filled in.
+ */
 function text(key: string, params: Record<string, string | number> = {}, language = "en-US"): string {
-  const path = key.startsWith("errors.") ? key.split(".") : ["alarm-mail-server", ...key.split(".")];
-  let found: string | Catalogue | undefined = catalogue(language);
+  const [head, ...rest] = key.split(".");
+  const name = head === "outboxTab" ? "alarm-mail-outbox" : "alarm-mail-server";
+  const path = head === "errors" ? [head, ...rest] : head === "outboxTab" ? [name, ...rest] : [name, head, ...rest];
+  let found: string | Catalogue | undefined = catalogue(language, name);
   for (const part of path) found = typeof found === "object" ? found[part] : undefined;
   if (typeof found !== "string") throw new Error(`no text ${key} in ${language}`);
   return found.replace(/__(\w+)__/g, (all, name: string) => (name in params ? String(params[name]) : all));
