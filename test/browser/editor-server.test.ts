@@ -542,5 +542,50 @@ describe(
         "other servers keep theirs",
       );
     });
+
+    it("OAuth2 providers fill the endpoints, move the SMTP side with them, and an app-only sign-in needs its tenant", async () => {
+      const send = await editor.drag("alarm-mail-send", 380, 320);
+      await editor.openDialog(send);
+      const dialog = await addServer();
+      const tray = dialog.tray;
+      const oauthPreset = tray.locator("#alarm-mail-server-oauth-preset");
+      const microsoft = (tenant: string) => `https://login.microsoftonline.com/${tenant}/oauth2/v2.0/token`;
+
+      await tray.locator("#alarm-mail-server-preset").selectOption("gmail");
+      await dialog.tab("security");
+      await dialog.field("auth").selectOption("oauth2");
+      await dialog.tab("oauth");
+      // OAuth2 set up for the first time takes the provider of the SMTP host.
+      assert.equal(await oauthPreset.inputValue(), "gmail");
+      assert.equal(await dialog.field("tokenUrl").inputValue(), "https://oauth2.googleapis.com/token");
+      assert.equal(await dialog.field("oauthFlow").inputValue(), "authorization_code");
+
+      await oauthPreset.selectOption("ms365");
+      assert.equal(await dialog.field("tokenUrl").inputValue(), microsoft("organizations"));
+      assert.equal(await dialog.field("oauthFlow").inputValue(), "device_code");
+      assert.equal(await dialog.field("host").inputValue(), "smtp.office365.com");
+      assert.equal(await dialog.field("port").inputValue(), "587");
+      assert.equal(await dialog.field("security").inputValue(), "starttls");
+      assert.equal(await tray.locator("#alarm-mail-server-preset").inputValue(), "office365");
+
+      // Personal accounts sign in on the "consumers" tenant and send through Outlook.com's host.
+      await dialog.field("tenant").fill("consumers");
+      await dialog.field("tenant").press("Tab");
+      assert.equal(await dialog.field("tokenUrl").inputValue(), microsoft("consumers"));
+      assert.equal(await dialog.field("host").inputValue(), "smtp-mail.outlook.com");
+
+      // An app signs in on its own tenant's endpoint only: a shared tenant is marked.
+      await dialog.field("oauthFlow").selectOption("client_credentials");
+      assert.equal(await oauthPreset.inputValue(), "ms365-app");
+      assert.equal(await dialog.field("scope").inputValue(), "https://outlook.office365.com/.default");
+      assert.equal(await editor.invalid(dialog.field("tenant")), true, "consumers is a shared tenant");
+      await dialog.field("tenant").fill("contoso.onmicrosoft.com");
+      await dialog.field("tenant").press("Tab");
+      assert.equal(await dialog.field("tokenUrl").inputValue(), microsoft("contoso.onmicrosoft.com"));
+      assert.equal(await editor.invalid(dialog.field("tenant")), false);
+      assert.equal(await editor.invalid(dialog.field("tokenUrl")), false);
+      await editor.cancel();
+      await editor.cancel();
+    });
   },
 );
