@@ -120,7 +120,9 @@ describe("in a real Node-RED speaking French", () => {
   after(() => red.stop());
 
   it("explains faults in the runtime's language", async () => {
-    const fr = JSON.parse(readFileSync(join(__dirname, "..", "..", "locales", "fr", "alarm-mail-server.json"), "utf8")) as {
+    const fr = JSON.parse(
+      readFileSync(join(__dirname, "..", "..", "locales", "fr", "alarm-mail-server.json"), "utf8"),
+    ) as {
       errors: Record<string, string>;
     };
     const res = await red.request("POST", "/alarm-mail-server/new-node/verify", {

@@ -7,7 +7,12 @@ import { AlarmEngine } from "../../nodes/lib/alarm/AlarmEngine";
 import { AlarmError } from "../../nodes/lib/alarm/AlarmError";
 import { AlarmHistory, type HistoryRecord } from "../../nodes/lib/alarm/AlarmHistory";
 import { formatAlarmTable, parseAlarmTable } from "../../nodes/lib/alarm/AlarmTableCsv";
-import { CONFIG_VERSION, migrateBlockConfig, parseBlockConfig, type RawConfig } from "../../nodes/lib/alarm/BlockConfig";
+import {
+  CONFIG_VERSION,
+  migrateBlockConfig,
+  parseBlockConfig,
+  type RawConfig,
+} from "../../nodes/lib/alarm/BlockConfig";
 import { decodeBlockSnapshot, encodeBlockSnapshot } from "../../nodes/lib/alarm/BlockSnapshot";
 import { SnapshotFile } from "../../nodes/lib/common/SnapshotFile";
 
