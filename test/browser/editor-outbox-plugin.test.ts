@@ -36,10 +36,16 @@ describe("the outbox sidebar plugin", { skip: findChromium().path ? false : "no 
   it("is registered with the runtime as a plugin of the package", async () => {
     const res = await red.request("GET", "/plugins");
     assert.equal(res.status, 200);
-    const list = (await res.json()) as Array<{ id: string; module: string; plugins?: Array<{ id: string }> }>;
+    const list = (await res.json()) as Array<{
+      id: string;
+      module: string;
+      err?: string;
+      plugins?: Array<{ id: string }>;
+    }>;
     const ours = list.find((entry) => entry.id === `@alarm-mail/node-red/${PLUGIN}`);
     assert.ok(ours, `plugins: ${list.map((entry) => entry.id).join(", ")}`);
     assert.equal(ours.module, "@alarm-mail/node-red");
+    assert.equal(ours.err, undefined);
     assert.deepEqual(
       ours.plugins?.map((p) => p.id),
       [PLUGIN],
