@@ -10,7 +10,9 @@
   }
 
   var PACKAGE = "@alarm-mail/node-red";
-  // The same address pattern as the runtime's (nodes/lib/AddressList.ts), so the dialog marks what sending would refuse.
+  /** The runtime's error texts, by code: in the server node's catalogue, which the outbox sidebar reads too. */
+  var SERVER_ERRORS = PACKAGE + "/alarm-mail-server:errors.";
+  // The same address pattern as the runtime's (nodes/lib/mail/AddressList.ts), so the dialog marks what sending would refuse.
   var LOCAL = '[^\\s@<>()\\[\\],;:"\\\\]+';
   var DOMAIN = '(?:[^\\s@<>()\\[\\],;:"\\\\.]+\\.)+[^\\s@<>()\\[\\],;:"\\\\.]{2,}';
   var ADDRESS = new RegExp("^" + LOCAL + "@(?:" + DOMAIN + "|\\[[0-9a-fA-F:.]+\\])$");
@@ -68,6 +70,71 @@
     };
   }
 
+  /** A moment as the sidebar and the sign-in state show it: the time alone when it is today. */
+  function shortTime(ms) {
+    if (!ms) {
+      return "";
+    }
+    var date = new Date(ms);
+    return date.toDateString() === new Date().toDateString()
+      ? date.toLocaleTimeString()
+      : date.toLocaleDateString() + " " + date.toLocaleTimeString();
+  }
+
+  function fullTime(ms) {
+    return ms ? new Date(ms).toLocaleString() : "";
+  }
+
+  /**
+   * The parameters of a runtime error message, "code (host=smtp.example, port=587, response=550 …)". An "error"
+   * parameter (outbox-expired) holds a whole nested message, so it takes the rest of the text.
+   */
+  function errorParams(text) {
+    var params = {};
+    var marks = [];
+    var re = /(?:^|, )([A-Za-z][A-Za-z0-9_]*)=/g;
+    var match;
+    while ((match = re.exec(text))) {
+      marks.push({ name: match[1], start: match.index, value: re.lastIndex });
+      if (match[1] === "error") {
+        break;
+      }
+    }
+    marks.forEach(function (mark, i) {
+      var end = mark.name === "error" || i === marks.length - 1 ? text.length : marks[i + 1].start;
+      params[mark.name] = text.slice(mark.value, end);
+    });
+    return params;
+  }
+
+  /**
+   * A delivery error ({ code, message }) in the editor's language, from the server node's catalogue, which the
+   * runtime uses too. It is read when shown, so the catalogue may load after this script.
+   */
+  function deliveryError(error) {
+    if (!error) {
+      return "";
+    }
+    var code = String(error.code || "");
+    var message = String(error.message || "");
+    var head = code + " (";
+    var params = null;
+    if (code && message === code) {
+      params = {};
+    } else if (code && message.indexOf(head) === 0 && message.charAt(message.length - 1) === ")") {
+      params = errorParams(message.slice(head.length, -1));
+    }
+    if (params === null) {
+      return message || code;
+    }
+    if (params.error) {
+      params.error = deliveryError({ code: params.error.split(" ")[0], message: params.error });
+    }
+    var key = SERVER_ERRORS + code;
+    var text = RED._(key, params);
+    return !text || text === key || text === "errors." + code ? message || code : text;
+  }
+
   window.AlarmMailEditor = {
     translator: translator,
     isEnvVar: isEnvVar,
@@ -75,5 +142,8 @@
     wholeIn: wholeIn,
     isAddress: isAddress,
     labels: labels,
+    shortTime: shortTime,
+    fullTime: fullTime,
+    deliveryError: deliveryError,
   };
 })();

@@ -37,10 +37,12 @@ describe("the editor in French, German and Romanian", () => {
     await red?.kill();
   });
 
-  it("serves the editor script the node dialogs share", async () => {
-    const response = await fetch(`${red.url}/resources/@alarm-mail/node-red/alarm-mail-editor.js`);
-    assert.equal(response.status, 200);
-    assert.match(response.headers.get("content-type") ?? "", /javascript/);
+  it("serves the editor scripts the dialogs load from resources/", async () => {
+    for (const script of ["alarm-mail-editor.js", "alarm-mail-server-oauth.js"]) {
+      const response = await fetch(`${red.url}/resources/@alarm-mail/node-red/${script}`);
+      assert.equal(response.status, 200, script);
+      assert.match(response.headers.get("content-type") ?? "", /javascript/, script);
+    }
   });
 
   for (const language of Object.keys(HELP)) {

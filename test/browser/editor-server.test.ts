@@ -19,21 +19,26 @@ const TO = "maintenance@plant.example";
 type Catalogue = { [key: string]: string | Catalogue };
 const catalogues = new Map<string, Catalogue>();
 
-/** The server node's catalogue in a language, which its dialog and the outbox sidebar show. */
-function catalogue(language: string): Catalogue {
-  let found = catalogues.get(language);
+/** A catalogue in a language: the server node's, which its dialog shows, or the outbox sidebar plugin's. */
+function catalogue(language: string, name: "alarm-mail-server" | "alarm-mail-outbox"): Catalogue {
+  let found = catalogues.get(`${language}/${name}`);
   if (!found) {
-    const file = join(__dirname, "..", "..", "locales", language, "alarm-mail-server.json");
+    const file = join(__dirname, "..", "..", "locales", language, `${name}.json`);
     found = JSON.parse(readFileSync(file, "utf8")) as Catalogue;
-    catalogues.set(language, found);
+    catalogues.set(`${language}/${name}`, found);
   }
   return found;
 }
 
-/** A text of the catalogue ("test.connected", or "errors.smtp-auth-failed"), its parameters filled in. */
+/**
+ * A text of the catalogues ("test.connected", or "errors.smtp-auth-failed" of the server's; "outboxTab.resent" of the
+ * outbox sidebar's), its parameters filled in.
+ */
 function text(key: string, params: Record<string, string | number> = {}, language = "en-US"): string {
-  const path = key.startsWith("errors.") ? key.split(".") : ["alarm-mail-server", ...key.split(".")];
-  let found: string | Catalogue | undefined = catalogue(language);
+  const [head, ...rest] = key.split(".");
+  const name = head === "outboxTab" ? "alarm-mail-outbox" : "alarm-mail-server";
+  const path = head === "errors" ? [head, ...rest] : head === "outboxTab" ? [name, ...rest] : [name, head, ...rest];
+  let found: string | Catalogue | undefined = catalogue(language, name);
   for (const part of path) found = typeof found === "object" ? found[part] : undefined;
   if (typeof found !== "string") throw new Error(`no text ${key} in ${language}`);
   return found.replace(/__(\w+)__/g, (all, name: string) => (name in params ? String(params[name]) : all));
@@ -536,6 +541,51 @@ describe(
         count("sent", 1),
         "other servers keep theirs",
       );
+    });
+
+    it("OAuth2 providers fill the endpoints, move the SMTP side with them, and an app-only sign-in needs its tenant", async () => {
+      const send = await editor.drag("alarm-mail-send", 380, 320);
+      await editor.openDialog(send);
+      const dialog = await addServer();
+      const tray = dialog.tray;
+      const oauthPreset = tray.locator("#alarm-mail-server-oauth-preset");
+      const microsoft = (tenant: string) => `https://login.microsoftonline.com/${tenant}/oauth2/v2.0/token`;
+
+      await tray.locator("#alarm-mail-server-preset").selectOption("gmail");
+      await dialog.tab("security");
+      await dialog.field("auth").selectOption("oauth2");
+      await dialog.tab("oauth");
+      // OAuth2 set up for the first time takes the provider of the SMTP host.
+      assert.equal(await oauthPreset.inputValue(), "gmail");
+      assert.equal(await dialog.field("tokenUrl").inputValue(), "https://oauth2.googleapis.com/token");
+      assert.equal(await dialog.field("oauthFlow").inputValue(), "authorization_code");
+
+      await oauthPreset.selectOption("ms365");
+      assert.equal(await dialog.field("tokenUrl").inputValue(), microsoft("organizations"));
+      assert.equal(await dialog.field("oauthFlow").inputValue(), "device_code");
+      assert.equal(await dialog.field("host").inputValue(), "smtp.office365.com");
+      assert.equal(await dialog.field("port").inputValue(), "587");
+      assert.equal(await dialog.field("security").inputValue(), "starttls");
+      assert.equal(await tray.locator("#alarm-mail-server-preset").inputValue(), "office365");
+
+      // Personal accounts sign in on the "consumers" tenant and send through Outlook.com's host.
+      await dialog.field("tenant").fill("consumers");
+      await dialog.field("tenant").press("Tab");
+      assert.equal(await dialog.field("tokenUrl").inputValue(), microsoft("consumers"));
+      assert.equal(await dialog.field("host").inputValue(), "smtp-mail.outlook.com");
+
+      // An app signs in on its own tenant's endpoint only: a shared tenant is marked.
+      await dialog.field("oauthFlow").selectOption("client_credentials");
+      assert.equal(await oauthPreset.inputValue(), "ms365-app");
+      assert.equal(await dialog.field("scope").inputValue(), "https://outlook.office365.com/.default");
+      assert.equal(await editor.invalid(dialog.field("tenant")), true, "consumers is a shared tenant");
+      await dialog.field("tenant").fill("contoso.onmicrosoft.com");
+      await dialog.field("tenant").press("Tab");
+      assert.equal(await dialog.field("tokenUrl").inputValue(), microsoft("contoso.onmicrosoft.com"));
+      assert.equal(await editor.invalid(dialog.field("tenant")), false);
+      assert.equal(await editor.invalid(dialog.field("tokenUrl")), false);
+      await editor.cancel();
+      await editor.cancel();
     });
   },
 );

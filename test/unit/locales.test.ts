@@ -5,11 +5,14 @@ import { describe, it } from "node:test";
 
 const LOCALES = join(__dirname, "..", "..", "locales");
 const LANGUAGES = ["en-US", "fr", "de", "ro"];
-const NODES = Object.keys(
-  (JSON.parse(readFileSync(join(__dirname, "..", "..", "package.json"), "utf8")) as { "node-red": { nodes: object } })[
-    "node-red"
-  ].nodes,
-);
+const NODE_RED = (
+  JSON.parse(readFileSync(join(__dirname, "..", "..", "package.json"), "utf8")) as {
+    "node-red": { nodes: object; plugins?: object };
+  }
+)["node-red"];
+const NODES = Object.keys(NODE_RED.nodes);
+/** Editor plugins (the outbox sidebar) have a catalogue but no help: the help sidebar documents nodes only. */
+const PLUGINS = Object.keys(NODE_RED.plugins ?? {});
 /** Config nodes have no ports, so their help has no Inputs or Outputs section. */
 const CONFIG_NODES = new Set(["alarm-mail-server", "alarm-mail-recipients"]);
 
@@ -56,31 +59,49 @@ function helpShape(html: string) {
 const headings = (html: string) => [...html.matchAll(/<h3>([^<]*)<\/h3>/g)].map((m) => m[1].trim());
 
 describe("locales", () => {
-  it("has a catalogue and a help file for every node in every language, and nothing else", () => {
-    const expected = NODES.flatMap((node) => [`${node}.html`, `${node}.json`]).sort();
+  it("has a catalogue and a help file for every node, a catalogue for every plugin, in every language, and nothing else", () => {
+    const expected = [
+      ...NODES.flatMap((node) => [`${node}.html`, `${node}.json`]),
+      ...PLUGINS.map((plugin) => `${plugin}.json`),
+    ].sort();
     for (const language of LANGUAGES) {
       assert.deepEqual(readdirSync(join(LOCALES, language)).sort(), expected, `locales/${language}`);
     }
     assert.deepEqual(readdirSync(LOCALES).sort(), [...LANGUAGES].sort());
   });
 
+  /** A catalogue in another language has the keys of the en-US one, each translated, with the same placeholders. */
+  function sameKeys(name: string): void {
+    const english = leaves(JSON.parse(read("en-US", `${name}.json`)) as Catalogue);
+    for (const language of LANGUAGES.filter((l) => l !== "en-US")) {
+      it(`${language}: the same keys as en-US, each translated, with the same placeholders`, () => {
+        const translated = leaves(JSON.parse(read(language, `${name}.json`)) as Catalogue);
+        const missing = [...english.keys()].filter((key) => !translated.has(key));
+        const extra = [...translated.keys()].filter((key) => !english.has(key));
+        assert.deepEqual({ missing, extra }, { missing: [], extra: [] });
+        for (const [key, text] of english) {
+          const other = translated.get(key) ?? "";
+          assert.ok(other.trim() !== "" || text.trim() === "", `${language} ${key} is empty`);
+          assert.deepEqual(placeholders(other), placeholders(text), `${language} ${key}: placeholders`);
+        }
+      });
+    }
+  }
+
+  for (const plugin of PLUGINS) {
+    describe(plugin, () => {
+      it("keeps its texts under its own name, as the editor reads them", () => {
+        assert.deepEqual(Object.keys(JSON.parse(read("en-US", `${plugin}.json`)) as Catalogue), [plugin]);
+      });
+      sameKeys(plugin);
+    });
+  }
+
   for (const node of NODES) {
     describe(node, () => {
-      const english = leaves(JSON.parse(read("en-US", `${node}.json`)) as Catalogue);
+      sameKeys(node);
 
       for (const language of LANGUAGES.filter((l) => l !== "en-US")) {
-        it(`${language}: the same keys as en-US, each translated, with the same placeholders`, () => {
-          const translated = leaves(JSON.parse(read(language, `${node}.json`)) as Catalogue);
-          const missing = [...english.keys()].filter((key) => !translated.has(key));
-          const extra = [...translated.keys()].filter((key) => !english.has(key));
-          assert.deepEqual({ missing, extra }, { missing: [], extra: [] });
-          for (const [key, text] of english) {
-            const other = translated.get(key) ?? "";
-            assert.ok(other.trim() !== "" || text.trim() === "", `${language} ${key} is empty`);
-            assert.deepEqual(placeholders(other), placeholders(text), `${language} ${key}: placeholders`);
-          }
-        });
-
         it(`${language}: the help has the shape of the en-US help`, () => {
           assert.deepEqual(helpShape(read(language, `${node}.html`)), helpShape(read("en-US", `${node}.html`)));
         });
