@@ -6,6 +6,7 @@ import { AlarmHistory, historyRecord, type HistoryRecord } from "../lib/alarm/Al
 import { parseBlockConfig, type BlockOptions, type RawConfig } from "../lib/alarm/BlockConfig";
 import { decodeBlockSnapshot, encodeBlockSnapshot, type BlockSnapshot } from "../lib/alarm/BlockSnapshot";
 import { SnapshotFile } from "../lib/common/SnapshotFile";
+import { Throttle } from "../lib/common/Throttle";
 import { describeError, statusText } from "./i18n";
 import { dataDir } from "./storage";
 import { isPlainObject } from "../lib/common/PlainObject";
@@ -48,6 +49,8 @@ const CLOSE_BUDGET_MS = 14_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Topics that no alarm watches are reported once each, up to this many, so that a typo shows without a flood. */
 const UNWATCHED_REPORTED = 100;
+/** The status under the node changes at most this often: a person reads a few changes a second, not thousands. */
+const STATUS_INTERVAL_MS = 250;
 
 /**
  * The runtime side of an `alarm-mail-block`: feeds values and commands to the engine, turns its events into msgs with
@@ -65,7 +68,11 @@ export class BlockNode {
   private armedAt?: number;
   private saveTimer?: NodeJS.Timeout;
   private savedRevision = 0;
+  /** The counts behind the status last shown: the text is only built again when they change. */
   private lastStatus = "";
+  private readonly status = new Throttle(() => this.showStatus(), STATUS_INTERVAL_MS);
+  /** Catalogue texts that take no parameter (state and event names), translated once rather than per event. */
+  private readonly words = new Map<string, string>();
   private readonly unwatched = new Set<string>();
 
   constructor(
@@ -155,6 +162,8 @@ export class BlockNode {
       done();
     } catch (err) {
       const message = describeError(this.RED, err);
+      // The error stays shown until the next good msg, not overwritten by a status that was waiting.
+      this.status.cancel();
       this.node.status({ fill: "red", shape: "ring", text: statusText(message) });
       this.lastStatus = "";
       done(new Error(message));
@@ -206,9 +215,9 @@ export class BlockNode {
       priority: alarm.priority,
       block,
       time,
-      state: t(`state.${alarm.state}`),
-      event: t(`event.${event.event}`),
-      user: event.user ?? t("text.nobody"),
+      state: this.word(`state.${alarm.state}`),
+      event: this.word(`event.${event.event}`),
+      user: event.user ?? this.word("text.nobody"),
       until: alarm.shelvedUntil === null ? "" : localTime(alarm.shelvedUntil),
       since: alarm.triggeredAt === null ? "" : localTime(alarm.triggeredAt),
       condition: t(`condition.${alarm.condition}`, {
@@ -245,7 +254,7 @@ export class BlockNode {
         priority: alarm.priority,
         id: alarm.id,
         label: alarm.label,
-        state: this.RED._(`alarm-mail-block.state.${alarm.state}`),
+        state: this.word(`state.${alarm.state}`),
         value: alarm.value === null ? "" : String(alarm.value),
       }),
     );
@@ -260,8 +269,17 @@ export class BlockNode {
     });
   }
 
+  private word(key: string): string {
+    let text = this.words.get(key);
+    if (text === undefined) {
+      text = this.RED._(`alarm-mail-block.${key}`);
+      this.words.set(key, text);
+    }
+    return text;
+  }
+
   private afterChange(): void {
-    this.showStatus();
+    this.status.request();
     this.arm();
     this.saveSoon();
   }
@@ -287,22 +305,23 @@ export class BlockNode {
     this.afterChange();
   }
 
+  /** Builds the status text only when the counts behind it changed: translating is the costly part. */
   private showStatus(): void {
     const summary = this.engine?.summary();
     if (!summary) return;
+    const hidden = summary.suppressed + summary.outOfService;
+    const key = `${summary.active}|${summary.unacked}|${summary.shelved}|${hidden}|${summary.chattering}|${summary.flood}`;
+    if (key === this.lastStatus) return;
+    this.lastStatus = key;
     const params = counts(summary);
     const parts = [this.RED._("alarm-mail-block.status.summary", params)];
     if (summary.shelved > 0) parts.push(this.RED._("alarm-mail-block.status.shelved", params));
-    const hidden = summary.suppressed + summary.outOfService;
     if (hidden > 0) parts.push(this.RED._("alarm-mail-block.status.hidden", { count: hidden }));
     if (summary.chattering > 0) parts.push(this.RED._("alarm-mail-block.status.chattering", params));
     let text = parts.join(", ");
     if (summary.flood) text = this.RED._("alarm-mail-block.status.flood", { text });
     const fill: NodeStatus["fill"] =
       summary.flood || summary.chattering > 0 ? "yellow" : summary.active > 0 || summary.unacked > 0 ? "blue" : "green";
-    const key = `${fill}|${text}`;
-    if (key === this.lastStatus) return;
-    this.lastStatus = key;
     this.node.status({ fill, shape: "dot", text });
   }
 
@@ -354,6 +373,7 @@ export class BlockNode {
 
   private async close(removed: boolean): Promise<void> {
     starting.delete(this.onStarted);
+    this.status.cancel();
     clearTimeout(this.timer);
     clearTimeout(this.saveTimer);
     this.timer = undefined;
