@@ -149,7 +149,8 @@ export class Outbox {
     outbox.seq = replay.maxSeq;
     replay.fill(outbox.queued, outbox.sent);
     outbox.trimSentLog();
-    // Every start opens a new segment; old ones are folded once they hold more dead bytes than live ones.
+    // Every start opens a new segment; old ones are folded once they hold more dead bytes than live ones, so a
+    // start whose records are all live reads them and rewrites nothing.
     if (await outbox.worthCompacting()) await outbox.compact();
     return outbox;
   }
@@ -340,10 +341,14 @@ export class Outbox {
     void this.worthCompacting().then((worth) => (worth ? this.compact() : undefined));
   };
 
-  /** Old segments hold more dead bytes than live ones (and at least a segment's worth), or are too many. */
+  /**
+   * Old segments hold more dead bytes than live ones, and at least a segment's worth: a compaction rewrites every
+   * live byte, so it must free at least as much. The number of segments is no reason: a queue of 50,000 live mails
+   * fills many, and rewriting them all (and again at the next start) freed nothing.
+   */
   private async worthCompacting(): Promise<boolean> {
     const old = await this.oldSegments();
-    if (old.length > 16) return true;
+    if (old.length === 0) return false;
     const sizes = await Promise.all(old.map((segment) => this.journal.segmentSize(segment)));
     const total = sizes.reduce((a, b) => a + b, 0);
     const oldSet = new Set(old);
