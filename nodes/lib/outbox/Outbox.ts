@@ -225,13 +225,22 @@ export class Outbox {
     await this.journal.append({ t: "a", seq, id, attempts, nextAt, lastError });
   }
 
+  /**
+   * Records a delivery; resolves once the record is synced. `written` is told as soon as it is written, which a
+   * killed process cannot undo: only a power cut before the (group-committed) sync can, and then the mail is sent
+   * again, at least once.
+   */
   async markSent(
     id: string,
     attempts: number,
     receipt: Omit<SentEntry, "id" | "sendNode" | "createdAt" | "sentAt" | "attempts" | "summary">,
+    written?: () => void,
   ): Promise<SentEntry | undefined> {
     const live = this.queued.get(id);
-    if (!live) return undefined;
+    if (!live) {
+      written?.();
+      return undefined;
+    }
     const entry: SentEntry = {
       id,
       ...(live.value.sendNode ? { sendNode: live.value.sendNode } : {}),
@@ -245,7 +254,9 @@ export class Outbox {
     this.queued.delete(id);
     this.unplace(live.value);
     this.forget(id);
-    const position = await this.journal.append({ t: "s", seq, ...entry });
+    // Group-committed: a "sent" record lost in a power cut only means the mail is sent again (at least once), so
+    // its sync waits for the next one instead of costing its own.
+    const position = await this.journal.append({ t: "s", seq, ...entry }, { defer: true, written });
     this.sent.set(id, { value: entry, seq, position });
     this.trimSentLog();
     return entry;
