@@ -1,7 +1,7 @@
 /**
  * Value updates per second through an alarm block: `AlarmEngine` alone, and `alarm-mail-block` in a real Node-RED
- * runtime (node-red-node-test-helper), with 10 and with 10,000 alarms defined; each as a ratio to a plain
- * pass-through node measured in the same run, candidates interleaved. Then the memory that 10,000 active alarms take,
+ * runtime embedded in this process (`RED.init`/`RED.start`, no test helper), with 10 and with 10,000 alarms defined;
+ * each as a ratio to a pass-through `change` node measured in the same run, candidates interleaved. Then the memory that 10,000 active alarms take,
  * and what saving their snapshot costs. `npm run bench:block` (BENCH_UPDATES=20000 msgs through the runtime by
  * default; the engine alone gets ten times as many).
  *
@@ -9,63 +9,28 @@
  * printed and written into bench/RESULTS.md between the bench:block markers.
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import helper from "node-red-node-test-helper";
-import type { Node, NodeAPI, NodeDef, NodeInitializer, NodeMessage } from "node-red";
+import type { NodeMessage } from "node-red";
 import { AlarmEngine } from "../nodes/lib/alarm/AlarmEngine";
 import { AlarmHistory, historyRecord } from "../nodes/lib/alarm/AlarmHistory";
 import { DEFAULT_OPTIONS, type AlarmDefinition, type BlockOptions } from "../nodes/lib/alarm/BlockConfig";
 import { encodeBlockSnapshot } from "../nodes/lib/alarm/BlockSnapshot";
 import { SnapshotFile } from "../nodes/lib/common/SnapshotFile";
-import { machine, median, ranAt, resultsFile, runMain, versionOf, writeResults } from "./support";
-
-const requireHere = createRequire(__filename);
-const root = join(__dirname, "..");
+import { EmbeddedNodeRed, cpuMs, rssPeak, type FlowNode } from "./runtime";
+import { machine, median, ranAt, resultsFile, runMain, writeResults } from "./support";
 
 const UPDATES = positiveInt(process.env.BENCH_UPDATES, 20_000);
 const ENGINE_UPDATES = UPDATES * 10;
-const ROUNDS = 3;
+const ROUNDS = 5;
 const SMALL = 10;
 const LARGE = 10_000;
 /** Only for the engine alone: ten times more again, to see whether the cost per update keeps growing. */
 const HUGE = 100_000;
 const OPTIONS: BlockOptions = { block: 1, ...DEFAULT_OPTIONS };
-
-helper.init(requireHere.resolve("node-red"));
-const blockNode = requireHere(join(root, "dist", "alarm-mail-block.js")) as NodeInitializer;
-
-/**
- * The baseline: a node that sends every msg on as it came. Beside it, a node that only completes each msg: the floor
- * of Node-RED's own cost per msg, since a block sends on only the msgs that make an event.
- */
-const benchNodes: NodeInitializer = (RED: NodeAPI) => {
-  function BenchPassThrough(this: Node, def: NodeDef) {
-    RED.nodes.createNode(this, def);
-    this.on("input", (msg, send, done) => {
-      send(msg);
-      done();
-    });
-  }
-  function BenchConsume(this: Node, def: NodeDef) {
-    RED.nodes.createNode(this, def);
-    this.on("input", (_msg, _send, done) => done());
-  }
-  RED.nodes.registerType("bench-pass-through", BenchPassThrough);
-  RED.nodes.registerType("bench-consume", BenchConsume);
-};
-
-/**
- * The test helper records every call of every node method (sinon spies), msgs included; forget them before reading
- * the heap, so that the harness's memory is not counted as the block's.
- */
-function forgetHelperSpies(): void {
-  (helper as unknown as { _sandbox: { resetHistory(): void } })._sandbox.resetHistory();
-}
 
 function positiveInt(value: string | undefined, fallback: number): number {
   if (value === undefined || value === "") return fallback;
@@ -119,6 +84,10 @@ function heapAfterGc(): number {
 interface Run {
   perSecond: number;
   events: number;
+  /** CPU time of the process per msg, in µs (the engine alone: per update). */
+  cpuMicros: number;
+  /** Peak RSS of the process during the run. */
+  rssBytes: number;
 }
 
 /** AlarmEngine.update alone, the clock advanced so that each topic sees an update every 6 s in either table. */
@@ -130,59 +99,78 @@ function measureEngine(size: number): Run {
   let events = 0;
   for (const u of feed.slice(0, 1000)) events += engine.update(u.topic, u.payload, (now += step)).length;
   events = 0;
+  const rss = rssPeak();
+  const cpu = cpuMs();
   const start = performance.now();
   for (const u of feed) events += engine.update(u.topic, u.payload, (now += step)).length;
   const seconds = (performance.now() - start) / 1000;
-  return { perSecond: feed.length / seconds, events };
+  return {
+    perSecond: feed.length / seconds,
+    events,
+    cpuMicros: ((cpuMs() - cpu) * 1000) / feed.length,
+    rssBytes: rss.stop(),
+  };
 }
 
-type FlowNode = Record<string, unknown> & { id: string; type: string };
-
 /**
- * N msgs into one node of a running flow, timed until Node-RED has reported every one of them complete (a Complete
- * node scoped to it counts them). Events and pass-through msgs go on to a helper node that does nothing.
+ * N msgs into one node of a running flow, timed until Node-RED has reported every one of them complete (the
+ * onComplete hook). Its output is not wired, for the baseline as for the block. Msgs go in batches of 1000, each
+ * batch handed over at once, the next one once the last is complete.
  */
-async function measureRuntime(node: FlowNode): Promise<Run> {
-  const dataDir = mkdtempSync(join(tmpdir(), "alarm-mail-bench-block-"));
-  const settings = { alarmMail: { dataDir } } as Parameters<typeof helper.settings>[0];
-  helper.settings(settings);
-  const flow: FlowNode[] = [
+let deployed = 0;
+
+async function measureRuntime(red: EmbeddedNodeRed, node: FlowNode): Promise<Run> {
+  // A new id each run: a block restores the snapshot saved under its id, and every run must start from scratch.
+  const id = `subject-${++deployed}`;
+  await red.deploy([
     { id: "tab", type: "tab", label: "bench" },
-    { ...node, id: "subject", z: "tab", wires: [["sink"]] },
-    { id: "sink", z: "tab", type: "helper" },
-    { id: "completed", z: "tab", type: "complete", scope: ["subject"], uncaught: false, wires: [["counter"]] },
-    { id: "counter", z: "tab", type: "helper" },
-  ];
+    { ...node, id, z: "tab", wires: [[]] },
+  ]);
   try {
-    await helper.load([blockNode, benchNodes], flow);
+    const subject = red.node(id);
+    // Counted on the node's own send, for every candidate alike: a messaging hook would slow every msg down.
+    let events = 0;
+    const send = subject.send.bind(subject);
+    subject.send = (msg) => {
+      events += 1;
+      send(msg);
+    };
     const size = Array.isArray(node.alarms) ? node.alarms.length : SMALL;
     const feed = updates(size, UPDATES + 1000);
     let completed = 0;
-    let events = 0;
     let target = 0;
     let finished: () => void = () => undefined;
-    helper.getNode("counter").on("input", () => {
+    red.onComplete((event) => {
+      if (event.node.id !== id) return;
       completed += 1;
       if (completed === target) finished();
     });
-    helper.getNode("sink").on("input", () => (events += 1));
-    const subject = helper.getNode("subject");
     const pass = async (batch: typeof feed) => {
-      target = completed + batch.length;
-      const done = new Promise<void>((resolve) => (finished = resolve));
-      for (const u of batch) subject.receive({ ...u } as NodeMessage);
-      await done;
+      for (let i = 0; i < batch.length; i += 1000) {
+        const part = batch.slice(i, i + 1000);
+        target = completed + part.length;
+        const done = new Promise<void>((resolve) => (finished = resolve));
+        for (const u of part) subject.receive({ ...u } as NodeMessage);
+        await done;
+      }
     };
     await pass(feed.slice(0, 1000));
     collectGarbage();
     events = 0;
+    const rss = rssPeak();
+    const cpu = cpuMs();
     const start = performance.now();
     await pass(feed.slice(1000));
     const seconds = (performance.now() - start) / 1000;
-    return { perSecond: UPDATES / seconds, events };
+    return {
+      perSecond: UPDATES / seconds,
+      events,
+      cpuMicros: ((cpuMs() - cpu) * 1000) / UPDATES,
+      rssBytes: rss.stop(),
+    };
   } finally {
-    await helper.unload();
-    rmSync(dataDir, { recursive: true, force: true });
+    red.onComplete(undefined);
+    await red.deploy([]);
   }
 }
 
@@ -196,7 +184,7 @@ interface Memory {
 }
 
 /** What 10,000 alarms, all active and unacknowledged, cost in memory and on disk. */
-async function measureMemory(): Promise<Memory> {
+async function measureMemory(red: EmbeddedNodeRed): Promise<Memory> {
   const defs = table(LARGE);
   let now = Date.UTC(2026, 0, 15);
   const triggers = defs.flatMap((def) => new AlarmEngine([def], OPTIONS).update(def.topic, 7, (now += 1)));
@@ -225,7 +213,7 @@ async function measureMemory(): Promise<Memory> {
   return {
     engineBytes,
     historyBytes,
-    runtimeBytes: await measureRuntimeMemory(defs),
+    runtimeBytes: await measureRuntimeMemory(red, defs),
     snapshotBytes: Buffer.byteLength(text),
     encodeMs,
     writeMs,
@@ -233,26 +221,24 @@ async function measureMemory(): Promise<Memory> {
 }
 
 /** The heap that a deployed block with 10,000 active alarms keeps, over the same flow with an empty table. */
-async function measureRuntimeMemory(defs: AlarmDefinition[]): Promise<number> {
+async function measureRuntimeMemory(red: EmbeddedNodeRed, defs: AlarmDefinition[]): Promise<number> {
   const heapWith = async (alarms: AlarmDefinition[]) => {
-    const dataDir = mkdtempSync(join(tmpdir(), "alarm-mail-bench-block-"));
-    const settings = { alarmMail: { dataDir } } as Parameters<typeof helper.settings>[0];
-    helper.settings(settings);
-    const flow: FlowNode[] = [
+    const id = `memory-${++deployed}`;
+    await red.deploy([
       { id: "tab", type: "tab", label: "bench" },
-      { id: "subject", z: "tab", type: "alarm-mail-block", block: 1, alarms, wires: [["sink"]] },
-      { id: "sink", z: "tab", type: "helper" },
-    ];
-    await helper.load([blockNode], flow);
-    let events = 0;
-    helper.getNode("sink").on("input", () => (events += 1));
+      { id, z: "tab", type: "alarm-mail-block", block: 1, alarms, wires: [[]] },
+    ]);
+    const complete = new Promise<void>((resolve) =>
+      red.onComplete((event) => {
+        if (event.node.id === id) resolve();
+      }),
+    );
     const payload = Object.fromEntries(alarms.map((a) => [a.topic, 7]));
-    helper.getNode("subject").receive({ payload } as NodeMessage);
-    while (events < alarms.length) await new Promise((resolve) => setTimeout(resolve, 20));
-    forgetHelperSpies();
+    red.node(id).receive({ payload } as NodeMessage);
+    await complete;
+    red.onComplete(undefined);
     const heap = heapAfterGc();
-    await helper.unload();
-    rmSync(dataDir, { recursive: true, force: true });
+    await red.deploy([]);
     return heap;
   };
   const empty = await heapWith([]);
@@ -262,6 +248,7 @@ async function measureRuntimeMemory(defs: AlarmDefinition[]): Promise<number> {
 
 const rate = (n: number) => (n >= 100_000 ? `${(n / 1000).toFixed(0)} k` : n.toFixed(0));
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+const cpu = (r: Row) => median(r.runs.map((x) => x.cpuMicros));
 const micro = (perSecond: number) => (1e6 / perSecond).toFixed(perSecond > 100_000 ? 2 : 1);
 
 interface Row {
@@ -286,20 +273,21 @@ function row(name: string, runs: Run[], baselineRuns: Run[]): Row {
 
 function rowsTable(rows: Row[]): string {
   const lines = [
-    "| candidate | updates/s (median) | runs | µs per update | events per run | ratio to pass-through node | per-round ratios |",
-    "|---|---:|---|---:|---:|---:|---|",
+    "| candidate | updates/s (median) | runs | µs per update | CPU µs per update | peak RSS | events per run | ratio to pass-through node | per-round ratios |",
+    "|---|---:|---|---:|---:|---:|---:|---:|---|",
   ];
   for (const r of rows) {
     lines.push(
       `| ${r.name} | ${rate(r.perSecond)} | ${r.runs.map((x) => rate(x.perSecond)).join(", ")} | ` +
-        `${micro(r.perSecond)} | ${median(r.runs.map((x) => x.events)).toFixed(0)} | **${r.ratio.toFixed(2)}×** | ` +
+        `${micro(r.perSecond)} | ${cpu(r).toFixed(cpu(r) < 10 ? 2 : 1)} | ${mb(median(r.runs.map((x) => x.rssBytes)))} | ` +
+        `${median(r.runs.map((x) => x.events)).toFixed(0)} | **${r.ratio.toFixed(2)}×** | ` +
         `${r.roundRatios.map((x) => x.toFixed(2)).join(" – ")} |`,
     );
   }
   return lines.join("\n");
 }
 
-function report(rows: Row[], memory: Memory, seconds: number): string {
+function report(rows: Row[], memory: Memory, seconds: number, nodeRed: string): string {
   const byName = (name: string) => rows.find((r) => r.name === name) as Row;
   const engineSmall = byName(`AlarmEngine alone, ${SMALL} alarms`);
   const engineLarge = byName(`AlarmEngine alone, ${LARGE.toLocaleString("en")} alarms`);
@@ -311,7 +299,7 @@ function report(rows: Row[], memory: Memory, seconds: number): string {
   return [
     ranAt(seconds),
     "",
-    `- Machine: ${machine()}, Node-RED ${versionOf("node-red/package.json")}`,
+    `- Machine: ${machine()}, Node-RED ${nodeRed}, embedded in the bench process (\`RED.init\`/\`RED.start\`)`,
     `- Command: \`${command}\``,
     `- ${UPDATES} msgs per runtime run and ${ENGINE_UPDATES} updates per engine run, after a warm-up; ` +
       `${ROUNDS} rounds, candidates interleaved; medians shown`,
@@ -321,7 +309,9 @@ function report(rows: Row[], memory: Memory, seconds: number): string {
     `- Cost per update, 10,000 alarms against 10: ${growth(engineSmall, engineLarge)}× for the engine alone ` +
       `(${micro(engineSmall.perSecond)} against ${micro(engineLarge.perSecond)} µs), ` +
       `${growth(blockSmall, blockLarge)}× through the block in Node-RED ` +
-      `(${micro(blockSmall.perSecond)} against ${micro(blockLarge.perSecond)} µs); 100,000 alarms against 10,000: ` +
+      `(${micro(blockSmall.perSecond)} against ${micro(blockLarge.perSecond)} µs), ` +
+      `${(cpu(blockLarge) / cpu(blockSmall)).toFixed(2)}× in CPU per update ` +
+      `(${cpu(blockSmall).toFixed(1)} against ${cpu(blockLarge).toFixed(1)} µs); 100,000 alarms against 10,000: ` +
       `${growth(engineLarge, engineHuge)}× for the engine alone.`,
     `- 10,000 active, unacknowledged alarms: the engine keeps ${mb(memory.engineBytes)} ` +
       `(${(memory.engineBytes / LARGE).toFixed(0)} bytes an alarm), their 10,000 trigger events in the history ` +
@@ -335,11 +325,14 @@ function report(rows: Row[], memory: Memory, seconds: number): string {
 async function main(): Promise<void> {
   const began = performance.now();
   const large = LARGE.toLocaleString("en");
+  const red = await EmbeddedNodeRed.start();
   const runtime: Array<[string, FlowNode]> = [
-    ["pass-through node (baseline)", { id: "subject", type: "bench-pass-through" }],
-    ["node that only completes (floor)", { id: "subject", type: "bench-consume" }],
-    [`alarm-mail-block, ${SMALL} alarms`, { id: "subject", type: "alarm-mail-block", block: 1, alarms: table(SMALL) }],
-    [`alarm-mail-block, ${large} alarms`, { id: "subject", type: "alarm-mail-block", block: 1, alarms: table(LARGE) }],
+    [
+      "pass-through `change` node (baseline)",
+      { id: "", type: "change", rules: [{ t: "set", p: "seen", pt: "msg", to: "true", tot: "bool" }] },
+    ],
+    [`alarm-mail-block, ${SMALL} alarms`, { id: "", type: "alarm-mail-block", block: 1, alarms: table(SMALL) }],
+    [`alarm-mail-block, ${large} alarms`, { id: "", type: "alarm-mail-block", block: 1, alarms: table(LARGE) }],
   ];
   const engine: Array<[string, number]> = [
     [`AlarmEngine alone, ${SMALL} alarms`, SMALL],
@@ -349,19 +342,24 @@ async function main(): Promise<void> {
   const runs = new Map<string, Run[]>();
   const record = (name: string, run: Run) => {
     runs.set(name, [...(runs.get(name) ?? []), run]);
-    console.log(`${name.padEnd(36)} ${rate(run.perSecond).padStart(8)} updates/s, ${run.events} events`);
+    console.log(
+      `${name.padEnd(40)} ${rate(run.perSecond).padStart(8)} updates/s, ${run.cpuMicros.toFixed(2)} µs CPU, ` +
+        `${run.events} events`,
+    );
   };
   for (let round = 1; round <= ROUNDS; round++) {
     console.log(`round ${round}`);
-    for (const [name, node] of runtime) record(name, await measureRuntime(node));
+    for (const [name, node] of runtime) record(name, await measureRuntime(red, node));
     for (const [name, size] of engine) record(name, measureEngine(size));
   }
   const baseline = runs.get(runtime[0][0]) as Run[];
   const rows = [...runtime.map(([name]) => name), ...engine.map(([name]) => name)].map((name) =>
     row(name, runs.get(name) as Run[], baseline),
   );
-  const memory = await measureMemory();
-  const block = report(rows, memory, (performance.now() - began) / 1000);
+  const memory = await measureMemory(red);
+  const version = red.version;
+  await red.stop();
+  const block = report(rows, memory, (performance.now() - began) / 1000, version);
   console.log(`\n${block}\n`);
   await writeResults("block", "`bench/block.bench.ts`: alarm block updates per second", block);
   console.log(`written to ${resultsFile}`);

@@ -1,29 +1,24 @@
 /**
  * Mails per second through `alarm-mail-send`, the official `node-red-node-email` and raw pooled nodemailer, all to
- * the same kind of local SMTP sink, in one process and one run: `npm run bench` (BENCH_MAILS=1000 by default).
+ * the same kind of local SMTP sink, in one process and one run: `npm run bench` (BENCH_MAILS=1000 by default). The
+ * Node-RED nodes run in a real runtime embedded in this process (`RED.init`/`RED.start`, no test helper), and a run
+ * ends when the sink has every mail and Node-RED has reported every msg complete.
  *
  * Machines are noisy, so the absolute numbers mean little; the ratios to raw nodemailer measured in the same run,
  * with the candidates interleaved, are the result. They are printed and written into bench/RESULTS.md.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import helper from "node-red-node-test-helper";
-import type { NodeInitializer, NodeMessage } from "node-red";
+import type { NodeMessage } from "node-red";
 import nodemailer from "nodemailer";
 import { SmtpSink } from "../dev/SmtpSink";
+import { EmbeddedNodeRed } from "./runtime";
 import { machine, median, ranAt, resultsFile, runMain, versionOf, writeResults } from "./support";
-
-const requireHere = createRequire(__filename);
-const root = join(__dirname, "..");
 
 const MAILS = positiveInt(process.env.BENCH_MAILS, 1000);
 const WARMUP = 50;
-const ROUNDS = 3;
+const ROUNDS = 5;
 const FROM = "gateway@plant.example";
 const TO = "operator@plant.example";
 const SUBJECT = "[1] Bassin 2 bacteria level high";
@@ -35,12 +30,8 @@ const BODY = [
   "Sent by the alarm-mail benchmark.",
 ].join("\n");
 
-helper.init(requireHere.resolve("node-red"));
-
-const ourNodes: NodeInitializer[] = ["alarm-mail-server", "alarm-mail-send"].map(
-  (name) => requireHere(join(root, "dist", `${name}.js`)) as NodeInitializer,
-);
-const officialNode = requireHere("node-red-node-email/61-email.js") as NodeInitializer;
+let red: EmbeddedNodeRed;
+let deployed = 0;
 
 /** One way of getting `count` mails to the sink; resolves once they have been handed over, not delivered. */
 interface Candidate {
@@ -48,12 +39,12 @@ interface Candidate {
   /** Loads the flow or opens the transport, pointing at the sink on `port`. */
   setUp(port: number): Promise<void>;
   send(count: number): void;
+  /** Resolves once Node-RED has reported `count` msgs complete (nothing to wait for without Node-RED). */
+  completed(count: number): Promise<void>;
   /** Checks what the sink cannot see, such as mails reported as failed. */
   check(expected: number): void;
   tearDown(): Promise<void>;
 }
-
-type FlowNode = Record<string, unknown> & { id: string; type: string };
 
 interface Run {
   mailsPerSecond: number;
@@ -91,6 +82,7 @@ function rawNodemailer(): Candidate {
         transport?.sendMail({ from: FROM, to: TO, subject: SUBJECT, text: BODY }).catch(() => (failed += 1));
       }
     },
+    async completed() {},
     check() {
       if (failed > 0) throw new Error(`raw nodemailer: ${failed} mails failed`);
     },
@@ -106,22 +98,45 @@ function mailMsg(): NodeMessage & { to: string } {
   return { to: TO, topic: SUBJECT, payload: BODY };
 }
 
+/** Counts the msgs that Node-RED reports complete for node `id`; `reached(n)` resolves once there are n. */
+function completions(id: () => string) {
+  let count = 0;
+  let wanted = Infinity;
+  let reached: () => void = () => undefined;
+  return {
+    reset() {
+      count = 0;
+      red.onComplete((event) => {
+        if (event.node.id !== id()) return;
+        count += 1;
+        if (count >= wanted) reached();
+      });
+    },
+    wait(n: number): Promise<void> {
+      if (count >= n) return Promise.resolve();
+      wanted = n;
+      return new Promise((resolve) => (reached = resolve));
+    },
+  };
+}
+
 function alarmMailSend(): Candidate {
   let delivered = 0;
   let failed = 0;
-  let userDir: string | undefined;
+  let id = "";
+  const complete = completions(() => `send-${id}`);
   return {
     name: "alarm-mail-send",
     async setUp(port) {
       delivered = 0;
       failed = 0;
-      // Every mail goes through the durable outbox in <userDir>/alarm-mail/outbox: a fresh folder for each run, so
-      // that no run starts with the previous one's journal (or replays and compacts it).
-      userDir = mkdtempSync(join(tmpdir(), "alarm-mail-bench-"));
-      helper.settings({ userDir });
-      const flow: FlowNode[] = [
+      // Every mail goes through the durable outbox in <userDir>/alarm-mail/outbox/<server id>: a new server id for
+      // each run, so that no run starts with the previous one's journal (or replays and compacts it).
+      id = String(++deployed);
+      await red.deploy([
+        { id: "tab", type: "tab", label: "bench" },
         {
-          id: "server",
+          id: `server-${id}`,
           type: "alarm-mail-server",
           host: "127.0.0.1",
           port,
@@ -129,40 +144,46 @@ function alarmMailSend(): Candidate {
           auth: "none",
           from: FROM,
         },
-        { id: "send", type: "alarm-mail-send", server: "server", wires: [["ok"], ["failed"]] },
-        { id: "ok", type: "helper" },
-        { id: "failed", type: "helper" },
-      ];
-      await helper.load(ourNodes, flow);
-      helper.getNode("ok").on("input", () => (delivered += 1));
-      helper.getNode("failed").on("input", () => (failed += 1));
+        { id: `send-${id}`, z: "tab", type: "alarm-mail-send", server: `server-${id}`, wires: [[], []] },
+      ]);
+      const node = red.node(`send-${id}`);
+      const send = node.send.bind(node);
+      node.send = (msg) => {
+        if (Array.isArray(msg) && msg[0]) delivered += 1;
+        else failed += 1;
+        send(msg);
+      };
+      complete.reset();
     },
     send(count) {
-      const node = helper.getNode("send");
+      const node = red.node(`send-${id}`);
       for (let i = 0; i < count; i++) node.receive(mailMsg());
     },
+    completed: (count) => complete.wait(count),
     check(expected) {
       if (failed > 0) throw new Error(`alarm-mail-send: ${failed} mails on the failure output`);
-      // The sink counts a mail on DATA; output 1 follows the 250 reply, so give the last few a moment.
-      if (delivered < expected - 2 * WARMUP)
-        throw new Error(`alarm-mail-send: ${delivered} of ${expected} on output 1`);
+      if (delivered < expected) throw new Error(`alarm-mail-send: ${delivered} of ${expected} on output 1`);
     },
     async tearDown() {
-      await helper.unload();
-      if (userDir) rmSync(userDir, { recursive: true, force: true });
-      userDir = undefined;
+      red.onComplete(undefined);
+      await red.deploy([]);
     },
   };
 }
 
 function officialEmail(): Candidate {
+  let id = "";
+  const complete = completions(() => `mail-${id}`);
   return {
     name: "node-red-node-email (e-mail)",
     async setUp(port) {
+      id = String(++deployed);
       // authtype NONE with a userid: the official node sends no login and uses the userid as the sender.
-      const flow: FlowNode[] = [
+      await red.deploy([
+        { id: "tab", type: "tab", label: "bench" },
         {
-          id: "mail",
+          id: `mail-${id}`,
+          z: "tab",
           type: "e-mail",
           server: "127.0.0.1",
           port,
@@ -170,18 +191,21 @@ function officialEmail(): Candidate {
           tls: false,
           authtype: "NONE",
           name: "",
+          credentials: { userid: FROM },
         },
-      ];
-      await helper.load([officialNode], flow, { mail: { userid: FROM } });
+      ]);
+      complete.reset();
     },
     send(count) {
-      const node = helper.getNode("mail");
+      const node = red.node(`mail-${id}`);
       for (let i = 0; i < count; i++) node.receive(mailMsg());
     },
+    completed: (count) => complete.wait(count),
     // It has no output and reports failures only in the log: the sink's count is the whole evidence.
     check() {},
     async tearDown() {
-      await helper.unload();
+      red.onComplete(undefined);
+      await red.deploy([]);
     },
   };
 }
@@ -199,6 +223,7 @@ async function measure(candidate: Candidate): Promise<Run> {
     await candidate.setUp(port);
     candidate.send(WARMUP);
     await sink.waitFor(WARMUP, 30_000);
+    await candidate.completed(WARMUP);
     collectGarbage();
 
     const rssBefore = process.memoryUsage.rss();
@@ -208,6 +233,7 @@ async function measure(candidate: Candidate): Promise<Run> {
     const start = performance.now();
     candidate.send(MAILS);
     await sink.waitFor(WARMUP + MAILS, Math.max(60_000, MAILS * 50));
+    await candidate.completed(WARMUP + MAILS);
     const seconds = (performance.now() - start) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
     clearInterval(sampler);
@@ -295,7 +321,7 @@ function report(rows: Row[], command: string, seconds: number): string {
   return [
     ranAt(seconds),
     "",
-    `- Machine: ${machine()}, Node-RED ${versionOf("node-red/package.json")}`,
+    `- Machine: ${machine()}, Node-RED ${red.version}, embedded in the bench process (\`RED.init\`/\`RED.start\`)`,
     `- nodemailer ${versionOf("nodemailer/package.json")} (ours and the baseline), ` +
       `${versionOf("node-red-node-email/node_modules/nodemailer/package.json")} (bundled in node-red-node-email ` +
       `${versionOf("node-red-node-email/package.json")})`,
@@ -310,6 +336,7 @@ function report(rows: Row[], command: string, seconds: number): string {
 
 async function main(): Promise<void> {
   const began = performance.now();
+  red = await EmbeddedNodeRed.start();
   const candidates = [rawNodemailer(), alarmMailSend(), officialEmail()];
   const runs = candidates.map((): Run[] => []);
   for (let round = 1; round <= ROUNDS; round++) {
@@ -335,6 +362,7 @@ async function main(): Promise<void> {
   });
   const command = `${process.env.BENCH_MAILS ? `BENCH_MAILS=${MAILS} ` : ""}npm run bench`;
   const block = report(rows, command, (performance.now() - began) / 1000);
+  await red.stop();
   console.log(`\n${block}\n`);
   await writeResults("send", "`bench/send.bench.ts`: mails per second", block);
   console.log(`written to ${resultsFile}`);

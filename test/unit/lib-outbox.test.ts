@@ -126,6 +126,29 @@ describe("Outbox", () => {
     await again.close();
   });
 
+  it("a start whose records are all live rewrites nothing, however many segments they fill", async () => {
+    const path = dir();
+    const outbox = await Outbox.open(path, { segmentBytes: 8 * 1024 });
+    const mails = await Promise.all(Array.from({ length: 200 }, (_, i) => mail(i, Buffer.alloc(1024, i))));
+    for (const m of mails) await outbox.enqueue(m, { rank: 3 });
+    await outbox.close();
+    const files = () =>
+      readdirSync(path)
+        .sort()
+        .map((name) => {
+          const info = statSync(join(path, name));
+          return `${name} ${info.ino} ${info.size} ${info.mtimeMs}`;
+        });
+    const before = files();
+    assert.ok(before.length > 16, `${before.length} segments`);
+    for (let start = 0; start < 2; start++) {
+      const again = await Outbox.open(path, { segmentBytes: 8 * 1024 });
+      assert.equal(again.pending().length, 200);
+      await again.close();
+    }
+    assert.deepEqual(files(), before, "the same segment files, untouched");
+  });
+
   it("closes cleanly right after a burst that filled a segment (compaction under way)", async () => {
     const unhandled: unknown[] = [];
     const record = (err: unknown) => unhandled.push(err);

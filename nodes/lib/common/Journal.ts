@@ -18,21 +18,41 @@ export interface CorruptRecord {
 export interface JournalOptions {
   /** A segment that has grown past this size is closed and a new one started (the caller then compacts). */
   segmentBytes?: number;
+  /** How long a written record whose sync was deferred may wait for another sync to ride along with (ms). */
+  deferMs?: number;
+}
+
+export interface AppendOptions {
+  /**
+   * The record is written at once, but its sync may wait up to `deferMs` for the sync of another write rather than
+   * cost one of its own: for records whose loss in a power cut is recoverable (a "sent" record: the mail is sent
+   * again). A killed process loses nothing written: the bytes are in the kernel's cache.
+   */
+  defer?: boolean;
+  /** Called once the record is written (in the kernel's cache, safe from a killed process), before it is synced. */
+  written?: () => void;
 }
 
 interface Pending {
   line: Buffer;
+  defer: boolean;
+  written?: () => void;
+  position?: RecordPosition;
   resolve: (position: RecordPosition) => void;
   reject: (err: unknown) => void;
 }
 
 const SEGMENT = /^journal-(\d{8})\.log$/;
+const DEFAULT_DEFER_MS = 20;
 
 /**
  * An append-only log of JSON records in numbered segment files, each line `<crc32> <json>\n`.
  *
  * `append` resolves only once the record is on disk (fdatasync). Records that arrive while a write is in progress
  * are written and synced together with the next one (group commit), so a burst costs a few syncs, not one each.
+ * Writes go in order, one at a time, but a write does not wait for the sync of the one before: its own sync covers
+ * every byte written before it, so a record never waits behind another batch's sync, only behind its write.
+ * Records whose sync is deferred (`defer`) are written at once and synced by the next sync, or after `deferMs`.
  * On open, every record is checked: a torn tail (power cut mid-write) or a damaged line is reported and skipped,
  * never fatal, and the next append starts a fresh segment so that nothing is written after damage.
  */
@@ -40,13 +60,20 @@ export class Journal<R> {
   private handle?: FileHandle;
   private size = 0;
   private queue: Pending[] = [];
-  private flushing?: Promise<void>;
+  /** Written records whose sync was deferred, waiting for the next one. */
+  private unsynced: Pending[] = [];
+  private deferTimer?: NodeJS.Timeout;
+  /** The write loop, while it runs. */
+  private writing?: Promise<void>;
+  /** Syncs started and not yet finished. */
+  private readonly syncing = new Set<Promise<void>>();
   private closed = false;
 
   private constructor(
     readonly dir: string,
     private segment: number,
     private readonly segmentBytes: number,
+    private readonly deferMs: number,
     private readonly onRotate: (closedSegment: number) => void,
   ) {}
 
@@ -80,7 +107,13 @@ export class Journal<R> {
       }
     }
     const next = (segments.at(-1) ?? 0) + 1;
-    return new Journal<R>(dir, next, options.segmentBytes ?? 4 * 1024 * 1024, onRotate);
+    return new Journal<R>(
+      dir,
+      next,
+      options.segmentBytes ?? 4 * 1024 * 1024,
+      options.deferMs ?? DEFAULT_DEFER_MS,
+      onRotate,
+    );
   }
 
   static async segmentsIn(dir: string): Promise<number[]> {
@@ -96,13 +129,13 @@ export class Journal<R> {
     return this.segment;
   }
 
-  append(record: R): Promise<RecordPosition> {
+  append(record: R, options: AppendOptions = {}): Promise<RecordPosition> {
     if (this.closed) return Promise.reject(new Error("journal closed"));
     const json = JSON.stringify(record);
     const line = Buffer.from(`${crc32(json).toString(16).padStart(8, "0")} ${json}\n`);
     return new Promise((resolve, reject) => {
-      this.queue.push({ line, resolve, reject });
-      this.flushing ??= this.flush();
+      this.queue.push({ line, defer: options.defer === true, written: options.written, resolve, reject });
+      this.writing ??= this.write();
     });
   }
 
@@ -148,7 +181,7 @@ export class Journal<R> {
    * segments and starts a new one.
    */
   async clear(): Promise<void> {
-    await this.flushing;
+    await this.settled();
     await this.handle?.close();
     this.handle = undefined;
     for (const segment of await Journal.segmentsIn(this.dir)) {
@@ -161,34 +194,73 @@ export class Journal<R> {
   /** Waits for queued records to reach the disk, then closes the file. */
   async close(): Promise<void> {
     this.closed = true;
-    await this.flushing;
+    await this.settled();
     await this.handle?.close();
     this.handle = undefined;
   }
 
-  private async flush(): Promise<void> {
+  /** Every record appended so far is written and synced (or has failed). */
+  private async settled(): Promise<void> {
+    while (this.writing || this.syncing.size > 0 || this.unsynced.length > 0) {
+      await this.writing;
+      if (this.unsynced.length > 0) await this.sync([]);
+      await Promise.all(this.syncing);
+    }
+  }
+
+  private async write(): Promise<void> {
     try {
       while (this.queue.length > 0) {
         const batch = this.queue;
         this.queue = [];
         try {
           const handle = await this.activeHandle();
-          const positions: RecordPosition[] = [];
           for (const item of batch) {
-            positions.push({ segment: this.segment, offset: this.size, length: item.line.length });
+            item.position = { segment: this.segment, offset: this.size, length: item.line.length };
             this.size += item.line.length;
           }
           await handle.write(Buffer.concat(batch.map((item) => item.line)));
-          await handle.datasync();
-          batch.forEach((item, i) => item.resolve(positions[i]));
+          for (const item of batch) item.written?.();
+          if (batch.some((item) => !item.defer)) {
+            void this.sync(batch);
+          } else {
+            this.unsynced.push(...batch);
+            this.deferTimer ??= setTimeout(() => void this.sync([]), this.deferMs);
+          }
         } catch (err) {
           for (const item of batch) item.reject(err);
         }
-        if (this.size >= this.segmentBytes) await this.rotate();
+        if (this.size >= this.segmentBytes) {
+          // The full segment's records are all synced before its file closes.
+          if (this.unsynced.length > 0) void this.sync([]);
+          await Promise.all(this.syncing);
+          await this.rotate();
+        }
       }
     } finally {
-      this.flushing = undefined;
+      this.writing = undefined;
     }
+  }
+
+  /** Syncs what is written: `batch`, and the deferred records written before it, which the same sync covers. */
+  private sync(batch: Pending[]): Promise<void> {
+    const items = this.unsynced.length > 0 ? [...this.unsynced, ...batch] : batch;
+    this.unsynced = [];
+    clearTimeout(this.deferTimer);
+    this.deferTimer = undefined;
+    const handle = this.handle;
+    if (items.length === 0) return Promise.resolve();
+    if (!handle) {
+      items.forEach((item) => item.reject(new Error("journal file closed before its records were synced")));
+      return Promise.resolve();
+    }
+    const sync: Promise<void> = handle.datasync().then(
+      () => items.forEach((item) => item.resolve(item.position as RecordPosition)),
+      (err: unknown) => items.forEach((item) => item.reject(err)),
+    );
+    this.syncing.add(sync);
+    void sync.finally(() => this.syncing.delete(sync));
+    return sync;
   }
 
   private async activeHandle(): Promise<FileHandle> {

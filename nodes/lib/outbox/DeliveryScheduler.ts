@@ -72,6 +72,8 @@ export interface SchedulerClock {
  */
 export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
   private readonly inFlight = new Map<string, Promise<void>>();
+  /** "Sent" records on their way to disk: the connection is free, the outcome is reported once they are written. */
+  private readonly recording = new Set<Promise<void>>();
   private readonly routes: RouteState[];
   private readonly limiter: RateLimiter;
   private timer?: NodeJS.Timeout;
@@ -161,7 +163,7 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
     clearTimeout(this.timer);
     let timeout: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.allSettled([...this.inFlight.values()]),
+      Promise.allSettled([...this.inFlight.values()]).then(() => Promise.allSettled([...this.recording])),
       new Promise((resolve) => (timeout = setTimeout(resolve, graceMs))),
     ]);
     clearTimeout(timeout);
@@ -194,11 +196,24 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
       state.failures = 0;
       state.authFailures = 0;
       if (state === this.routes[0]) this.onBackupSince = undefined;
-      const sent = await this.outbox.markSent(entry.id, attempts, {
-        ...receiptFields(receipt),
-        route: state.route.name,
-      });
-      if (sent) this.emit("sent", sent, receipt, msg);
+      // The slot is free once the "sent" record is written (a killed process cannot lose it), not synced: the
+      // pool does not idle through the sync, which is shared with other records (group commit). The outcome is
+      // reported once the record is synced.
+      let onWritten: () => void = () => undefined;
+      const written = new Promise<void>((resolve) => (onWritten = resolve));
+      const recorded = this.outbox
+        .markSent(entry.id, attempts, { ...receiptFields(receipt), route: state.route.name }, onWritten)
+        .then(
+          (sent) => {
+            if (sent) this.emit("sent", sent, receipt, msg);
+          },
+          () => undefined,
+        )
+        // A listener's error is its own; it must not become an unhandled rejection here.
+        .catch(() => undefined);
+      this.recording.add(recorded);
+      void recorded.finally(() => this.recording.delete(recorded));
+      await Promise.race([written, recorded]);
     } catch (err) {
       const fault =
         err instanceof SmtpFault ? err : new SmtpFault("smtp-failed", "transient", { response: String(err) }, err);

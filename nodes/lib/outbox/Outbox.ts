@@ -149,7 +149,8 @@ export class Outbox {
     outbox.seq = replay.maxSeq;
     replay.fill(outbox.queued, outbox.sent);
     outbox.trimSentLog();
-    // Every start opens a new segment; old ones are folded once they hold more dead bytes than live ones.
+    // Every start opens a new segment; old ones are folded once they hold more dead bytes than live ones, so a
+    // start whose records are all live reads them and rewrites nothing.
     if (await outbox.worthCompacting()) await outbox.compact();
     return outbox;
   }
@@ -224,13 +225,22 @@ export class Outbox {
     await this.journal.append({ t: "a", seq, id, attempts, nextAt, lastError });
   }
 
+  /**
+   * Records a delivery; resolves once the record is synced. `written` is told as soon as it is written, which a
+   * killed process cannot undo: only a power cut before the (group-committed) sync can, and then the mail is sent
+   * again, at least once.
+   */
   async markSent(
     id: string,
     attempts: number,
     receipt: Omit<SentEntry, "id" | "sendNode" | "createdAt" | "sentAt" | "attempts" | "summary">,
+    written?: () => void,
   ): Promise<SentEntry | undefined> {
     const live = this.queued.get(id);
-    if (!live) return undefined;
+    if (!live) {
+      written?.();
+      return undefined;
+    }
     const entry: SentEntry = {
       id,
       ...(live.value.sendNode ? { sendNode: live.value.sendNode } : {}),
@@ -244,7 +254,9 @@ export class Outbox {
     this.queued.delete(id);
     this.unplace(live.value);
     this.forget(id);
-    const position = await this.journal.append({ t: "s", seq, ...entry });
+    // Group-committed: a "sent" record lost in a power cut only means the mail is sent again (at least once), so
+    // its sync waits for the next one instead of costing its own.
+    const position = await this.journal.append({ t: "s", seq, ...entry }, { defer: true, written });
     this.sent.set(id, { value: entry, seq, position });
     this.trimSentLog();
     return entry;
@@ -340,10 +352,14 @@ export class Outbox {
     void this.worthCompacting().then((worth) => (worth ? this.compact() : undefined));
   };
 
-  /** Old segments hold more dead bytes than live ones (and at least a segment's worth), or are too many. */
+  /**
+   * Old segments hold more dead bytes than live ones, and at least a segment's worth: a compaction rewrites every
+   * live byte, so it must free at least as much. The number of segments is no reason: a queue of 50,000 live mails
+   * fills many, and rewriting them all (and again at the next start) freed nothing.
+   */
   private async worthCompacting(): Promise<boolean> {
     const old = await this.oldSegments();
-    if (old.length > 16) return true;
+    if (old.length === 0) return false;
     const sizes = await Promise.all(old.map((segment) => this.journal.segmentSize(segment)));
     const total = sizes.reduce((a, b) => a + b, 0);
     const oldSet = new Set(old);

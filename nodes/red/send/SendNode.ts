@@ -47,7 +47,8 @@ export class SendNode implements OutboxListener {
   private readonly waiting = new Map<string, Waiting[]>();
   private readonly digest?: DigestCollector<Waiting>;
   private readonly digestBypass: number;
-  private lastOutcome?: NodeStatus;
+  /** The last outcome, as a status built only when it is shown: a storm delivers hundreds of mails a second. */
+  private lastOutcome?: () => NodeStatus;
   private shownSignIn = false;
   private readonly signInStatus: NodeStatus;
   private statusTimer?: NodeJS.Timeout;
@@ -91,16 +92,20 @@ export class SendNode implements OutboxListener {
         sentAt: new Date(entry.sentAt),
       };
     }
-    const time = new Date(entry.sentAt).toLocaleTimeString();
-    this.lastOutcome =
-      receipt.rejected.length > 0
+    const { sentAt } = entry;
+    const rejected = receipt.rejected.length;
+    this.lastOutcome = () => {
+      const time = new Date(sentAt).toLocaleTimeString();
+      return rejected > 0
         ? {
             fill: "yellow",
             shape: "dot",
-            text: this.RED._("alarm-mail-send.status.partial", { count: receipt.rejected.length, time }),
+            text: this.RED._("alarm-mail-send.status.partial", { count: rejected, time }),
           }
         : { fill: "green", shape: "dot", text: this.RED._("alarm-mail-send.status.sent", { time }) };
-    if (this.subscribed?.queued === 0) this.node.status(this.lastOutcome);
+    };
+    // The last mail of a burst shows its outcome at once; during the burst the queue's count shows instead.
+    if (this.subscribed?.queued === 0) this.node.status(this.lastOutcome());
     else this.change();
     for (const waiting of waitings) {
       waiting.send([waiting.msg, null]);
@@ -224,8 +229,9 @@ export class SendNode implements OutboxListener {
   private reportFailure(waiting: Waiting, err: unknown, attempts: number): void {
     const message = describeError(this.RED, err);
     waiting.msg.error = { message, code: err instanceof MailError ? err.code : undefined, attempts };
-    this.lastOutcome = { fill: "red", shape: "ring", text: statusText(message) };
-    this.node.status(this.lastOutcome);
+    const status: NodeStatus = { fill: "red", shape: "ring", text: statusText(message) };
+    this.lastOutcome = () => status;
+    this.node.status(status);
     waiting.send([null, waiting.msg]);
     waiting.done(new Error(message));
   }
@@ -282,7 +288,7 @@ export class SendNode implements OutboxListener {
         if (count > 0) {
           return { fill: "blue", shape: "ring", text: this.RED._("alarm-mail-send.status.queued", { count }) };
         }
-        return this.subscribed.signInNeeded ? this.signInStatus : this.lastOutcome;
+        return this.subscribed.signInNeeded ? this.signInStatus : this.lastOutcome?.();
     }
   }
 
