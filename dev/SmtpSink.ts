@@ -35,8 +35,8 @@ export interface SmtpSinkOptions {
   onRecipient?: (address: string) => { code: number; message: string } | undefined;
   /** Decides each DATA: return an SMTP reply to refuse the mail, nothing to accept it. */
   onMessage?: (mail: ReceivedMail) => { code: number; message: string } | undefined;
-  /** How long to wait before answering each DATA, like a slow server. */
-  delayMs?: number;
+  /** How long to wait before answering each DATA (or this mail's DATA), like a slow server. */
+  delayMs?: number | ((mail: ReceivedMail) => number);
   /** Where to write each mail as a .eml file. */
   saveDir?: string;
   onReceive?: (mail: ReceivedMail, file?: string) => void;
@@ -118,7 +118,8 @@ export class SmtpSink {
             this.keep(mail);
             callback(null, `2.0.0 queued as ${this.received.length}`);
           };
-          if (options.delayMs) setTimeout(answer, options.delayMs).unref();
+          const delay = typeof options.delayMs === "function" ? options.delayMs(mail) : options.delayMs;
+          if (delay) setTimeout(answer, delay).unref();
           else answer();
         });
       },

@@ -10,6 +10,11 @@ import type { DeliveryReceipt } from "../transport/SmtpTransport";
 export interface MailRoute {
   readonly name: string;
   send(mail: OutgoingMail): Promise<DeliveryReceipt>;
+  /**
+   * Whether the server answers at all (a TCP connection, no mail): how an outage is watched without touching the
+   * queued mails. A route without it is probed with one delivery attempt on the retry schedule.
+   */
+  reachable?(): Promise<boolean>;
 }
 
 export interface DeliveryPolicy {
@@ -27,6 +32,11 @@ export interface DeliveryPolicy {
   failoverAfter: number;
   /** Time (ms) on the backup after which the primary is tried again. */
   failbackAfter: number;
+  /**
+   * How long (ms) a mail about an alarm event waits for the mail of an earlier event of the same occurrence that has
+   * not reached the outbox yet (a slow attachment on the trigger's way), before it goes anyway.
+   */
+  orderWait: number;
 }
 
 export const DEFAULT_POLICY: Readonly<DeliveryPolicy> = {
@@ -38,7 +48,14 @@ export const DEFAULT_POLICY: Readonly<DeliveryPolicy> = {
   rateLimits: [],
   failoverAfter: 2,
   failbackAfter: 60_000,
+  orderWait: 30_000,
 };
+
+/** Faults that say the server cannot be reached at all: an outage of the server, not a fault of the mail. */
+const UNREACHABLE = new Set(["smtp-connection-refused", "smtp-dns", "smtp-timeout", "smtp-greeting-timeout"]);
+/** An unreachable server is watched this often at first, then at most every PROBE_MAX_MS (a connection, no mail). */
+const PROBE_FIRST_MS = 250;
+const PROBE_MAX_MS = 1_000;
 
 /** What the send nodes show about their server's queue. */
 export type QueueHealth =
@@ -54,11 +71,21 @@ export interface SchedulerEvents {
   change: [];
 }
 
+/** A route whose server does not answer: no mail is tried on it until a probe says it answers again. */
+interface Outage {
+  error: DeliveryError;
+  nextProbeAt: number;
+  probeDelay: number;
+  probing: boolean;
+  timer?: NodeJS.Timeout;
+}
+
 interface RouteState {
   route: MailRoute;
   failures: number;
   authFailures: number;
   blocked?: DeliveryError;
+  down?: Outage;
 }
 
 export interface SchedulerClock {
@@ -92,6 +119,8 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
     this.routes = [primary, ...(backup ? [backup] : [])].map((route) => ({ route, failures: 0, authFailures: 0 }));
     this.limiter = new RateLimiter(policy.rateLimits);
     this.limiter.seed(outbox.sentLog().map((entry) => entry.sentAt));
+    // A (re)deployed server may have had its fault mended: what waited for a retry goes at once.
+    outbox.wake(() => true);
   }
 
   get status(): QueueHealth {
@@ -113,8 +142,19 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
       this.setHealth({ state: "auth-blocked", error: this.routes[0].blocked as DeliveryError });
       return;
     }
+    for (const state of this.routes) {
+      if (state.down && !state.blocked && state.route.reachable) this.scheduleProbe(state, state.down, now);
+    }
+    const usable = this.routes.filter((r) => !r.blocked && !r.down);
+    // A probe by attempt: one mail goes to a server that is down, the others wait for its outcome.
+    const probe = usable.length === 0 ? this.routes.find((r) => this.probeByAttemptDue(r, now)) : undefined;
+    if (usable.length === 0 && !probe) {
+      this.expireWhileDown(now);
+      this.watchOutages();
+      return;
+    }
     const healthy = this.routes.every((r) => r.failures === 0 && r.authFailures === 0);
-    const slots = (healthy ? this.policy.concurrency : 1) - this.inFlight.size;
+    const slots = (healthy && !probe ? this.policy.concurrency : 1) - this.inFlight.size;
     // One pass over the queue, in delivery order: the first due mails, and when the next waiting one is due. Once
     // every slot is taken the pass can stop: the end of an attempt runs it again.
     const due: OutboxEntry[] = [];
@@ -122,8 +162,10 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
     for (const entry of this.outbox.pending()) {
       if (due.length >= slots) break;
       if (this.inFlight.has(entry.id)) continue;
-      if (entry.nextAt > now) nextLater = Math.min(nextLater, entry.nextAt);
-      else if (due.length < slots) due.push(entry);
+      const at = Math.max(entry.nextAt, this.outbox.releaseAt(entry, this.policy.orderWait));
+      if (at > now) {
+        if (at < Infinity) nextLater = Math.min(nextLater, at);
+      } else due.push(entry);
     }
     const rateWait = this.limiter.delay(now);
     if (due.length > 0 && rateWait > 0) {
@@ -131,6 +173,7 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
       this.wakeAt(now + rateWait);
       return;
     }
+    if (probe?.down && due.length > 0) probe.down.probing = true;
     for (const entry of due) {
       if (this.limiter.delay(now) > 0) break;
       this.limiter.record(now);
@@ -148,6 +191,76 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
     else if (nextLater === Infinity && due.length === 0) this.setHealth({ state: "idle" });
   }
 
+  /**
+   * Every route is down: the queued mails stay as they are (no attempt, no journal record) while each server is
+   * watched with a connection; the first that answers takes the queue, most urgent first.
+   */
+  private watchOutages(): void {
+    const outages = this.routes.flatMap((r) => (r.down && !r.blocked ? [{ state: r, down: r.down }] : []));
+    for (const { state, down } of outages) if (!state.route.reachable && !down.probing) this.wakeAt(down.nextProbeAt);
+    const first = outages.sort((a, b) => a.down.nextProbeAt - b.down.nextProbeAt)[0];
+    if (first) this.setHealth({ state: "retrying", nextAt: first.down.nextProbeAt, error: first.down.error });
+  }
+
+  /** No attempt reaches a mail while its server is down, so its maximum age is checked here. */
+  private expireWhileDown(now: number): void {
+    for (const entry of this.outbox.pending()) {
+      if (this.inFlight.has(entry.id) || now - entry.queuedAt <= this.policy.maxAge) continue;
+      const expiring = this.outbox
+        .load(entry.id)
+        .then(({ msg }) =>
+          this.fail(
+            entry,
+            entry.attempts,
+            new MailError("outbox-expired", { attempts: entry.attempts, error: entry.lastError?.message ?? "" }),
+            msg,
+          ),
+        )
+        .catch(() => undefined)
+        .finally(() => this.inFlight.delete(entry.id));
+      this.inFlight.set(entry.id, expiring);
+    }
+  }
+
+  private probeByAttemptDue(state: RouteState, now: number): boolean {
+    const down = state.down;
+    return down !== undefined && !state.blocked && !state.route.reachable && !down.probing && down.nextProbeAt <= now;
+  }
+
+  private scheduleProbe(state: RouteState, down: Outage, now: number): void {
+    if (down.probing || down.timer) return;
+    down.timer = setTimeout(
+      () => {
+        down.timer = undefined;
+        if (this.closed || state.down !== down) return;
+        down.probing = true;
+        void (state.route.reachable?.() ?? Promise.resolve(false))
+          .catch(() => false)
+          .then((answers) => {
+            down.probing = false;
+            if (this.closed || state.down !== down) return;
+            if (answers) this.serverAnswers(state);
+            else {
+              down.probeDelay = Math.min(PROBE_MAX_MS, down.probeDelay * 2);
+              down.nextProbeAt = this.clock.now() + down.probeDelay;
+              this.kick();
+            }
+          });
+      },
+      Math.max(0, down.nextProbeAt - now),
+    );
+  }
+
+  /** The end of an outage, told by a probe or a delivered mail: what it held back is due at once. */
+  private serverAnswers(state: RouteState): void {
+    const down = state.down;
+    if (down) clearTimeout(down.timer);
+    state.down = undefined;
+    state.failures = 0;
+    this.outbox.wake((entry) => entry.lastError !== undefined && UNREACHABLE.has(entry.lastError.code));
+    this.kick();
+  }
+
   /** After a new sign-in: forget refused logins and try again at once. */
   resume(): void {
     for (const state of this.routes) {
@@ -161,6 +274,7 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
   async close(graceMs = 10_000): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
+    for (const state of this.routes) clearTimeout(state.down?.timer);
     let timeout: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.allSettled([...this.inFlight.values()]).then(() => Promise.allSettled([...this.recording])),
@@ -193,6 +307,7 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
     const state = this.chooseRoute(now);
     try {
       const receipt = await state.route.send(mail);
+      if (state.down || state.failures > 0) this.serverAnswers(state);
       state.failures = 0;
       state.authFailures = 0;
       if (state === this.routes[0]) this.onBackupSince = undefined;
@@ -239,11 +354,33 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
       state.authFailures += 1;
       if (state.authFailures >= this.policy.authAttempts) state.blocked = error;
     }
+    if (UNREACHABLE.has(fault.code)) {
+      // The server is down, not this mail: it goes as soon as a server answers, and nothing else is tried meanwhile.
+      this.markDown(state, error, attempts, now);
+      await this.outbox.retryLater(entry.id, attempts, now, error);
+      return;
+    }
     const switched = this.failover(state, now);
     const delay = switched ? 0 : this.backoff(attempts);
     const nextAt = now + delay;
     await this.outbox.retryLater(entry.id, attempts, nextAt, error);
     if (!switched && !state.blocked) this.setHealth({ state: "retrying", nextAt, error });
+  }
+
+  private markDown(state: RouteState, error: DeliveryError, attempts: number, now: number): void {
+    const down = state.down;
+    if (down) {
+      down.error = error;
+      if (state.route.reachable) return;
+      // A probe by attempt failed again: the next one waits longer, on the retry schedule.
+      down.probing = false;
+      down.probeDelay = this.backoff(attempts);
+      down.nextProbeAt = now + down.probeDelay;
+      return;
+    }
+    const probeDelay = state.route.reachable ? PROBE_FIRST_MS : this.backoff(1);
+    state.down = { error, probeDelay, nextProbeAt: now + probeDelay, probing: false };
+    if (state === this.routes[0] && this.routes[1]) this.onBackupSince = now;
   }
 
   /** After a failure on `state`'s route: whether the backup takes the next attempt, at once. */
@@ -260,6 +397,8 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
     const [primary, backup] = this.routes;
     if (!backup || backup.blocked) return primary;
     if (primary.blocked) return backup;
+    if (primary.down && !backup.down) return backup;
+    if (backup.down) return primary;
     if (this.onBackupSince === undefined) return primary;
     return now - this.onBackupSince >= this.policy.failbackAfter ? primary : backup;
   }

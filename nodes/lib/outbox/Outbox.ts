@@ -1,6 +1,7 @@
 import { Journal, type CorruptRecord, type RecordPosition } from "../common/Journal";
 import type { MailAttachment, OutgoingMail } from "../mail/MailComposer";
 import { formatAddress } from "../mail/AddressList";
+import { OccurrenceChains, type EventOrder } from "./EventOrder";
 
 /** What the sent log shows of a mail: enough to recognise it, nothing of its body. */
 export interface MailSummary {
@@ -34,11 +35,14 @@ export interface OutboxEntry extends EntryState {
   createdAt: number;
   sendNode?: string;
   summary: MailSummary;
+  /** For a mail about an alarm event: the mails of its occurrence go in event order. */
+  order?: EventOrder;
 }
 
 export interface SentEntry {
   id: string;
   sendNode?: string;
+  order?: EventOrder;
   createdAt: number;
   sentAt: number;
   attempts: number;
@@ -68,6 +72,7 @@ type OutboxRecord =
       rank: number;
       createdAt: number;
       sendNode?: string;
+      order?: EventOrder;
       summary: MailSummary;
       mail: SerialMail;
       msg?: unknown;
@@ -128,6 +133,7 @@ export class Outbox {
   private readonly keepFailed: number;
   private readonly segmentBytes: number;
   private readonly now: () => number;
+  private readonly chains = new OccurrenceChains();
 
   private constructor(options: OutboxOptions) {
     this.keepSent = options.keepSent ?? 500;
@@ -148,6 +154,8 @@ export class Outbox {
     );
     outbox.seq = replay.maxSeq;
     replay.fill(outbox.queued, outbox.sent);
+    for (const { value } of outbox.queued.values()) if (value.status === "queued") outbox.chain(value);
+    for (const { value } of outbox.sent.values()) if (value.order) outbox.chains.countDelivered(value.order, 1);
     outbox.trimSentLog();
     // Every start opens a new segment; old ones are folded once they hold more dead bytes than live ones, so a
     // start whose records are all live reads them and rewrites nothing.
@@ -156,12 +164,16 @@ export class Outbox {
   }
 
   /** Resolves once the mail is on disk: from then on a crash delays it but cannot lose it. */
-  async enqueue(mail: OutgoingMail, meta: { rank: number; sendNode?: string; msg?: unknown }): Promise<OutboxEntry> {
+  async enqueue(
+    mail: OutgoingMail,
+    meta: { rank: number; sendNode?: string; msg?: unknown; order?: EventOrder },
+  ): Promise<OutboxEntry> {
     const entry: OutboxEntry = {
       id: mail.messageId,
       rank: meta.rank,
       createdAt: this.now(),
       ...(meta.sendNode ? { sendNode: meta.sendNode } : {}),
+      ...(meta.order ? { order: meta.order } : {}),
       summary: { to: [...mail.to, ...mail.cc, ...mail.bcc].map(formatAddress), subject: mail.subject },
       ...queuedState(this.now()),
     };
@@ -173,12 +185,14 @@ export class Outbox {
       rank: entry.rank,
       createdAt: entry.createdAt,
       ...(entry.sendNode ? { sendNode: entry.sendNode } : {}),
+      ...(entry.order ? { order: entry.order } : {}),
       summary: entry.summary,
       mail: serialise(mail),
       ...(meta.msg === undefined ? {} : { msg: meta.msg }),
     });
     this.queued.set(entry.id, { value: entry, seq, position });
     this.place(entry);
+    this.chain(entry);
     this.remember(entry.id, { mail, ...(meta.msg === undefined ? {} : { msg: meta.msg }) }, position.length);
     return entry;
   }
@@ -199,6 +213,23 @@ export class Outbox {
   /** The sent log, newest first. */
   sentLog(): SentEntry[] {
     return [...this.sent.values()].map((live) => live.value).reverse();
+  }
+
+  /**
+   * When a queued mail may be attempted, as far as the order of its occurrence's events goes: 0 at once, Infinity
+   * while an earlier mail of its occurrence is queued, or a time until which it waits for an earlier mail that was
+   * never seen (still in the flow, behind a slow attachment).
+   */
+  releaseAt(entry: OutboxEntry, waitMs: number): number {
+    return entry.order ? this.chains.releaseAt(entry.id, entry.order, entry.createdAt + waitMs) : 0;
+  }
+
+  /**
+   * Makes the queued mails that `deferred` names due at once, in memory: when a server answers again after an outage,
+   * the mails it held back go now rather than each at the end of its own backoff.
+   */
+  wake(deferred: (entry: OutboxEntry) => boolean): void {
+    for (const entry of this.pending()) if (entry.nextAt > 0 && deferred(entry)) entry.nextAt = 0;
   }
 
   get(id: string): OutboxEntry | undefined {
@@ -244,6 +275,7 @@ export class Outbox {
     const entry: SentEntry = {
       id,
       ...(live.value.sendNode ? { sendNode: live.value.sendNode } : {}),
+      ...(live.value.order ? { order: live.value.order } : {}),
       createdAt: live.value.createdAt,
       sentAt: this.now(),
       attempts,
@@ -253,6 +285,8 @@ export class Outbox {
     const seq = ++this.seq;
     this.queued.delete(id);
     this.unplace(live.value);
+    this.unchain(live.value);
+    if (entry.order) this.chains.countDelivered(entry.order, 1);
     this.forget(id);
     // Group-committed: a "sent" record lost in a power cut only means the mail is sent again (at least once), so
     // its sync waits for the next one instead of costing its own.
@@ -269,6 +303,7 @@ export class Outbox {
     const at = this.now();
     live.seq = seq;
     this.unplace(live.value);
+    this.unchain(live.value);
     this.forget(id);
     live.value = { ...live.value, status: "failed", attempts, lastError: error, failedAt: at };
     await this.journal.append({ t: "f", seq, id, at, attempts, error });
@@ -284,6 +319,7 @@ export class Outbox {
     live.seq = seq;
     live.value = { ...live.value, ...queuedState(this.now()) };
     this.place(live.value);
+    this.chain(live.value);
     await this.journal.append({ t: "r", seq, id, at: live.value.queuedAt });
     return true;
   }
@@ -296,7 +332,7 @@ export class Outbox {
       const failed = this.queued.get(id);
       if ((failed && failed.value.status === "failed") || this.sent.has(id)) {
         this.queued.delete(id);
-        this.sent.delete(id);
+        this.dropSent(id);
         await this.journal.append({ t: "p", seq: ++this.seq, id });
         count += 1;
       }
@@ -411,8 +447,22 @@ export class Outbox {
   private trimSentLog(): void {
     for (const id of this.sent.keys()) {
       if (this.sent.size <= this.keepSent) break;
-      this.sent.delete(id);
+      this.dropSent(id);
     }
+  }
+
+  private dropSent(id: string): void {
+    const order = this.sent.get(id)?.value.order;
+    if (order) this.chains.countDelivered(order, -1);
+    this.sent.delete(id);
+  }
+
+  private chain(entry: OutboxEntry): void {
+    if (entry.order) this.chains.add(entry.id, entry.order);
+  }
+
+  private unchain(entry: OutboxEntry): void {
+    if (entry.order) this.chains.remove(entry.id, entry.order);
   }
 
   private async trimFailed(): Promise<void> {
@@ -440,6 +490,7 @@ class Replay {
         rank: record.rank,
         createdAt: record.createdAt,
         ...(record.sendNode ? { sendNode: record.sendNode } : {}),
+        ...(record.order ? { order: record.order } : {}),
         summary: record.summary,
       };
       this.content.set(record.id, { meta, position });

@@ -1,3 +1,4 @@
+import { connect } from "node:net";
 import nodemailer from "nodemailer";
 import type Mail from "nodemailer/lib/mailer";
 import type SMTPPool from "nodemailer/lib/smtp-pool";
@@ -128,6 +129,23 @@ export class SmtpTransport {
       secure: this.settings.security !== "none",
       authenticated: this.settings.auth !== "none",
     };
+  }
+
+  /**
+   * Whether the server takes a TCP connection: how an outage is watched, every second at most, without a login or a
+   * mail. The connection is closed at once.
+   */
+  reachable(timeoutMs = Math.min(this.settings.connectionTimeout, 5_000)): Promise<boolean> {
+    return new Promise((resolve) => {
+      const socket = connect({ host: this.settings.host, port: this.settings.port });
+      const end = (answers: boolean) => {
+        socket.destroy();
+        resolve(answers);
+      };
+      socket.setTimeout(timeoutMs, () => end(false));
+      socket.once("connect", () => end(true));
+      socket.once("error", () => end(false));
+    });
   }
 
   close(): void {

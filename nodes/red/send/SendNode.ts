@@ -4,6 +4,7 @@ import type { DigestItem } from "../../lib/digest/DigestBuffer";
 import { digestHtml, digestLines, digestText } from "../../lib/digest/DigestMail";
 import type { MessageFields, OutgoingMail } from "../../lib/mail/MailComposer";
 import { MailError } from "../../lib/mail/MailError";
+import { eventOrderOf, type EventOrder } from "../../lib/outbox/EventOrder";
 import type { OutboxEntry, SentEntry } from "../../lib/outbox/Outbox";
 import type { DeliveryReceipt } from "../../lib/transport/SmtpTransport";
 import { timestampFields, type TemplateView } from "../../lib/mail/Template";
@@ -148,17 +149,26 @@ export class SendNode implements OutboxListener {
         });
         return;
       }
-      await this.queue(server, mail, [{ msg, send, done }], rankOf(msg, mail), storable(msg));
+      const mailsTriggers = this.events.length === 0 || this.events.includes("trigger");
+      const order = eventOrderOf(msg, this.node.id, mailsTriggers);
+      await this.queue(server, mail, [{ msg, send, done }], rankOf(msg, mail), storable(msg), order);
     } catch (err) {
       this.lastOutcome = undefined;
       this.reportFailure({ msg, send, done }, err, 0);
     }
   }
 
-  private async queue(server: ServerNode, mail: OutgoingMail, waitings: Waiting[], rank: number, stored: unknown) {
+  private async queue(
+    server: ServerNode,
+    mail: OutgoingMail,
+    waitings: Waiting[],
+    rank: number,
+    stored: unknown,
+    order?: EventOrder,
+  ) {
     this.waiting.set(mail.messageId, waitings);
     try {
-      await server.queue(mail, { rank, sendNode: this.node.id, msg: stored });
+      await server.queue(mail, { rank, sendNode: this.node.id, msg: stored, ...(order ? { order } : {}) });
     } catch (err) {
       this.waiting.delete(mail.messageId);
       throw err;

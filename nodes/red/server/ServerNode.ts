@@ -4,6 +4,7 @@ import { MailComposer, type OutgoingMail } from "../../lib/mail/MailComposer";
 import { MailError } from "../../lib/mail/MailError";
 import type { TokenSet } from "../../lib/oauth/OAuthClient";
 import type { TokenProvider } from "../../lib/oauth/TokenProvider";
+import type { EventOrder } from "../../lib/outbox/EventOrder";
 import { Outbox, type OutboxEntry, type SentEntry } from "../../lib/outbox/Outbox";
 import { parseServerSettings, type ServerConfig, type ServerCredentials } from "../../lib/server/ServerSettings";
 import { createTokenProvider, createTransport } from "../../lib/server/ServerStack";
@@ -78,7 +79,11 @@ export class ServerNode {
       }
       const transport = createTransport(settings, tokens);
       this.transport = transport;
-      const primary: MailRoute = { name: "primary", send: (mail) => transport.send(mail) };
+      const primary: MailRoute = {
+        name: "primary",
+        send: (mail) => transport.send(mail),
+        reachable: () => transport.reachable(),
+      };
       const backup = settings.backup ? this.backupRoute(settings.backup) : undefined;
       this.ready = this.openOutbox(primary, backup, settings.delivery);
     } catch (err) {
@@ -88,7 +93,10 @@ export class ServerNode {
   }
 
   /** Resolves once the mail is on disk in this server's outbox; delivery follows in the background. */
-  async queue(mail: OutgoingMail, meta: { rank: number; sendNode: string; msg: unknown }): Promise<OutboxEntry> {
+  async queue(
+    mail: OutgoingMail,
+    meta: { rank: number; sendNode: string; msg: unknown; order?: EventOrder },
+  ): Promise<OutboxEntry> {
     await this.ready;
     if (!this.outbox || !this.scheduler)
       throw this.configError ?? new MailError("outbox-unavailable", { reason: "closed" });
@@ -230,6 +238,7 @@ export class ServerNode {
         if (!transport) return Promise.reject(new MailError("config-missing", { field: "backup" }));
         return transport.send(mail);
       },
+      reachable: async () => (await findServer(this.RED, id)?.transport?.reachable()) ?? false,
     };
   }
 }
