@@ -1,26 +1,15 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
-import { SmtpSink, type SmtpSinkOptions } from "../../dev/SmtpSink";
+import type { SmtpSinkOptions } from "../../dev/SmtpSink";
 import { deliver, helper, loadMailFlow, until, watchStatuses, type FlowNode } from "../support/flows";
+import { downPort, Sinks } from "../support/smtp";
 
-const sinks: SmtpSink[] = [];
-async function sink(options: SmtpSinkOptions = {}, port = 0): Promise<SmtpSink> {
-  const s = new SmtpSink({ starttls: false, ...options });
-  sinks.push(s);
-  await s.listen(port);
-  return s;
-}
-/** A port where nothing listens yet, for a server that is down and comes up later. */
-async function downPort(): Promise<number> {
-  const s = new SmtpSink();
-  const port = await s.listen();
-  await s.close();
-  return port;
-}
+const sinks = new Sinks();
+const sink = (options: SmtpSinkOptions = {}, port = 0) => sinks.start(options, port);
 
 afterEach(async () => {
   await helper.unload();
-  await Promise.all(sinks.splice(0).map((s) => s.close()));
+  await sinks.closeAll();
 });
 
 const fast = { retryDelay: 50, retryMaxDelay: 200 };

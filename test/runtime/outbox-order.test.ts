@@ -5,41 +5,28 @@ import { createServer, type Server } from "node:http";
 import { createServer as createNetServer } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
-import { SmtpSink, type SmtpSinkOptions } from "../../dev/SmtpSink";
+import type { SmtpSink, SmtpSinkOptions } from "../../dev/SmtpSink";
 import { HIGH } from "../support/alarms";
 import { plainPng } from "../support/images";
 import { helper, loadMailFlow, until, type FlowNode } from "../support/flows";
 import { NodeRedProcess } from "../support/NodeRedProcess";
+import { downPort, Sinks } from "../support/smtp";
 
 /**
  * Mails about one alarm occurrence reach the server in event order (trigger, ack, recovery), whatever overtakes
  * what on the way: a slow attachment, a server that is down, a kill -9. And an outage is a state of the server: the
  * queued mails wait untouched and go at once when it answers again.
  */
-const sinks: SmtpSink[] = [];
+const sinks = new Sinks();
 const servers: Server[] = [];
 const processes: NodeRedProcess[] = [];
 afterEach(async () => {
   await helper.unload();
   await Promise.all(processes.splice(0).map((p) => p.kill()));
-  await Promise.all(sinks.splice(0).map((s) => s.close()));
+  await sinks.closeAll();
   await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
 });
-
-async function sink(port = 0, options: SmtpSinkOptions = {}): Promise<SmtpSink> {
-  const s = new SmtpSink({ starttls: false, ...options });
-  sinks.push(s);
-  await s.listen(port);
-  return s;
-}
-
-/** A port where nothing listens yet, for a server that is down and comes up later. */
-async function downPort(): Promise<number> {
-  const s = new SmtpSink();
-  const port = await s.listen();
-  await s.close();
-  return port;
-}
+const sink = (port = 0, options: SmtpSinkOptions = {}) => sinks.start(options, port);
 
 const subjects = (smtp: SmtpSink) => smtp.received.map((m) => /^Subject: (.*)$/m.exec(m.raw.toString())?.[1] ?? "");
 const block = (wires: string[]): FlowNode => ({
