@@ -41,6 +41,8 @@ export class GraphServer extends ApiServer {
   readonly delivered: GraphDelivery[] = [];
   readonly drafts = new Map<string, Draft>();
   readonly sessions = new Map<string, UploadSession>();
+  /** A mailbox that Graph throttles: every request for it gets 429 with `Retry-After: 0`. */
+  throttle?: string;
   /** Requests refused for going over the mailbox's concurrency. */
   concurrencyRefusals = 0;
 
@@ -67,6 +69,11 @@ export class GraphServer extends ApiServer {
     const upload = /^\/upload-sessions\/([^/]+)$/.exec(req.path);
     if (upload && req.method === "PUT") return this.chunk(upload[1], req);
     const mailbox = this.mailboxOf(req.path);
+    if (mailbox === this.throttle) {
+      return error(429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.", {
+        "retry-after": "0",
+      });
+    }
     if ((this.inFlight.get(mailbox) ?? 0) > 4) {
       this.concurrencyRefusals += 1;
       return error(429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.", {
