@@ -21,15 +21,20 @@
   /** Personal Microsoft accounts (Outlook.com, Hotmail) sign in on the "consumers" tenant and send through this host. */
   var OUTLOOK_SMTP = { host: "smtp-mail.outlook.com", port: 587, security: "starttls" };
   var GENERIC_TENANTS = ["organizations", "common", "consumers"];
+  // The scope depends on the way the mails go: a token for SMTP is refused by Graph, and Google rates gmail.send
+  // "sensitive" where full mail access (what SMTP needs) is "restricted".
   var OAUTH_PRESETS = {
     ms365: {
       flow: "device_code",
-      scope: "https://outlook.office.com/SMTP.Send offline_access",
+      scopes: {
+        smtp: "https://outlook.office.com/SMTP.Send offline_access",
+        graph: "https://graph.microsoft.com/Mail.Send offline_access",
+      },
       smtp: MICROSOFT_SMTP,
     },
     "ms365-app": {
       flow: "client_credentials",
-      scope: "https://outlook.office365.com/.default",
+      scopes: { smtp: "https://outlook.office365.com/.default", graph: "https://graph.microsoft.com/.default" },
       smtp: MICROSOFT_SMTP,
     },
     gmail: {
@@ -37,10 +42,16 @@
       authorizeUrl: "https://accounts.google.com/o/oauth2/v2/auth",
       tokenUrl: "https://oauth2.googleapis.com/token",
       deviceUrl: "",
-      scope: "https://mail.google.com/",
+      scopes: { smtp: "https://mail.google.com/", gmail: "https://www.googleapis.com/auth/gmail.send" },
       smtp: { host: "smtp.gmail.com", port: 587, security: "starttls" },
     },
   };
+
+  /** The way the mails go, as the dialog shows it while it is open, otherwise as the node stores it. */
+  function currentTransport(node) {
+    var transport = currentValue(node, "transport");
+    return transport === "graph" || transport === "gmail" ? transport : "smtp";
+  }
   /** The Microsoft token endpoint, with its tenant. */
   var MICROSOFT_TOKEN = /^https:\/\/login\.microsoftonline\.com\/([^/?#]+)\/oauth2\/v2\.0\/token$/i;
 
@@ -220,11 +231,11 @@
         setValue(authorizeUrl, urls.authorizeUrl);
         setValue(tokenUrl, urls.tokenUrl);
         setValue(deviceUrl, urls.deviceUrl);
-        setValue(scope, chosen.scope);
+        setValue(scope, chosen.scopes[currentTransport(node)] || chosen.scopes.smtp);
         if (!options.keepFlow) {
           setValue(oauthFlow, chosen.flow);
         }
-        if (!options.keepSmtp) {
+        if (!options.keepSmtp && currentTransport(node) === "smtp") {
           var smtp =
             isMicrosoftPreset(name) && String(tenant.val()).trim().toLowerCase() === "consumers"
               ? OUTLOOK_SMTP
@@ -737,15 +748,29 @@
       copyText(devicePanel.find(".alarm-mail-server-device-code").text());
     });
 
+    /** Another way for the mails: the provider's scope for it, and the provider itself for Graph or Gmail. */
+    function transportChanged(transport) {
+      var before = oauthPreset.val();
+      if (transport === "graph" && !isMicrosoftPreset(oauthPreset.val())) {
+        tenant.val(tenant.val() || "organizations");
+        oauthPreset.val("ms365-app");
+      } else if (transport === "gmail") {
+        oauthPreset.val("gmail");
+      }
+      applyOAuthPreset(oauthPreset.val(), { keepFlow: oauthPreset.val() === before, keepSmtp: true });
+    }
+
     return {
       showTab: showOAuthTab,
       presetFromHost: oauthPresetFromHost,
       refresh: refreshSignIn,
+      transportChanged: transportChanged,
     };
   }
 
   window.AlarmMailServerOAuth = {
     currentAuth: currentAuth,
+    currentTransport: currentTransport,
     validUrl: oauthUrl,
     validTenant: validTenant,
     validFlow: validFlow,

@@ -7,6 +7,10 @@ import type { SmtpAuthMethod, SmtpConnectionSettings, SmtpSecurity } from "../tr
 
 /** The `alarm-mail-server` properties as the editor stores them (numbers may arrive as text). */
 export interface ServerConfig {
+  transport?: unknown;
+  mailbox?: unknown;
+  graphUrl?: unknown;
+  gmailUrl?: unknown;
   host?: unknown;
   port?: unknown;
   security?: unknown;
@@ -50,8 +54,16 @@ export interface ServerCredentials {
   refreshToken?: string;
 }
 
+export type TransportKind = "smtp" | "graph" | "gmail";
+
 export interface ServerSettings {
+  transport: TransportKind;
+  /** For SMTP the server; for Graph and Gmail the service's host and port, and the TLS and timeout settings. */
   connection: SmtpConnectionSettings;
+  /** For `transport: "graph"`: the service root and the mailbox that sends. */
+  graph?: { url: string; mailbox: string };
+  /** For `transport: "gmail"`: the service root. */
+  gmail?: { url: string };
   sender: SenderPolicy;
   delivery: DeliveryPolicy;
   /** The id of another alarm-mail-server to use while this one keeps failing. */
@@ -60,6 +72,9 @@ export interface ServerSettings {
   oauth?: OAuthSettings & { refreshToken?: string };
 }
 
+const TRANSPORTS: readonly TransportKind[] = ["smtp", "graph", "gmail"];
+export const DEFAULT_GRAPH_URL = "https://graph.microsoft.com/v1.0";
+export const DEFAULT_GMAIL_URL = "https://gmail.googleapis.com";
 const SECURITIES: readonly SmtpSecurity[] = ["none", "starttls", "require-starttls", "tls"];
 const AUTH_METHODS: readonly SmtpAuthMethod[] = ["none", "auto", "plain", "login", "cram-md5", "oauth2"];
 const OAUTH_FLOWS: readonly OAuthFlow[] = ["authorization_code", "device_code", "client_credentials"];
@@ -67,16 +82,19 @@ const DEFAULT_PORT: Record<SmtpSecurity, number> = { none: 25, starttls: 587, "r
 
 /** Validates a server configuration once, at deploy, so that every later error is about the mail, not the set-up. */
 export function parseServerSettings(config: ServerConfig, credentials: ServerCredentials = {}): ServerSettings {
-  const host = text(config.host);
+  const transport = oneOf(config.transport, TRANSPORTS, "smtp", "transport");
+  const service = transport === "smtp" ? undefined : serviceSettings(transport, config);
+  const host = service ? service.address.hostname : text(config.host);
   if (!host || /\s/.test(host)) throw new MailError("config-invalid", { field: "host" });
-  const security = oneOf(config.security, SECURITIES, "starttls", "security");
+  const security = service ? "tls" : oneOf(config.security, SECURITIES, "starttls", "security");
   const chosen = oneOf(config.auth, AUTH_METHODS, "auto", "auth");
   // "Automatic" without a user name is a relay that takes mail without a login, as nodemailer does without auth.
-  const auth = chosen === "auto" && !credentials.user ? "none" : chosen;
+  // Graph and the Gmail API take nothing but an OAuth2 bearer token.
+  const auth = service ? "oauth2" : chosen === "auto" && !credentials.user ? "none" : chosen;
   const from = senderAddress(config.from);
   const fromName = text(config.fromName);
   if (/[\r\n]/.test(fromName)) throw new MailError("config-invalid", { field: "fromName" });
-  if (auth !== "none" && !credentials.user) throw new MailError("config-invalid", { field: "user" });
+  if (auth !== "none" && !service && !credentials.user) throw new MailError("config-invalid", { field: "user" });
 
   const limits: MailLimits = {
     maxAddresses: count(config.maxAddresses, DEFAULT_LIMITS.maxAddresses, "maxAddresses"),
@@ -105,12 +123,17 @@ export function parseServerSettings(config: ServerConfig, credentials: ServerCre
   };
   const oauth = auth === "oauth2" ? oauthSettings(config, credentials) : undefined;
   return {
+    transport,
+    ...(transport === "graph" && service ? { graph: { url: service.url, mailbox: service.mailbox } } : {}),
+    ...(transport === "gmail" && service ? { gmail: { url: service.url } } : {}),
     delivery,
     ...(oauth ? { oauth } : {}),
     ...(backup ? { backup } : {}),
     connection: {
       host,
-      port: port(config.port, DEFAULT_PORT[security]),
+      port: service
+        ? Number(service.address.port || (service.address.protocol === "https:" ? 443 : 80))
+        : port(config.port, DEFAULT_PORT[security]),
       security,
       auth,
       ...(credentials.user ? { user: credentials.user } : {}),
@@ -128,6 +151,21 @@ export function parseServerSettings(config: ServerConfig, credentials: ServerCre
       limits,
     },
   };
+}
+
+/** The service root of an HTTPS transport, and for Graph the mailbox (a UPN, a user id, or `me`). */
+function serviceSettings(
+  transport: Exclude<TransportKind, "smtp">,
+  config: ServerConfig,
+): { url: string; address: URL; mailbox: string } {
+  const field = transport === "graph" ? "graphUrl" : "gmailUrl";
+  const fallback = transport === "graph" ? DEFAULT_GRAPH_URL : DEFAULT_GMAIL_URL;
+  const root = url(transport === "graph" ? config.graphUrl : config.gmailUrl, field, false) ?? fallback;
+  const mailbox = text(config.mailbox);
+  if (transport === "graph" && (!mailbox || /[\s/?#]/.test(mailbox))) {
+    throw new MailError("config-invalid", { field: "mailbox" });
+  }
+  return { url: root, address: new URL(root), mailbox };
 }
 
 function senderAddress(value: unknown): MailAddress {

@@ -1,8 +1,12 @@
 import { OAuthClient, type OAuthSettings } from "../oauth/OAuthClient";
 import { TokenProvider } from "../oauth/TokenProvider";
 import type { TokenStore } from "../oauth/TokenStore";
+import { MailError } from "../mail/MailError";
+import { GmailTransport } from "../transport/GmailTransport";
+import { GraphTransport } from "../transport/GraphTransport";
 import { SmtpTransport } from "../transport/SmtpTransport";
-import type { ServerSettings } from "./ServerSettings";
+import type { AccessTokenSource, Transport } from "../transport/Transport";
+import { DEFAULT_GMAIL_URL, type ServerSettings } from "./ServerSettings";
 
 /**
  * The token provider for a server's OAuth2 settings (`ServerSettings.oauth`, and its user as the account), over the
@@ -21,13 +25,27 @@ export function createTokenProvider(
   });
 }
 
-/** The transport for a server's settings, asking `tokens` for every XOAUTH2 login when it signs in with OAuth2. */
-export function createTransport(
-  settings: ServerSettings,
-  tokens?: Promise<TokenProvider> | TokenProvider,
-): SmtpTransport {
-  return new SmtpTransport({
-    ...settings.connection,
-    ...(tokens ? { tokens: { accessToken: async (renew: boolean) => (await tokens).accessToken(renew) } } : {}),
-  });
+/**
+ * The transport for a server's settings: SMTP (asking `tokens` for every XOAUTH2 login when it signs in with
+ * OAuth2), Microsoft Graph or the Gmail API (a bearer token from `tokens` on every request).
+ */
+export function createTransport(settings: ServerSettings, tokens?: Promise<TokenProvider> | TokenProvider): Transport {
+  const source: AccessTokenSource | undefined = tokens
+    ? { accessToken: async (renew: boolean) => (await tokens).accessToken(renew) }
+    : undefined;
+  const { ca, rejectUnauthorized, servername, connectionTimeout, socketTimeout } = settings.connection;
+  const https = { ca, rejectUnauthorized, servername, connectionTimeout, socketTimeout };
+  if (settings.transport === "smtp") {
+    return new SmtpTransport({ ...settings.connection, ...(source ? { tokens: source } : {}) });
+  }
+  if (!source) throw new MailError("config-invalid", { field: "auth" });
+  if (settings.graph) {
+    return new GraphTransport({
+      ...https,
+      graphUrl: settings.graph.url,
+      mailbox: settings.graph.mailbox,
+      tokens: source,
+    });
+  }
+  return new GmailTransport({ ...https, gmailUrl: settings.gmail?.url ?? DEFAULT_GMAIL_URL, tokens: source });
 }

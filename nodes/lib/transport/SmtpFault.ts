@@ -1,20 +1,11 @@
 import { MailError, type MailErrorCode } from "../mail/MailError";
+import { TransportFault, tokenFault, type FaultKind } from "./TransportFault";
 
-/** How a delivery failure should be handled: wait and retry, give up at once, or stop before the account locks. */
-export type FaultKind = "transient" | "permanent" | "auth";
-
-/** A failed SMTP exchange, explained in terms an engineer can act on. */
-export class SmtpFault extends MailError {
-  constructor(
-    code: MailErrorCode,
-    readonly kind: FaultKind,
-    params: Record<string, string | number>,
-    cause: unknown,
-  ) {
-    super(code, params, { cause });
-    this.name = "SmtpFault";
-  }
-}
+/**
+ * The fault class under its first name: every transport throws a `TransportFault`, and code that still says
+ * `SmtpFault` (the delivery scheduler) catches the faults of all three.
+ */
+export { TransportFault as SmtpFault, type FaultKind };
 
 interface NodemailerError {
   code?: string;
@@ -37,19 +28,16 @@ const CERT_NAME = /ERR_TLS_CERT_ALTNAME_INVALID|altnames|Hostname\/IP does not m
 const TLS_MISMATCH = /wrong version number|WRONG_VERSION_NUMBER|unknown protocol|packet length too long|EPROTO/i;
 const TOO_MANY = /too many|locked|temporarily blocked|rate limit|try again later/i;
 
-/** Maps a nodemailer error (and the system error under it) to one SmtpFault. */
-export function classifySmtpError(err: unknown, target: Target): SmtpFault {
-  if (err instanceof SmtpFault) return err;
-  if (err instanceof MailError && err.code.startsWith("oauth-")) {
-    // A token endpoint that cannot be reached is a network fault; any other token problem needs a person.
-    return new SmtpFault(err.code, err.code === "oauth-unreachable" ? "transient" : "auth", err.params, err);
-  }
+/** Maps a nodemailer error (and the system error under it) to one TransportFault. */
+export function classifySmtpError(err: unknown, target: Target): TransportFault {
+  if (err instanceof TransportFault) return err;
+  if (err instanceof MailError && err.code.startsWith("oauth-")) return tokenFault(err);
   const e = (err ?? {}) as NodemailerError;
   const text = [e.message, e.code, e.response, causeText(e.cause)].filter(Boolean).join(" ");
   const base = { host: target.host, port: target.port };
   const response = e.response ?? e.message ?? String(err);
   const fault = (code: MailErrorCode, kind: FaultKind, extra: Record<string, string | number> = {}) =>
-    new SmtpFault(code, kind, { ...base, ...extra }, err);
+    new TransportFault(code, kind, { ...base, ...extra }, err);
 
   if (e.code === "EAUTH" || e.command === "AUTH PLAIN" || e.command === "AUTH LOGIN") {
     if (TOO_MANY.test(text) || e.responseCode === 454 || e.responseCode === 421) {

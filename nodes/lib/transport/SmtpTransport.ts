@@ -6,14 +6,12 @@ import type SMTPTransport from "nodemailer/lib/smtp-transport";
 import { formatAddress } from "../mail/AddressList";
 import type { OutgoingMail } from "../mail/MailComposer";
 import { classifySmtpError } from "./SmtpFault";
+import type { AccessTokenSource, DeliveryReceipt, ProbeResult, Transport } from "./Transport";
+
+export type { AccessTokenSource, DeliveryReceipt, ProbeResult };
 
 export type SmtpSecurity = "none" | "starttls" | "require-starttls" | "tls";
 export type SmtpAuthMethod = "none" | "auto" | "plain" | "login" | "cram-md5" | "oauth2";
-
-/** Where XOAUTH2 gets its bearer token; `renew` when the server has just refused the current one. */
-export interface AccessTokenSource {
-  accessToken(renew: boolean): Promise<string>;
-}
 
 /** Everything needed to reach and log in to one SMTP server. */
 export interface SmtpConnectionSettings {
@@ -34,23 +32,6 @@ export interface SmtpConnectionSettings {
   tokens?: AccessTokenSource;
 }
 
-export interface DeliveryReceipt {
-  messageId: string;
-  accepted: string[];
-  rejected: string[];
-  /** Why each refused recipient was refused, in the server's words. */
-  rejectedErrors: Array<{ recipient: string; response: string }>;
-  response: string;
-}
-
-/** What a connection test learnt: the server's own words, for the engineer at the dialog. */
-export interface ProbeResult {
-  greeting: string;
-  response: string;
-  secure: boolean;
-  authenticated: boolean;
-}
-
 const AUTH_METHODS: Record<Exclude<SmtpAuthMethod, "none" | "auto" | "oauth2">, string> = {
   plain: "PLAIN",
   login: "LOGIN",
@@ -61,7 +42,7 @@ const AUTH_METHODS: Record<Exclude<SmtpAuthMethod, "none" | "auto" | "oauth2">, 
  * One pooled SMTP transport. Every send node that uses the same server shares it, so an alarm storm reuses a few
  * connections instead of opening one per mail.
  */
-export class SmtpTransport {
+export class SmtpTransport implements Transport {
   private readonly pool: Mail<SMTPPool.SentMessageInfo>;
   /** The last failed token request, which explains the login error nodemailer reports for it. */
   private tokenError?: unknown;

@@ -11,7 +11,7 @@ import {
 } from "../../lib/server/ServerSettings";
 import type { TokenProvider } from "../../lib/oauth/TokenProvider";
 import { createTokenProvider, createTransport } from "../../lib/server/ServerStack";
-import type { SmtpTransport } from "../../lib/transport/SmtpTransport";
+import type { Transport } from "../../lib/transport/Transport";
 import { describeError } from "../kit/i18n";
 import { findServer } from "./ServerNode";
 import { tokenStore } from "./tokens";
@@ -64,14 +64,14 @@ export function registerServerEndpoints(RED: NodeAPI): void {
 }
 
 type TestAction = (
-  transport: SmtpTransport,
+  transport: Transport,
   composer: MailComposer,
   body: TestRequest,
 ) => Promise<{ message: string; [key: string]: string }>;
 
 async function run(RED: NodeAPI, req: Request, res: Response, action: TestAction): Promise<void> {
   const body = (req.body ?? {}) as TestRequest;
-  let transport: SmtpTransport | undefined;
+  let transport: Transport | undefined;
   try {
     const settings = parseServerSettings(
       body.config ?? {},

@@ -8,7 +8,7 @@ import type { EventOrder } from "../../lib/outbox/EventOrder";
 import { Outbox, type OutboxEntry, type SentEntry } from "../../lib/outbox/Outbox";
 import { parseServerSettings, type ServerConfig, type ServerCredentials } from "../../lib/server/ServerSettings";
 import { createTokenProvider, createTransport } from "../../lib/server/ServerStack";
-import type { DeliveryReceipt, SmtpTransport } from "../../lib/transport/SmtpTransport";
+import type { DeliveryReceipt, Transport } from "../../lib/transport/Transport";
 import { describeError } from "../kit/i18n";
 import { reportConfigError } from "../kit/lifecycle";
 import { deployedNode } from "../kit/nodes";
@@ -45,7 +45,7 @@ export class ServerNode {
   /** "host:port", for the sent log. */
   readonly address: string;
   private publishTimer?: NodeJS.Timeout;
-  readonly transport?: SmtpTransport;
+  readonly transport?: Transport;
   private scheduler?: DeliveryScheduler;
   private outbox?: Outbox;
   private readonly ready: Promise<void>;
@@ -60,7 +60,10 @@ export class ServerNode {
     private readonly node: Node<ServerCredentials>,
     def: ServerNodeDef,
   ) {
-    this.address = `${String(def.host ?? "")}:${String(def.port ?? "")}`;
+    this.address =
+      def.transport === "graph" || def.transport === "gmail"
+        ? `${def.transport}:${String(def.mailbox || "me")}`
+        : `${String(def.host ?? "")}:${String(def.port ?? "")}`;
     try {
       const settings = parseServerSettings(def, node.credentials ?? {});
       this.composer = new MailComposer(settings.sender);
