@@ -3,8 +3,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, afterEach, describe, it } from "node:test";
 import { SmtpSink } from "../../dev/SmtpSink";
-import { SmtpFault } from "../../nodes/lib/transport/SmtpFault";
+import type { OutgoingMail } from "../../nodes/lib/mail/MailComposer";
+import { TransportFault } from "../../nodes/lib/transport/TransportFault";
 import { SmtpTransport } from "../../nodes/lib/transport/SmtpTransport";
+import { ConnectProxy } from "../support/ConnectProxy";
 import { deliver, helper, loadMailFlow, until, watchStatuses } from "../support/flows";
 
 const ca = readFileSync(join(__dirname, "..", "fixtures", "tls", "ca.pem"), "utf8");
@@ -157,7 +159,55 @@ describe("alarm-mail-send: authentication, checked by the server", () => {
       connectionTimeout: 3000,
       socketTimeout: 3000,
     });
-    await assert.rejects(red.probe(), (err: unknown) => err instanceof SmtpFault && err.code === "smtp-auth-locked");
+    await assert.rejects(
+      red.probe(),
+      (err: unknown) => err instanceof TransportFault && err.code === "smtp-auth-locked",
+    );
     red.close();
+  });
+});
+
+describe("SMTP through the plant's proxy", () => {
+  const settings = (port: number) => ({
+    host: "127.0.0.1",
+    port,
+    security: "none" as const,
+    auth: "none" as const,
+    rejectUnauthorized: true,
+    connectionTimeout: 3000,
+    socketTimeout: 3000,
+  });
+  const mail = (subject: string): OutgoingMail => ({
+    messageId: `<${subject.replace(/\W/g, "")}@plant.example>`,
+    date: new Date(),
+    from: { name: "", address: "gateway@plant.example" },
+    replyTo: [],
+    to: [{ name: "", address: "ops@plant.example" }],
+    cc: [],
+    bcc: [],
+    subject,
+    text: "level high",
+    attachments: [],
+    priority: "normal",
+  });
+
+  it("tunnels through HTTPS_PROXY with CONNECT, and goes direct to a host in NO_PROXY", async () => {
+    const smtp = await sink({ starttls: false });
+    const proxy = new ConnectProxy();
+    await proxy.start();
+    try {
+      const proxied = new SmtpTransport(settings(smtp.port), { HTTPS_PROXY: proxy.url });
+      assert.equal(await proxied.reachable(), true);
+      await proxied.send(mail("through the proxy"));
+      proxied.close();
+      assert.deepEqual(proxy.tunnels, [`127.0.0.1:${smtp.port}`]);
+      const direct = new SmtpTransport(settings(smtp.port), { HTTPS_PROXY: proxy.url, NO_PROXY: "127.0.0.1" });
+      await direct.send(mail("around the proxy"));
+      direct.close();
+      assert.equal(proxy.tunnels.length, 1, "NO_PROXY keeps a plant relay direct");
+      assert.equal(smtp.received.length, 2);
+    } finally {
+      await proxy.stop();
+    }
   });
 });

@@ -3,8 +3,8 @@ import type { OutgoingMail } from "../mail/MailComposer";
 import { MailError } from "../mail/MailError";
 import type { DeliveryError, Outbox, OutboxEntry, SentEntry } from "./Outbox";
 import { RateLimiter, type RateLimit } from "./RateLimiter";
-import { SmtpFault } from "../transport/SmtpFault";
-import type { DeliveryReceipt } from "../transport/SmtpTransport";
+import { TransportFault } from "../transport/TransportFault";
+import type { DeliveryReceipt } from "../transport/Transport";
 
 /** One way to a mail server: the primary server of an outbox, or its backup. */
 export interface MailRoute {
@@ -331,7 +331,9 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
       await Promise.race([written, recorded]);
     } catch (err) {
       const fault =
-        err instanceof SmtpFault ? err : new SmtpFault("smtp-failed", "transient", { response: String(err) }, err);
+        err instanceof TransportFault
+          ? err
+          : new TransportFault("smtp-failed", "transient", { response: String(err) }, err);
       await this.failedAttempt(entry, attempts, state, fault, msg, now);
     }
   }
@@ -340,7 +342,7 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
     entry: OutboxEntry,
     attempts: number,
     state: RouteState,
-    fault: SmtpFault,
+    fault: TransportFault,
     msg: unknown,
     now: number,
   ): Promise<void> {
@@ -361,7 +363,8 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
       return;
     }
     const switched = this.failover(state, now);
-    const delay = switched ? 0 : this.backoff(attempts);
+    // A service that said when to come back (HTTP Retry-After) is not asked again before then.
+    const delay = switched ? 0 : Math.max(this.backoff(attempts), fault.retryAfterMs ?? 0);
     const nextAt = now + delay;
     await this.outbox.retryLater(entry.id, attempts, nextAt, error);
     if (!switched && !state.blocked) this.setHealth({ state: "retrying", nextAt, error });

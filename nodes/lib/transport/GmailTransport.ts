@@ -42,6 +42,10 @@ export class GmailTransport implements Transport {
     this.limiter = mailboxLimiter(`${root}|me`, GMAIL_CONCURRENCY);
   }
 
+  reachable(): Promise<boolean> {
+    return this.client.reachable(new URL(this.settings.gmailUrl));
+  }
+
   async send(mail: OutgoingMail): Promise<DeliveryReceipt> {
     const mime = await buildMime(mail);
     if (mime.length > GMAIL_MESSAGE_LIMIT) {

@@ -55,6 +55,10 @@ export class GraphTransport implements Transport {
     this.limiter = mailboxLimiter(`${root}|${settings.mailbox.toLowerCase()}`, GRAPH_MAILBOX_CONCURRENCY);
   }
 
+  reachable(): Promise<boolean> {
+    return this.client.reachable(new URL(this.settings.graphUrl));
+  }
+
   async send(mail: OutgoingMail): Promise<DeliveryReceipt> {
     const tooBig = mail.attachments.find((a) => a.content.length > GRAPH_ATTACHMENT_LIMIT);
     if (tooBig) throw this.tooLarge(tooBig.content.length, GRAPH_ATTACHMENT_LIMIT);

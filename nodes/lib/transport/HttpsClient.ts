@@ -2,6 +2,8 @@ import http, { type IncomingHttpHeaders } from "node:http";
 import https from "node:https";
 import type { Socket } from "node:net";
 import tls from "node:tls";
+import { proxyFor, type Env } from "./proxy";
+import { tcpReachable } from "./reachable";
 
 /** How to reach an HTTPS service: the trust settings of the server node, its timeouts, and the environment's proxy. */
 export interface HttpsSettings {
@@ -27,8 +29,6 @@ export interface HttpRequest {
   body?: Buffer | string;
 }
 
-type Env = Record<string, string | undefined>;
-
 /**
  * A small HTTPS client on Node's own `https`: the server node's CA and TLS name, keep-alive connections, timeouts
  * that end in a system error the fault classifier knows, and `HTTPS_PROXY` / `NO_PROXY` (an HTTP CONNECT tunnel) as
@@ -43,6 +43,15 @@ export class HttpsClient {
     private readonly env: Env = process.env,
   ) {
     this.agent = new https.Agent({ keepAlive: true, ...this.tlsOptions() });
+  }
+
+  /** Whether the service at `url` (or the proxy in front of it) takes a TCP connection. */
+  reachable(url: URL): Promise<boolean> {
+    const secure = url.protocol === "https:";
+    const proxy = secure ? proxyFor(url, this.env) : undefined;
+    const target = proxy ?? url;
+    const port = Number(target.port) || (target.protocol === "https:" ? 443 : 80);
+    return tcpReachable(target.hostname, port, Math.min(this.settings.connectionTimeout, 5_000));
   }
 
   async request(req: HttpRequest): Promise<HttpAnswer> {
@@ -135,35 +144,6 @@ export class HttpsClient {
       connect.end();
     });
   }
-}
-
-/**
- * The proxy for a URL, as Node-RED's HTTP nodes choose it: `https_proxy` / `HTTPS_PROXY` for https, `http_proxy` /
- * `HTTP_PROXY` otherwise, unless `no_proxy` / `NO_PROXY` names the host (`*`, a name, `.domain`, optionally `:port`).
- */
-export function proxyFor(url: URL, env: Env): URL | undefined {
-  const raw =
-    url.protocol === "https:"
-      ? (env.https_proxy ?? env.HTTPS_PROXY ?? env.http_proxy ?? env.HTTP_PROXY)
-      : (env.http_proxy ?? env.HTTP_PROXY);
-  if (!raw) return undefined;
-  const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, "");
-  const port = url.port || (url.protocol === "https:" ? "443" : "80");
-  const bypass = (env.no_proxy ?? env.NO_PROXY ?? "")
-    .split(/[\s,]+/)
-    .filter(Boolean)
-    .some((entry) => {
-      if (entry === "*") return true;
-      const [name, entryPort] = entry
-        .toLowerCase()
-        .replace(/^\*/, "")
-        .split(/:(?=\d+$)/);
-      if (entryPort && entryPort !== port) return false;
-      const bare = name.replace(/^\./, "");
-      return host === bare || host.endsWith(`.${bare}`);
-    });
-  if (bypass) return undefined;
-  return new URL(/^[a-z]+:\/\//i.test(raw) ? raw : `http://${raw}`);
 }
 
 function timeoutError(what: string): Error {

@@ -1,12 +1,6 @@
 import { MailError, type MailErrorCode } from "../mail/MailError";
 import { TransportFault, tokenFault, type FaultKind } from "./TransportFault";
 
-/**
- * The fault class under its first name: every transport throws a `TransportFault`, and code that still says
- * `SmtpFault` (the delivery scheduler) catches the faults of all three.
- */
-export { TransportFault as SmtpFault, type FaultKind };
-
 interface NodemailerError {
   code?: string;
   command?: string;

@@ -1,10 +1,11 @@
-import { connect } from "node:net";
 import nodemailer from "nodemailer";
 import type Mail from "nodemailer/lib/mailer";
 import type SMTPPool from "nodemailer/lib/smtp-pool";
 import type SMTPTransport from "nodemailer/lib/smtp-transport";
 import { formatAddress } from "../mail/AddressList";
 import type { OutgoingMail } from "../mail/MailComposer";
+import { smtpProxyFor, type Env } from "./proxy";
+import { tcpReachable } from "./reachable";
 import { classifySmtpError } from "./SmtpFault";
 import type { AccessTokenSource, DeliveryReceipt, ProbeResult, Transport } from "./Transport";
 
@@ -47,9 +48,15 @@ export class SmtpTransport implements Transport {
   /** The last failed token request, which explains the login error nodemailer reports for it. */
   private tokenError?: unknown;
 
-  constructor(private readonly settings: SmtpConnectionSettings) {
+  private readonly proxy?: URL;
+
+  constructor(
+    private readonly settings: SmtpConnectionSettings,
+    env: Env = process.env,
+  ) {
+    this.proxy = smtpProxyFor(settings.host, settings.port, env);
     this.pool = withTokens(
-      nodemailer.createTransport({ ...connectionOptions(settings), pool: true, maxConnections: 2 }),
+      nodemailer.createTransport({ ...this.options(), pool: true, maxConnections: 2 }),
       settings,
       (err) => (this.tokenError = err),
     );
@@ -93,7 +100,7 @@ export class SmtpTransport implements Transport {
       fatal: silent,
     };
     const single: Mail<SMTPTransport.SentMessageInfo> = withTokens(
-      nodemailer.createTransport({ ...connectionOptions(this.settings), logger, debug: true }),
+      nodemailer.createTransport({ ...this.options(), logger, debug: true }),
       this.settings,
       (err) => (this.tokenError = err),
     );
@@ -112,21 +119,16 @@ export class SmtpTransport implements Transport {
     };
   }
 
-  /**
-   * Whether the server takes a TCP connection: how an outage is watched, every second at most, without a login or a
-   * mail. The connection is closed at once.
-   */
-  reachable(timeoutMs = Math.min(this.settings.connectionTimeout, 5_000)): Promise<boolean> {
-    return new Promise((resolve) => {
-      const socket = connect({ host: this.settings.host, port: this.settings.port });
-      const end = (answers: boolean) => {
-        socket.destroy();
-        resolve(answers);
-      };
-      socket.setTimeout(timeoutMs, () => end(false));
-      socket.once("connect", () => end(true));
-      socket.once("error", () => end(false));
-    });
+  reachable(): Promise<boolean> {
+    const timeout = Math.min(this.settings.connectionTimeout, 5_000);
+    const proxy = this.proxy;
+    if (proxy) return tcpReachable(proxy.hostname, Number(proxy.port) || 80, timeout);
+    return tcpReachable(this.settings.host, this.settings.port, timeout);
+  }
+
+  /** nodemailer's options: the connection, and the CONNECT proxy that HTTPS_PROXY names unless NO_PROXY exempts it. */
+  private options(): SMTPTransport.Options {
+    return { ...connectionOptions(this.settings), ...(this.proxy ? { proxy: this.proxy.href } : {}) };
   }
 
   close(): void {

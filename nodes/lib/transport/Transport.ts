@@ -31,5 +31,7 @@ export interface Transport {
   send(mail: OutgoingMail): Promise<DeliveryReceipt>;
   /** A harmless call that proves the address, the certificate, the token and its permission. */
   probe(): Promise<ProbeResult>;
+  /** Whether the service takes a connection at all (no login, no request): how the outbox watches an outage. */
+  reachable(): Promise<boolean>;
   close(): void;
 }
