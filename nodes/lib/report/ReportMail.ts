@@ -27,7 +27,7 @@ export class ReportWords {
     readonly t: Translate,
     readonly tz: string,
   ) {
-    this.numbers = new Intl.NumberFormat(t("locale"), { maximumFractionDigits: 2 });
+    this.numbers = numberFormat(t("locale"));
   }
 
   figureName(figure: Figure): string {
@@ -238,6 +238,15 @@ function csvFormat(tz: string) {
     header: true,
     dates: new DateFormatter("local", "", tz),
   };
+}
+
+/** The catalogue's locale; a catalogue that names none (or one this runtime lacks) gets English numbers, not a failure. */
+function numberFormat(locale: string): Intl.NumberFormat {
+  try {
+    return new Intl.NumberFormat(locale, { maximumFractionDigits: 2 });
+  } catch {
+    return new Intl.NumberFormat("en-US", { maximumFractionDigits: 2 });
+  }
 }
 
 function round(n: number): number {
