@@ -147,7 +147,7 @@ export class HistoryStore {
         if (skip > 0) {
           skip--;
         } else {
-          const record = parseLine(data.toString("utf8", offset, end));
+          const record = parseLine(data, offset, end);
           if (record === undefined) this.onDamage({ file: path, line });
           else if (record.at >= from && record.at < to) visit(record);
         }
@@ -314,13 +314,20 @@ function formatLine(r: HistoryRecord): string {
   return `${crc32(json).toString(16).padStart(8, "0")} ${json}\n`;
 }
 
-function parseLine(text: string): HistoryRecord | undefined {
-  if (text.length < 10 || text[8] !== " ") return undefined;
-  const json = text.slice(9);
-  if (crc32(json).toString(16).padStart(8, "0") !== text.slice(0, 8)) return undefined;
+/** One line of `data` between `start` and `end` (its newline): checked on the bytes, parsed only when whole. */
+function parseLine(data: Buffer, start: number, end: number): HistoryRecord | undefined {
+  if (end - start < 10 || data[start + 8] !== 32) return undefined;
+  let crc = 0;
+  for (let i = start; i < start + 8; i++) {
+    const c = data[i];
+    const digit = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+    if (digit < 0) return undefined;
+    crc = crc * 16 + digit;
+  }
+  if (crc32(data.subarray(start + 9, end)) !== crc) return undefined;
   let line: unknown;
   try {
-    line = JSON.parse(json);
+    line = JSON.parse(data.toString("utf8", start + 9, end));
   } catch {
     return undefined;
   }

@@ -139,7 +139,9 @@ interface AlarmTrack {
  * the period began) and are not counted. An alarm is a `trigger` event: a new occurrence shown to the operator.
  */
 export class ReportBuilder {
-  private readonly alarms = new Map<string, AlarmTrack>();
+  /** By block, then by alarm id: two lookups, no key to build for each of a million events. */
+  private readonly byBlock = new Map<string | number, Map<string, AlarmTrack>>();
+  private readonly alarms: AlarmTrack[] = [];
   private readonly buckets: Uint32Array;
   private readonly priorities = [0, 0, 0, 0, 0];
   private total = 0;
@@ -216,7 +218,7 @@ export class ReportBuilder {
   /** The figures, with the outboxes' mails of the period (their sent log and failed list) when there are servers. */
   result(mails: readonly MailOutcome[] | null = null): ReportFigures {
     const { from, to } = this.period;
-    for (const alarm of this.alarms.values()) {
+    for (const alarm of this.alarms) {
       if (alarm.openSince !== null) this.closeOccurrence(alarm, to);
       alarm.shelvedMs += this.overlap(alarm.shelvedSince, to);
       alarm.oosMs += this.overlap(alarm.oosSince, to);
@@ -232,7 +234,7 @@ export class ReportBuilder {
       if (n > FLOOD_ABOVE) over10++;
     }
     const flood = floodPeriods(buckets);
-    const actors = [...this.alarms.values()]
+    const actors = [...this.alarms]
       .filter((a) => a.count > 0)
       .sort((a, b) => b.count - a.count || String(a.block).localeCompare(String(b.block)) || a.id.localeCompare(b.id))
       .slice(0, TOP)
@@ -247,10 +249,10 @@ export class ReportBuilder {
     const topShare = share(actors.reduce((sum, a) => sum + a.count, 0));
     const shelved = this.removal(this.shelveActions, this.shelveUsers, (a) => a.shelvedMs);
     const oos = this.removal(this.oosActions, this.oosUsers, (a) => a.oosMs);
-    const allDelays = [...this.delaysByPriority.values()].flat().sort((a, b) => a - b);
+    const allDelays = sortedNumbers([...this.delaysByPriority.values()].flat());
     const sent = mails?.filter((m) => m.sent && m.at >= from && m.at < to) ?? [];
     const failed = mails?.filter((m) => !m.sent && m.at >= from && m.at < to) ?? [];
-    const latencies = sent.map((m) => m.at - m.createdAt).sort((a, b) => a - b);
+    const latencies = sortedNumbers(sent.map((m) => m.at - m.createdAt));
     const fig = (key: FigureKey, value: number | null, unit: Unit, target: Target | null = null): Figure => ({
       key,
       value,
@@ -315,8 +317,9 @@ export class ReportBuilder {
   }
 
   private track(block: string | number, r: HistoryRecord): AlarmTrack {
-    const key = `${block}\u0000${r.id}`;
-    let alarm = this.alarms.get(key);
+    let ids = this.byBlock.get(block);
+    if (!ids) this.byBlock.set(block, (ids = new Map()));
+    let alarm = ids.get(r.id as string);
     if (!alarm) {
       alarm = {
         block,
@@ -332,7 +335,8 @@ export class ReportBuilder {
         shelvedMs: 0,
         oosMs: 0,
       };
-      this.alarms.set(key, alarm);
+      ids.set(r.id as string, alarm);
+      this.alarms.push(alarm);
     } else {
       // The latest label and priority, should the configuration have changed during the period.
       if (r.label !== null) alarm.label = r.label;
@@ -370,7 +374,7 @@ export class ReportBuilder {
   private removal(actions: number, users: Map<string | null, number>, time: (a: AlarmTrack) => number): Removal {
     let alarms = 0;
     let timeMs = 0;
-    for (const alarm of this.alarms.values()) {
+    for (const alarm of this.alarms) {
       const ms = time(alarm);
       if (ms > 0) alarms++;
       timeMs += ms;
@@ -380,6 +384,11 @@ export class ReportBuilder {
       .sort((a, b) => b.count - a.count || (a.user ?? "").localeCompare(b.user ?? ""));
     return { actions, alarms, timeMs, byUser };
   }
+}
+
+/** A typed array sorts numbers natively: a month of acknowledgements is 300,000 of them. */
+function sortedNumbers(list: readonly number[]): Float64Array {
+  return Float64Array.from(list).sort();
 }
 
 function pct(n: number, of: number): number {
@@ -400,7 +409,7 @@ function delays(map: Map<string, number[]>): Delays[] {
   return [...map]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([key, list]) => {
-      const sorted = [...list].sort((a, b) => a - b);
+      const sorted = sortedNumbers(list);
       return { key, count: sorted.length, medianMs: percentile(sorted, 50), p90Ms: percentile(sorted, 90) };
     });
 }

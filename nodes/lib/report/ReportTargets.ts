@@ -25,7 +25,7 @@ export function judge(value: number | null, target: Target | null): Verdict {
 }
 
 /** Nearest rank: the smallest value with at least `p` % of the values at or under it. */
-export function percentile(sorted: readonly number[], p: number): number | null {
+export function percentile(sorted: ArrayLike<number>, p: number): number | null {
   if (sorted.length === 0) return null;
   return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
 }
