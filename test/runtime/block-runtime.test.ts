@@ -124,9 +124,7 @@ describe("alarm-mail-block in a Node-RED runtime: states and events", () => {
     assert.equal(probe.events[2].alarm?.state, "normal");
     await statusFill("green");
     assert.deepEqual(
-      block()
-        .alarmBlock.history()
-        .map((r) => [r.event, r.id, r.user]),
+      (await block().alarmBlock.history()).map((r) => [r.event, r.id, r.user]),
       [
         ["trigger", "LT-201-H", null],
         ["ack", "LT-201-H", "jean.dupont"],
@@ -332,9 +330,7 @@ describe("alarm-mail-block in a Node-RED runtime: persistence", () => {
     await load([HIGH]);
     assert.equal(block().alarmBlock.activeAlarms()[0].state, "unacked");
     assert.deepEqual(
-      block()
-        .alarmBlock.history()
-        .map((r) => r.event),
+      (await block().alarmBlock.history()).map((r) => r.event),
       ["trigger"],
     );
     await send({ topic: "LT-201", payload: 9 });

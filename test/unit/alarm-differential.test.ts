@@ -81,6 +81,7 @@ function scenario(condition: Condition): fc.Arbitrary<Scenario> {
     chatterCount: fc.integer({ min: 2, max: 4 }),
     chatterWindow: fc.constantFrom(5008, 20_008, 60_008),
     historySize: fc.constant(DEFAULT_OPTIONS.historySize),
+    historyDays: fc.constant(DEFAULT_OPTIONS.historyDays),
   }) satisfies fc.Arbitrary<BlockOptions>;
   const gap = fc.integer({ min: 0, max: 12 });
   const step: fc.Arbitrary<Step> = fc.oneof(

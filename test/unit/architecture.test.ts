@@ -21,6 +21,8 @@ const LIB_RANK: Record<string, number> = {
   csv: 2,
   screenshot: 2,
   outbox: 3,
+  // Reads the alarm history, writes CSVs.
+  report: 3,
   server: 4,
 };
 /** Adapter folders by rank: the shared kit below the nodes; a node's adapter may read the config nodes it uses. */
@@ -33,6 +35,7 @@ const RED_RANK: Record<string, number> = {
   screenshot: 1,
   send: 2,
   csv: 2,
+  report: 2,
 };
 /** Past this a module must be one cohesive class, not a bag of helpers. */
 const MAX_LINES = 450;

@@ -45,8 +45,10 @@ export interface BlockOptions {
   /** An alarm chatters when it triggers this many times or more within chatterWindow ms. */
   chatterCount: number;
   chatterWindow: number;
-  /** How many events the history keeps. */
+  /** The most events the history keeps, whatever their age: the bound on its disk size. */
   historySize: number;
+  /** Whole days of events the history keeps on disk: the longest report period, and a margin. */
+  historyDays: number;
 }
 
 export interface BlockConfig {
@@ -60,7 +62,9 @@ export const DEFAULT_OPTIONS: Omit<BlockOptions, "block"> = {
   floodWindow: 600_000,
   chatterCount: 3,
   chatterWindow: 60_000,
-  historySize: 10_000,
+  // About 10 MB on disk: a month of a plant far over the EEMUA rate (3,000 alarms a day) still fits.
+  historySize: 100_000,
+  historyDays: 35,
 };
 
 /** The configuration shape this package writes; the editor stores it in the node's `version` property. */
@@ -98,6 +102,7 @@ export function parseBlockConfig(raw: RawConfig): BlockConfig {
     chatterCount: optionInteger(config, "chatterCount", 2),
     chatterWindow: optionInteger(config, "chatterWindow", 1),
     historySize: optionInteger(config, "historySize", 1),
+    historyDays: optionInteger(config, "historyDays", 1),
   };
   if (!Array.isArray(config.alarms)) throw new AlarmError("block-config-invalid", { field: "alarms", value: "" });
   const seen = new Set<string>();

@@ -1,6 +1,11 @@
 /** The node types whose catalogue (`locales/<lang>/<type>.json`) holds a family of error messages. */
 export type Catalogue =
-  "alarm-mail-server" | "alarm-mail-block" | "alarm-mail-trace" | "alarm-mail-csv" | "alarm-mail-screenshot";
+  | "alarm-mail-server"
+  | "alarm-mail-block"
+  | "alarm-mail-trace"
+  | "alarm-mail-csv"
+  | "alarm-mail-screenshot"
+  | "alarm-mail-report";
 
 export type ErrorParams = Record<string, string | number>;
 

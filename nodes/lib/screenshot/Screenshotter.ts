@@ -188,6 +188,25 @@ export class Screenshotter {
   }
 
   /**
+   * A page made by this package (a report's chart) drawn at `width` × `height`: set as the page's content, with
+   * JavaScript off, so that nothing in it runs or is fetched.
+   */
+  async renderMarkup(html: string, options: { width: number; height: number; timeoutMs: number }): Promise<Picture> {
+    const deadline = new Deadline(options.timeoutMs);
+    const contextOptions: BrowserContextOptions = {
+      viewport: { width: options.width, height: options.height },
+      deviceScaleFactor: 1,
+      javaScriptEnabled: false,
+    };
+    return this.withPage(deadline, contextOptions, async (page) => {
+      await page.setContent(html, { waitUntil: "load", timeout: deadline.left("load") }).catch((err: unknown) => {
+        throw pageFault(err, deadline, "load", { url: "markup" });
+      });
+      return this.shoot(page, { format: "png" }, deadline, "capture", false);
+    });
+  }
+
+  /**
    * The picture, or a smaller rendering of it when it is larger than `maxBytes`: drawn into a page at a smaller size
    * (keeping its proportions) and captured in `format`, shrinking until it fits. Downscaling the picture already
    * taken, rather than rendering the page again, keeps what the screen showed at the moment of the alarm.

@@ -1,7 +1,8 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
 import { AlarmEngine, type AlarmEvent, type AlarmView, type BlockSummary } from "../../lib/alarm/AlarmEngine";
 import { AlarmError } from "../../lib/alarm/AlarmError";
-import { AlarmHistory, historyRecord, type HistoryRecord } from "../../lib/alarm/AlarmHistory";
+import { historyRecord, type HistoryRecord } from "../../lib/alarm/AlarmHistory";
+import { HistoryStore } from "../../lib/alarm/HistoryStore";
 import { parseBlockConfig, type BlockOptions, type RawConfig } from "../../lib/alarm/BlockConfig";
 import { decodeBlockSnapshot, encodeBlockSnapshot, type BlockSnapshot } from "../../lib/alarm/BlockSnapshot";
 import { TextTemplate, type PlaceholderValue } from "../../lib/common/Placeholders";
@@ -22,6 +23,7 @@ export interface BlockNodeDef extends NodeDef {
   chatterCount?: number | string;
   chatterWindow?: number | string;
   historySize?: number | string;
+  historyDays?: number | string;
 }
 
 /** The node object of an `alarm-mail-block`: `RED.nodes.getNode(id).alarmBlock` is how other nodes read it. */
@@ -60,7 +62,7 @@ const STATUS_INTERVAL_MS = 250;
 export class BlockNode {
   readonly configError?: Error;
   private readonly engine?: AlarmEngine;
-  private readonly log: AlarmHistory;
+  private readonly store?: HistoryStore;
   private readonly options?: BlockOptions;
   private readonly file: SnapshotFile;
   private started = false;
@@ -81,18 +83,22 @@ export class BlockNode {
     def: BlockNodeDef,
   ) {
     this.file = new SnapshotFile(nodeDataPath(RED, "blocks", node.id, ".json"));
-    let log = new AlarmHistory(1);
     try {
       const config = parseBlockConfig(def as unknown as RawConfig);
       const restored = this.load();
       this.options = config.options;
       this.engine = new AlarmEngine(config.alarms, config.options, restored?.engine);
-      log = new AlarmHistory(config.options.historySize, restored?.history);
+      this.store = new HistoryStore(
+        nodeDataPath(RED, "history", node.id),
+        { days: config.options.historyDays, maxEvents: config.options.historySize, seed: restored?.history },
+        (damage) => this.warnHistory(`${damage.file}:${damage.line}`),
+        (err) => this.warnHistory(err instanceof Error ? err.message : String(err)),
+      );
+      this.store.opened().catch((err: unknown) => this.warnHistory(err instanceof Error ? err.message : String(err)));
       this.savedRevision = this.engine.revision;
     } catch (err) {
       this.configError = reportConfigError(RED, node, err, { status: true });
     }
-    this.log = log;
     this.showStatus();
     node.on("input", (msg, send, done) => this.onInput(msg, send, done));
     node.on("close", (removed: boolean, done: () => void) => {
@@ -102,8 +108,13 @@ export class BlockNode {
   }
 
   /** The block's history, oldest first: what the CSV attacher exports. */
-  history(): HistoryRecord[] {
-    return this.log.list();
+  async history(): Promise<HistoryRecord[]> {
+    return (await this.store?.list()) ?? [];
+  }
+
+  /** The events with `from <= at < to`, oldest first, one at a time: what a report of a month reads. */
+  async scanHistory(from: number, to: number, visit: (record: HistoryRecord) => void): Promise<void> {
+    await this.store?.scan(from, to, visit);
   }
 
   /** The alarms in alarm or awaiting an acknowledgement, most urgent first, as `msg.alarm` shows them. */
@@ -184,7 +195,7 @@ export class BlockNode {
 
   private publish(events: AlarmEvent[], send: Send): void {
     if (events.length === 0) return;
-    for (const event of events) this.log.add(historyRecord(event));
+    for (const event of events) this.store?.add(historyRecord(event));
     send([events.map((event) => this.eventMessage(event))]);
   }
 
@@ -346,6 +357,10 @@ export class BlockNode {
     }
   }
 
+  private warnHistory(reason: string): void {
+    this.node.warn(this.RED._("alarm-mail-block.warn.history-damaged", { reason }));
+  }
+
   private warnSnapshot(err: unknown): void {
     const reason = err instanceof Error ? err.message : String(err);
     this.node.warn(this.RED._("alarm-mail-block.warn.snapshot-unreadable", { file: this.file.path, reason }));
@@ -362,7 +377,8 @@ export class BlockNode {
   private async save(): Promise<void> {
     if (!this.engine) return;
     const revision = this.engine.revision;
-    const text = encodeBlockSnapshot({ engine: this.engine.snapshot(), history: this.log.list() }, Date.now());
+    // The history has its own files now; an empty list keeps the snapshot readable by an older version.
+    const text = encodeBlockSnapshot({ engine: this.engine.snapshot(), history: [] }, Date.now());
     this.savedRevision = revision;
     try {
       await this.file.write(text);
@@ -383,7 +399,13 @@ export class BlockNode {
     this.saveTimer = undefined;
     const unsaved = this.engine !== undefined && this.engine.revision !== this.savedRevision;
     const work = removed ? this.file.remove() : unsaved ? this.save() : this.file.settled();
-    await closeWithinBudget(work.catch((err: unknown) => this.warnSnapshot(err)));
+    const history = (removed ? this.store?.remove() : this.store?.close()) ?? Promise.resolve();
+    await closeWithinBudget(
+      Promise.all([
+        work.catch((err: unknown) => this.warnSnapshot(err)),
+        history.catch((err: unknown) => this.warnHistory(err instanceof Error ? err.message : String(err))),
+      ]),
+    );
   }
 }
 

@@ -112,7 +112,7 @@ export class CsvNode {
     switch (config.source) {
       case "history": {
         const block = this.block(config.block);
-        const rows = selectRange(block.history(), (r) => r.at, config, now, this.lastExport);
+        const rows = selectRange(await block.history(), (r) => r.at, config, now, this.lastExport);
         return table(rows, sourceColumns(HISTORY_COLUMNS, config.columns, header), true, { block: block.block });
       }
       case "active": {

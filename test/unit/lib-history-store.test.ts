@@ -1,0 +1,137 @@
+import assert from "node:assert/strict";
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import type { HistoryRecord } from "../../nodes/lib/alarm/AlarmHistory";
+import { HistoryStore, type HistoryDamage } from "../../nodes/lib/alarm/HistoryStore";
+
+const DAY = 86_400_000;
+const START = Date.UTC(2026, 0, 10, 12);
+
+function record(at: number, id = "LT-201-H", event: HistoryRecord["event"] = "trigger"): HistoryRecord {
+  return { at, event, id, label: "Basin 2 level high", priority: 2, state: "unacked", value: 9, user: null };
+}
+
+const fresh = () => mkdtempSync(join(tmpdir(), "alarm-history-"));
+
+describe("HistoryStore: a block's events on disk, one file a day", () => {
+  it("keeps events across a reopen, one file per UTC day, read back in order and by range", async () => {
+    const dir = fresh();
+    const now = () => START + 2 * DAY;
+    const store = new HistoryStore(dir, { days: 35, maxEvents: 1000, now });
+    const times = [START, START + 1000, START + DAY, START + DAY + 5, START + 2 * DAY];
+    for (const at of times) store.add(record(at));
+    await store.close();
+    assert.deepEqual(readdirSync(dir).sort(), ["2026-01-10.log", "2026-01-11.log", "2026-01-12.log"]);
+
+    const again = new HistoryStore(dir, { days: 35, maxEvents: 1000, now });
+    assert.deepEqual(
+      (await again.list()).map((r) => r.at),
+      times,
+    );
+    assert.deepEqual(
+      (await again.list(START + 1000, START + DAY + 5)).map((r) => r.at),
+      [START + 1000, START + DAY],
+    );
+    assert.deepEqual(await again.list(START, START + 1), [record(START)], "every field comes back");
+    assert.equal(again.size, 5);
+    await again.close();
+  });
+
+  it("reads pending events before they reach the disk", async () => {
+    const store = new HistoryStore(fresh(), { days: 35, maxEvents: 1000, flushMs: 60_000, now: () => START });
+    store.add(record(START));
+    assert.deepEqual(
+      (await store.list()).map((r) => r.at),
+      [START],
+    );
+    await store.close();
+  });
+
+  it("deletes whole days older than `days`, at the start and as new days come", async () => {
+    const dir = fresh();
+    let now = START;
+    const store = new HistoryStore(dir, { days: 2, maxEvents: 1000, now: () => now });
+    for (let d = 0; d < 3; d++) store.add(record(START + d * DAY));
+    now = START + 2 * DAY;
+    await store.flush();
+    assert.equal(readdirSync(dir).length, 3, "today and the two days before");
+    now = START + 3 * DAY;
+    store.add(record(now));
+    await store.flush();
+    assert.deepEqual(readdirSync(dir).sort(), ["2026-01-11.log", "2026-01-12.log", "2026-01-13.log"]);
+    await store.close();
+    const later = new HistoryStore(dir, { days: 2, maxEvents: 1000, now: () => START + 10 * DAY });
+    await later.opened();
+    assert.deepEqual(readdirSync(dir), []);
+    await later.close();
+  });
+
+  it("bounds the count: reads give the newest maxEvents, the disk holds at most a tenth more", async () => {
+    const dir = fresh();
+    const store = new HistoryStore(dir, { days: 35, maxEvents: 20, now: () => START + DAY });
+    for (let i = 0; i < 21; i++) store.add(record(START + i));
+    await store.flush();
+    assert.equal(store.size, 20);
+    assert.deepEqual(
+      (await store.list()).map((r) => r.at - START),
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
+    assert.equal(readFileSync(join(dir, "2026-01-10.log"), "utf8").split("\n").length - 1, 21, "within the slack");
+    for (let i = 21; i < 25; i++) store.add(record(START + DAY + i));
+    await store.flush();
+    const kept = readdirSync(dir)
+      .map((name) => readFileSync(join(dir, name), "utf8").split("\n").length - 1)
+      .reduce((a, b) => a + b);
+    assert.equal(kept, 20, "cut back to maxEvents once past the slack");
+    assert.deepEqual(
+      (await store.list()).map((r) => r.at - START),
+      [...Array.from({ length: 16 }, (_, i) => i + 5), DAY + 21, DAY + 22, DAY + 23, DAY + 24],
+    );
+    await store.close();
+  });
+
+  it("cuts a torn tail at the start and skips a damaged line, saying where", async () => {
+    const dir = fresh();
+    const store = new HistoryStore(dir, { days: 35, maxEvents: 100, now: () => START });
+    store.add(record(START));
+    store.add(record(START + 1));
+    await store.close();
+    const file = join(dir, "2026-01-10.log");
+    const lines = readFileSync(file, "utf8").split("\n");
+    writeFileSync(file, `${lines[0]}\n${lines[1].replace("Basin", "Basim")}\n`);
+    appendFileSync(file, '1234abcd [1768046400002,"trig');
+    const damage: HistoryDamage[] = [];
+    const again = new HistoryStore(dir, { days: 35, maxEvents: 100, now: () => START }, (d) => damage.push(d));
+    again.add(record(START + 3));
+    assert.deepEqual(
+      (await again.list()).map((r) => r.at - START),
+      [0, 3],
+    );
+    assert.deepEqual(damage, [
+      { file, line: 3 },
+      { file, line: 2 },
+    ]);
+    await again.close();
+  });
+
+  it("writes the seed (a snapshot's old history) once, into an empty folder only", async () => {
+    const dir = fresh();
+    const seed = [record(START), record(START + 1, "LT-201-HH", "ack")];
+    const first = new HistoryStore(dir, { days: 35, maxEvents: 100, now: () => START, seed });
+    first.add(record(START + 2));
+    assert.deepEqual(
+      (await first.list()).map((r) => r.at - START),
+      [0, 1, 2],
+    );
+    await first.close();
+    const second = new HistoryStore(dir, { days: 35, maxEvents: 100, now: () => START, seed });
+    assert.deepEqual(
+      (await second.list()).map((r) => r.at - START),
+      [0, 1, 2],
+      "not written twice",
+    );
+    await second.close();
+  });
+});
