@@ -20,6 +20,12 @@ import { machine, median, ranAt, resultsFile, runMain, versionOf, writeResults }
 
 const requireHere = createRequire(__filename);
 const root = join(__dirname, "..");
+/**
+ * node-red-node-email is installed for the bench alone, under .bench/ (`npm run bench` does it), not as a dev
+ * dependency: the lock file of a package that bundles a dependency with a nested one of its own is rewritten by
+ * every `npm install` (npm 11), which left a fresh clone modified.
+ */
+const requireBench = createRequire(join(root, ".bench", "bench.js"));
 
 const MAILS = positiveInt(process.env.BENCH_MAILS, 1000);
 const WARMUP = 50;
@@ -40,7 +46,7 @@ helper.init(requireHere.resolve("node-red"));
 const ourNodes: NodeInitializer[] = ["alarm-mail-server", "alarm-mail-send"].map(
   (name) => requireHere(join(root, "dist", `${name}.js`)) as NodeInitializer,
 );
-const officialNode = requireHere("node-red-node-email/61-email.js") as NodeInitializer;
+const officialNode = requireBench("node-red-node-email/61-email.js") as NodeInitializer;
 
 /** One way of getting `count` mails to the sink; resolves once they have been handed over, not delivered. */
 interface Candidate {
@@ -297,8 +303,8 @@ function report(rows: Row[], command: string, seconds: number): string {
     "",
     `- Machine: ${machine()}, Node-RED ${versionOf("node-red/package.json")}`,
     `- nodemailer ${versionOf("nodemailer/package.json")} (ours and the baseline), ` +
-      `${versionOf("node-red-node-email/node_modules/nodemailer/package.json")} (bundled in node-red-node-email ` +
-      `${versionOf("node-red-node-email/package.json")})`,
+      `${benchVersionOf("node-red-node-email/node_modules/nodemailer/package.json")} (bundled in node-red-node-email ` +
+      `${benchVersionOf("node-red-node-email/package.json")})`,
     `- Command: \`${command}\``,
     `- ${MAILS} mails per run after ${WARMUP} warm-up mails, ${ROUNDS} rounds, candidates interleaved; medians shown`,
     "",
@@ -341,3 +347,7 @@ async function main(): Promise<void> {
 }
 
 runMain(main);
+
+function benchVersionOf(file: string): string {
+  return (requireBench(file) as { version: string }).version;
+}
