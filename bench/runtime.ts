@@ -50,7 +50,8 @@ export class EmbeddedNodeRed {
     const modules = join(userDir, "node_modules");
     mkdirSync(join(modules, "@alarm-mail"), { recursive: true });
     symlinkSync(root, join(modules, "@alarm-mail", "node-red"), "dir");
-    symlinkSync(dirname(requireHere.resolve("node-red-node-email/package.json")), join(modules, "node-red-node-email"));
+    const official = officialEmailNode();
+    if (official) symlinkSync(official, join(modules, "node-red-node-email"));
     const RED = requireHere("node-red") as EmbeddedRed;
     RED.init({
       userDir,
@@ -117,4 +118,16 @@ export function rssPeak(everyMs = 5): { stop(): number } {
       return Math.max(peak, process.memoryUsage.rss());
     },
   };
+}
+
+/**
+ * node-red-node-email, for the send bench's comparison: installed under .bench/ by `npm run bench:deps`, not as a
+ * dev dependency (its bundled dependencies made every `npm install` rewrite the lock file).
+ */
+function officialEmailNode(): string | undefined {
+  try {
+    return dirname(createRequire(join(root, ".bench", "bench.js")).resolve("node-red-node-email/package.json"));
+  } catch {
+    return undefined;
+  }
 }

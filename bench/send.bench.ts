@@ -7,6 +7,8 @@
  * Machines are noisy, so the absolute numbers mean little; the ratios to raw nodemailer measured in the same run,
  * with the candidates interleaved, are the result. They are printed and written into bench/RESULTS.md.
  */
+import { createRequire } from "node:module";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -15,6 +17,13 @@ import nodemailer from "nodemailer";
 import { SmtpSink } from "../dev/SmtpSink";
 import { EmbeddedNodeRed } from "./runtime";
 import { machine, median, ranAt, resultsFile, runMain, versionOf, writeResults } from "./support";
+
+/**
+ * node-red-node-email is installed for the bench alone, under .bench/ (`npm run bench` does it), not as a dev
+ * dependency: the lock file of a package that bundles a dependency with a nested one of its own is rewritten by
+ * every `npm install` (npm 11), which left a fresh clone modified.
+ */
+const requireBench = createRequire(join(__dirname, "..", ".bench", "bench.js"));
 
 const MAILS = positiveInt(process.env.BENCH_MAILS, 1000);
 const WARMUP = 50;
@@ -323,8 +332,8 @@ function report(rows: Row[], command: string, seconds: number): string {
     "",
     `- Machine: ${machine()}, Node-RED ${red.version}, embedded in the bench process (\`RED.init\`/\`RED.start\`)`,
     `- nodemailer ${versionOf("nodemailer/package.json")} (ours and the baseline), ` +
-      `${versionOf("node-red-node-email/node_modules/nodemailer/package.json")} (bundled in node-red-node-email ` +
-      `${versionOf("node-red-node-email/package.json")})`,
+      `${benchVersionOf("node-red-node-email/node_modules/nodemailer/package.json")} (bundled in node-red-node-email ` +
+      `${benchVersionOf("node-red-node-email/package.json")})`,
     `- Command: \`${command}\``,
     `- ${MAILS} mails per run after ${WARMUP} warm-up mails, ${ROUNDS} rounds, candidates interleaved; medians shown`,
     "",
@@ -369,3 +378,7 @@ async function main(): Promise<void> {
 }
 
 runMain(main);
+
+function benchVersionOf(file: string): string {
+  return (requireBench(file) as { version: string }).version;
+}

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { simpleParser, type ParsedMail } from "mailparser";
@@ -37,16 +37,13 @@ export interface SmtpSinkOptions {
   onMessage?: (mail: ReceivedMail) => { code: number; message: string } | undefined;
   /** How long to wait before answering each DATA (or this mail's DATA), like a slow server. */
   delayMs?: number | ((mail: ReceivedMail) => number);
-  /** Where to write each mail as a .eml file. */
-  saveDir?: string;
-  onReceive?: (mail: ReceivedMail, file?: string) => void;
 }
 
 const TLS_DIR = join(__dirname, "..", "test", "fixtures", "tls");
 
 /**
- * A real SMTP server on loopback (smtp-server) that keeps what it receives: the capture server of `npm start`,
- * and the peer of every test and benchmark.
+ * A real SMTP server on loopback (smtp-server) that keeps what it receives: the peer of every test and benchmark,
+ * which each can make answer as a given provider does (`npm start` captures with MailDev instead, for its web page).
  */
 export class SmtpSink {
   readonly received: ReceivedMail[] = [];
@@ -169,16 +166,6 @@ export class SmtpSink {
 
   private keep(mail: ReceivedMail): void {
     this.received.push(mail);
-    let file: string | undefined;
-    if (this.options.saveDir) {
-      mkdirSync(this.options.saveDir, { recursive: true });
-      file = join(
-        this.options.saveDir,
-        `${mail.receivedAt.toISOString().replace(/[:.]/g, "-")}-${this.received.length}.eml`,
-      );
-      writeFileSync(file, mail.raw);
-    }
-    this.options.onReceive?.(mail, file);
     const waiters = this.waiters;
     this.waiters = [];
     for (const wake of waiters) wake();

@@ -1,10 +1,15 @@
 /**
- * `npm start`: a Node-RED with this package and a demo flow, mailing into a local capture server (or a real SMTP
- * server named by SMTP_HOST), so that a newcomer sees an alarm mail within seconds of cloning the repository.
+ * `npm start`: a Node-RED with this package and a demo flow, mailing into a local capture server with a web page of
+ * the mails it caught (MailDev), or into a real SMTP server named by SMTP_HOST, so that a newcomer sees an alarm mail
+ * in a browser within seconds of cloning the repository.
  *
- *   npm start                 capture server on 127.0.0.1:2525, mails saved under .dev/mail/
+ *   npm start                 editor on 127.0.0.1:1880, capture server on 127.0.0.1:2525, its web page on :1080
  *   npm start -- --reset      rewrite the demo flow (and forget its credentials) before starting
+ *   HOST=0.0.0.0 npm start    editor and capture page on every address of this machine, behind a login
  *   SMTP_HOST=smtp.example.com SMTP_USER=me@example.com SMTP_PASSWORD=... MAIL_TO=me@example.com npm start
+ *
+ * PORT, CAPTURE_PORT and CAPTURE_WEB_PORT move the three ports; ALARM_MAIL_DEV_DIR moves the folder (.dev/) where
+ * the demo keeps its Node-RED user directory and the captured mails.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -19,16 +24,19 @@ import {
   symlinkSync,
   writeFileSync,
 } from "node:fs";
+import { createRequire } from "node:module";
+import { networkInterfaces } from "node:os";
 import { join, relative, resolve } from "node:path";
-import { SmtpSink } from "./SmtpSink";
 
 const root = resolve(__dirname, "..");
-const devDir = join(root, ".dev");
+const requireHere = createRequire(__filename);
+const devDir = resolve(process.env.ALARM_MAIL_DEV_DIR || join(root, ".dev"));
 const mailDir = join(devDir, "mail");
 const userDir = join(devDir, "node-red");
 const flowFile = join(userDir, "flows.json");
 const credFile = join(userDir, "flows_cred.json");
 const secretFile = join(userDir, ".secret");
+const passwordFile = join(userDir, ".admin-password");
 const reset = process.argv.slice(2).includes("--reset");
 
 const SERVER_ID = "demo-mail-server";
@@ -136,23 +144,71 @@ const fs = require("node:fs");
 const path = require("node:path");
 
 module.exports = {
-  uiHost: "127.0.0.1",
+  uiHost: process.env.HOST || "127.0.0.1",
   uiPort: Number(process.env.PORT) || 1880,
   flowFile: "flows.json",
   flowFilePretty: true,
   credentialSecret:
     process.env.NODE_RED_CREDENTIAL_SECRET || fs.readFileSync(path.join(__dirname, ".secret"), "utf8").trim(),
-  // No consent prompt and no update check: the dev box may well be offline.
+  // dev/start.ts passes the bcrypt hash of the admin password when HOST is not a loopback address.
+  adminAuth: process.env.ALARM_MAIL_ADMIN_HASH
+    ? {
+        type: "credentials",
+        users: [{ username: "admin", password: process.env.ALARM_MAIL_ADMIN_HASH, permissions: "*" }],
+      }
+    : undefined,
+  // No consent prompt and no update check: the dev box may well be offline. Nor the welcome tour, which would cover
+  // the demo flow on a first visit.
   telemetry: { enabled: false, updateNotification: false },
-  externalModules: {
-    autoInstall: false,
-    // node-red-node-email is a dev dependency for the benchmark; Node-RED would find it beside itself and put a
-    // second e-mail node in the palette of the demo.
-    palette: { denyList: ["node-red-node-email"] },
-  },
+  editorTheme: { tours: false },
+  externalModules: { autoInstall: false },
   logging: { console: { level: "info", metrics: false, audit: false } },
 };
 `;
+
+/** Whether HOST keeps the editor to this machine; any other address lets the network in, and so needs a login. */
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * The admin password when the editor is reachable from the network: ADMIN_PASSWORD, or one made at the first such
+ * start and kept in .admin-password (0600) beside .secret. Returns it, and whether it was made just now (the only
+ * time the banner prints it).
+ */
+function adminPassword(): { password: string; made: boolean } {
+  const given = process.env.ADMIN_PASSWORD;
+  if (given) return { password: given, made: false };
+  if (existsSync(passwordFile)) {
+    chmodSync(passwordFile, 0o600);
+    return { password: readFileSync(passwordFile, "utf8").trim(), made: false };
+  }
+  const password = randomBytes(12).toString("base64url");
+  writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
+  return { password, made: true };
+}
+
+/** bcryptjs is what Node-RED's admin API checks passwords with; take the one it depends on. */
+function bcryptHash(password: string): string {
+  const bcrypt = createRequire(requireHere.resolve("@node-red/editor-api/package.json"))("bcryptjs") as {
+    hashSync(password: string, rounds: number): string;
+  };
+  return bcrypt.hashSync(password, 10);
+}
+
+/** The addresses a browser on another machine can use, for the banner. */
+function networkUrls(host: string, port: number): string[] {
+  if (host !== "0.0.0.0" && host !== "::") return [`http://${urlHost(host)}:${port}/`];
+  const addresses = Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a !== undefined && !a.internal && a.family === "IPv4")
+    .map((a) => `http://${a?.address}:${port}/`);
+  return addresses.length > 0 ? addresses : [`http://<this machine's address>:${port}/`];
+}
+
+function urlHost(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
+}
 
 function demoFlow(target: MailTarget): object[] {
   const tab = "demo-tab";
@@ -183,7 +239,7 @@ function demoFlow(target: MailTarget): object[] {
       type: "comment",
       z: tab,
       name: "Click the inject button to raise the alarm again",
-      info: "The capture server saves each mail as a .eml file under .dev/mail/ and logs it in the terminal.",
+      info: "The capture server shows each mail on its web page (the banner of `npm start` gives its address) and keeps it under .dev/mail/.",
       x: 220,
       y: 60,
       wires: [],
@@ -343,28 +399,43 @@ function drift(target: MailTarget): string[] {
   ];
 }
 
-async function startCapture(port: number): Promise<SmtpSink> {
-  const sink = new SmtpSink({
-    saveDir: mailDir,
-    onReceive: (mail, file) => {
-      const where = file ? relative(process.cwd(), file) : "(not saved)";
-      const time = mail.receivedAt.toTimeString().slice(0, 8);
-      void mail
-        .parse()
-        .then((parsed) => parsed.subject ?? "")
-        .catch(() => "(unreadable)")
-        .then((subject) =>
-          process.stdout.write(`[mail] ${time} ${mail.from} -> ${mail.to.join(", ")} "${subject}" ${where}\n`),
-        );
-    },
-  });
-  try {
-    await sink.listen(port, "127.0.0.1");
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === "EADDRINUSE" ? "is in use (set CAPTURE_PORT)" : String(err);
-    fail(`capture server: port ${port} ${reason}`);
+/**
+ * MailDev, as its own process: an SMTP server on loopback that keeps every mail it catches under .dev/mail/ and
+ * shows them on a web page, the HTML part as a mail client would. Resolves once the page answers.
+ */
+async function startCapture(smtpPort: number, webPort: number, web: Access): Promise<ChildProcess> {
+  const bin = join(resolve(requireHere.resolve("maildev/package.json"), ".."), "bin", "maildev");
+  const args = [bin, "--smtp", String(smtpPort), "--ip", "127.0.0.1", "--web", String(webPort), "--web-ip", web.host];
+  args.push("--mail-directory", mailDir, "--silent");
+  if (web.password) args.push("--web-user", "admin", "--web-pass", web.password);
+  mkdirSync(mailDir, { recursive: true });
+  // MailDev reads MAILDEV_* variables as defaults: none of the caller's may change what the demo asks for.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("MAILDEV_")));
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "inherit", "inherit"], env });
+  const page = `http://${urlHost(web.apiHost)}:${webPort}/healthz`;
+  const headers: Record<string, string> = web.password
+    ? { authorization: `Basic ${Buffer.from(`admin:${web.password}`).toString("base64")}` }
+    : {};
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) {
+      fail(
+        `capture server: MailDev stopped (is port ${smtpPort} or ${webPort} in use? set CAPTURE_PORT / CAPTURE_WEB_PORT)`,
+      );
+    }
+    const res = await fetch(page, { headers }).catch(() => undefined);
+    if (res?.ok) return child;
+    if (Date.now() > deadline) fail(`capture server: MailDev did not answer on port ${webPort} within 30 s`);
+    await new Promise((r) => setTimeout(r, 200));
   }
-  return sink;
+}
+
+/** Where the editor and the capture page listen, and the login they ask for (none on loopback). */
+interface Access {
+  host: string;
+  /** The address this script itself reaches them on. */
+  apiHost: string;
+  password?: string;
 }
 
 interface FlowsV2 {
@@ -373,10 +444,29 @@ interface FlowsV2 {
 }
 
 class AdminApi {
+  private token = "";
+
   constructor(private readonly base: string) {}
 
+  /** With admin authentication on, a token as the editor's login gets one. */
+  async login(password: string): Promise<void> {
+    const res = await fetch(`${this.base}/auth/token`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({
+        client_id: "node-red-admin",
+        grant_type: "password",
+        scope: "*",
+        username: "admin",
+        password,
+      }),
+    });
+    if (!res.ok) throw new Error(`login as admin: HTTP ${res.status}`);
+    this.token = ((await res.json()) as { access_token: string }).access_token;
+  }
+
   async get<T>(path: string): Promise<T> {
-    const res = await fetch(this.base + path, { headers: { "Node-RED-API-Version": "v2" } });
+    const res = await fetch(this.base + path, { headers: this.headers() });
     if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status}`);
     return (await res.json()) as T;
   }
@@ -384,24 +474,26 @@ class AdminApi {
   async deploy(type: "full" | "reload", body?: FlowsV2): Promise<void> {
     const res = await fetch(`${this.base}/flows`, {
       method: "POST",
-      headers: { "Content-Type": "application/json", "Node-RED-API-Version": "v2", "Node-RED-Deployment-Type": type },
+      headers: { ...this.headers(), "Content-Type": "application/json", "Node-RED-Deployment-Type": type },
       body: JSON.stringify(body ?? {}),
     });
     if (!res.ok) throw new Error(`deploy (${type}): HTTP ${res.status} ${await res.text()}`);
   }
+
+  private headers(): Record<string, string> {
+    return { "Node-RED-API-Version": "v2", ...(this.token ? { Authorization: `Bearer ${this.token}` } : {}) };
+  }
 }
 
-async function waitForEditor(api: AdminApi, child: ChildProcess, timeoutMs: number): Promise<void> {
+/** /auth/login answers with or without admin authentication, so it tells when the editor is up. */
+async function waitForEditor(base: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) fail("Node-RED stopped during start-up (see above)");
-    try {
-      await api.get("/settings");
-      return;
-    } catch {
-      if (Date.now() > deadline) fail(`Node-RED did not answer within ${timeoutMs / 1000} s`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    const res = await fetch(`${base}/auth/login`).catch(() => undefined);
+    if (res?.ok) return;
+    if (Date.now() > deadline) fail(`Node-RED did not answer within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 250));
   }
 }
 
@@ -430,22 +522,30 @@ async function startFlows(api: AdminApi): Promise<void> {
 }
 
 /** The banner's answer to "where does my mail go?" */
-function mailLine(target: MailTarget, matches: boolean): string {
-  const saved = `saved as .eml under ${relative(process.cwd(), mailDir)}/`;
+function mailLine(target: MailTarget, matches: boolean, capturePage: string): string {
   if (!matches) {
     const capture = target.capture ? `; the capture server still listens on 127.0.0.1:${target.port}` : "";
     return `to the server node your flow names (see the warning above)${capture}`;
   }
   return target.capture
-    ? `captured by the SMTP server on 127.0.0.1:${target.port}, ${saved}`
+    ? `captured by MailDev on 127.0.0.1:${target.port}: open ${capturePage} (kept under ${relative(process.cwd(), mailDir) || "."}/)`
     : `sent through ${target.host}:${target.port} (${target.security}, auth ${target.auth}) to ${target.to}`;
 }
 
 async function main(): Promise<void> {
   const uiPort = portFrom("PORT", 1880);
+  const host = process.env.HOST?.trim() || "127.0.0.1";
+  const exposed = !isLoopback(host);
   const target = mailTarget(portFrom("CAPTURE_PORT", 2525));
+  const webPort = portFrom("CAPTURE_WEB_PORT", 1080);
   const matches = prepareUserDir(target);
-  const sink = target.capture ? await startCapture(target.port) : undefined;
+  const login = exposed ? adminPassword() : undefined;
+  const access: Access = {
+    host,
+    apiHost: host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host,
+    password: login?.password,
+  };
+  const capture = target.capture ? await startCapture(target.port, webPort, access) : undefined;
 
   say("starting Node-RED in safe mode: the flows start once the demo server's login is checked");
   const redJs = require.resolve("node-red/red.js");
@@ -453,7 +553,9 @@ async function main(): Promise<void> {
     stdio: "inherit",
     env: {
       ...process.env,
+      HOST: host,
       PORT: String(uiPort),
+      ALARM_MAIL_ADMIN_HASH: login ? bcryptHash(login.password) : "",
       // Node-RED leaves an unset ${NAME} as the literal text: an empty login gives a clear "user missing" instead
       // of a login attempt as "${SMTP_USER}". The capture server takes no login, so a stray one is dropped there.
       SMTP_USER: target.capture ? "" : (process.env.SMTP_USER ?? ""),
@@ -473,22 +575,23 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGHUP", () => stop("SIGTERM"));
-  // Last resort when this process dies of an error: Node-RED must not outlive it holding the ports.
+  // Last resort when this process dies of an error: neither Node-RED nor MailDev may outlive it holding the ports.
   process.on("exit", () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    for (const proc of [child, capture]) {
+      if (proc && proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+    }
   });
   child.on("exit", (code, signal) => {
-    // A mail client still connected to the capture server must not hold the exit for smtp-server's 30 s grace.
-    const closed = sink ? Promise.race([sink.close(), new Promise((r) => setTimeout(r, 2000))]) : Promise.resolve();
-    void closed.finally(() => {
-      if (!stopping) say(`Node-RED exited (${signal ?? `code ${code}`})`);
-      process.exit(failed ? 1 : (code ?? (stopping ? 0 : 1)));
-    });
+    capture?.kill("SIGTERM");
+    if (!stopping) say(`Node-RED exited (${signal ?? `code ${code}`})`);
+    process.exit(failed ? 1 : (code ?? (stopping ? 0 : 1)));
   });
 
-  const api = new AdminApi(`http://127.0.0.1:${uiPort}`);
-  await waitForEditor(api, child, 60_000);
+  const base = `http://${urlHost(access.apiHost)}:${uiPort}`;
+  const api = new AdminApi(base);
+  await waitForEditor(base, child, 60_000);
   try {
+    if (login) await api.login(login.password);
     await startFlows(api);
   } catch (err) {
     console.error(`[start] could not start the flows: ${err instanceof Error ? err.message : String(err)}`);
@@ -497,13 +600,24 @@ async function main(): Promise<void> {
     return;
   }
 
-  const mail = mailLine(target, matches);
+  const editorUrls = exposed ? networkUrls(host, uiPort) : [`http://${urlHost(host)}:${uiPort}/`];
+  const captureUrl = (exposed ? networkUrls(host, webPort) : [`http://${urlHost(host)}:${webPort}/`])[0];
+  const loginLines = !login
+    ? []
+    : login.made
+      ? [
+          `    Login            admin / ${login.password}  (shown this once; kept in ${relative(process.cwd(), passwordFile)})`,
+        ]
+      : [
+          `    Login            admin, password ${process.env.ADMIN_PASSWORD ? "from ADMIN_PASSWORD" : `in ${relative(process.cwd(), passwordFile)}`}`,
+        ];
   process.stdout.write(
     [
       "",
       "  Alarm Mail dev environment is running",
-      `    Node-RED editor  http://127.0.0.1:${uiPort}/`,
-      `    Mail             ${mail}`,
+      `    Node-RED editor  ${editorUrls.join("  ")}`,
+      ...loginLines,
+      `    Mail             ${mailLine(target, matches, captureUrl)}`,
       `    Demo flow        tab "Alarm Mail demo" in ${relative(process.cwd(), flowFile)}; the alarm fires 3 s after start`,
       "    Stop             Ctrl+C",
       "",

@@ -59,8 +59,7 @@ describe("the editor in French, German and Romanian", () => {
 
         const id = await editor.drag("alarm-mail-send", 300, 200);
         await editor.node(id).locator(".red-ui-flow-node").click();
-        await editor.page.locator("#red-ui-tab-help-link-button").click();
-        const headings = editor.page.locator(".red-ui-help h3");
+        const headings = (await editor.sidebar("help")).locator(".red-ui-help h3");
         await headings.first().waitFor();
         assert.deepEqual((await headings.allTextContents()).slice(0, 3), HELP[language]);
 

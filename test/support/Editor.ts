@@ -259,10 +259,20 @@ export class Editor {
   }
 
   /**
-   * Opens a tab of the sidebar as a user does: its icon when the sidebar shows it, otherwise the sidebar's tab menu
-   * (the caret beside the icons). Returns the tab's content, once it is the one shown.
+   * Opens a tab of the sidebar as a user does, and returns the tab's content once it is the one shown. Node-RED 4 and
+   * Node-RED 5 draw the sidebar differently; each has its own way in below.
    */
   async sidebar(tab: string): Promise<Locator> {
+    return (await this.page.locator(".red-ui-sidebar-tab-bar").count()) > 0
+      ? this.sidebarTabBar(tab)
+      : this.sidebarTabs(tab);
+  }
+
+  /**
+   * Node-RED 4: the tab's icon when the sidebar shows it, otherwise the sidebar's tab menu (the caret beside the
+   * icons).
+   */
+  private async sidebarTabs(tab: string): Promise<Locator> {
     const page = this.page;
     const icon = page.locator(`#red-ui-tab-${tab}-link-button`);
     if (await icon.isVisible()) {
@@ -273,6 +283,32 @@ export class Editor {
     }
     await page.locator(`#red-ui-tab-${tab}.active`).waitFor();
     const content = page.locator("#red-ui-sidebar-content > div").filter({ visible: true });
+    await content.waitFor();
+    return content;
+  }
+
+  /**
+   * Node-RED 5: one button per tab in the tab bar beside the workspace, or the bar's overflow menu (⋮) when the
+   * button has no room. A click on the button of the tab already shown hides it, so a shown tab is left alone. The
+   * content is that of the sidebar section whose banner names the tab.
+   */
+  private async sidebarTabBar(tab: string): Promise<Locator> {
+    const page = this.page;
+    const button = page.locator(`.red-ui-sidebar-tab-bar button[data-tab-id='${tab}']`);
+    const name = (await button.getAttribute("aria-label")) ?? tab;
+    if (!(await button.evaluate((el) => el.classList.contains("selected")))) {
+      if (await button.isVisible()) {
+        await button.click();
+      } else {
+        await page.click(".red-ui-sidebar-tab-bar-overflow-button");
+        await page.locator("#red-ui-sidebar-tab-bar-menu a").filter({ hasText: name }).click();
+      }
+    }
+    await page.locator(`.red-ui-sidebar-tab-bar button.selected[data-tab-id='${tab}']`).waitFor();
+    const section = page.locator(".red-ui-sidebar-section").filter({
+      has: page.locator(".red-ui-sidebar-banner-label").getByText(name, { exact: true }),
+    });
+    const content = section.locator(":scope > .red-ui-sidebar-content > div").filter({ visible: true });
     await content.waitFor();
     return content;
   }

@@ -18,6 +18,10 @@ export interface NodeRedOptions {
   /** Turn admin authentication on, with an "admin" (all permissions) and a "viewer" (read only) user. */
   adminAuth?: boolean;
   lang?: string;
+  /** More settings.js properties, such as the package's own. */
+  settings?: Record<string, unknown>;
+  /** More environment variables for the runtime, such as those a hosting platform sets. */
+  env?: Record<string, string>;
 }
 
 export const USERS = { admin: "admin-Pa55", viewer: "viewer-Pa55" } as const;
@@ -61,6 +65,7 @@ export class NodeRedProcess {
       // Nor the welcome tour, which covers the workspace on a first visit.
       editorTheme: { tours: false },
       ...(options.lang ? { lang: options.lang } : {}),
+      ...options.settings,
       ...(options.adminAuth
         ? {
             adminAuth: {
@@ -77,7 +82,7 @@ export class NodeRedProcess {
     const child = spawn(
       process.execPath,
       [requireHere.resolve("node-red/red.js"), "--userDir", userDir, "--settings", join(userDir, "settings.js")],
-      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NODE_RED_ENABLE_PROJECTS: "false" } },
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NODE_RED_ENABLE_PROJECTS: "false", ...options.env } },
     );
     // A test that fails before its after() hook, or a runner that is stopped, must not leave a Node-RED behind.
     process.once("exit", () => child.kill("SIGKILL"));
