@@ -5,7 +5,6 @@ import { AlarmHistory, historyRecord, type HistoryRecord } from "../../lib/alarm
 import { parseBlockConfig, type BlockOptions, type RawConfig } from "../../lib/alarm/BlockConfig";
 import { decodeBlockSnapshot, encodeBlockSnapshot, type BlockSnapshot } from "../../lib/alarm/BlockSnapshot";
 import { SnapshotFile } from "../../lib/common/SnapshotFile";
-import { describeError } from "../kit/i18n";
 import { closeWithinBudget, failMessage, reportConfigError } from "../kit/lifecycle";
 import { deployedNode } from "../kit/nodes";
 import { nodeDataPath } from "../kit/storage";
@@ -45,7 +44,7 @@ type Done = (err?: Error) => void;
 const SAVE_DELAY_MS = 1000;
 /** setTimeout fires at once for longer delays; a longer wait is taken in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-/** Topics that no alarm watches are reported once each, up to this many, so that a typo shows without a flood. */
+/** Topics that no alarm watches are counted once each, up to this many, so that a typo shows without a flood. */
 const UNWATCHED_REPORTED = 100;
 
 /**
@@ -140,36 +139,53 @@ export class BlockNode {
         // A whole PLC read: keys no alarm watches are the read's other tags, not mistakes. An object sent to a
         // watched topic is a bad value of that topic instead, and said so below.
         const events: AlarmEvent[] = [];
-        for (const [topic, value] of Object.entries(msg.payload)) events.push(...this.update(topic, value, now));
+        let refused: AlarmError | undefined;
+        for (const [topic, value] of Object.entries(msg.payload)) {
+          const update = this.update(topic, value, now);
+          events.push(...update.events);
+          refused ??= update.refused;
+        }
         this.publish(events, send);
+        // One bad tag must not hide the others: they count, and then the msg ends in the error.
+        if (refused) throw refused;
       } else {
         if (typeof msg.topic !== "string" || msg.topic === "") throw new AlarmError("topic-missing");
-        if (!this.engine.watches(msg.topic)) this.reportUnwatched(msg.topic);
-        this.publish(this.update(msg.topic, msg.payload, now), send);
+        if (!this.engine.watches(msg.topic)) this.countUnwatched(msg.topic);
+        const update = this.update(msg.topic, msg.payload, now);
+        if (update.refused) throw update.refused;
+        this.publish(update.events, send);
       }
       this.afterChange();
       done();
     } catch (err) {
       this.lastStatus = "";
+      // The good tags of a read with a bad one changed the alarms: their deadlines and snapshot still follow.
+      this.arm();
+      this.saveSoon();
       failMessage(this.RED, this.node, done, err);
     }
   }
 
-  /** A value that is not one is a warning, not an error: one bad tag of a PLC read must not hide the others. */
-  private update(topic: string, value: unknown, now: number): AlarmEvent[] {
+  /**
+   * A value the block cannot evaluate on a topic it watches is refused (an error a Catch node sees), and changes
+   * nothing of its alarms.
+   */
+  private update(topic: string, value: unknown, now: number): { events: AlarmEvent[]; refused?: AlarmError } {
     try {
-      return this.engine?.update(topic, value, now) ?? [];
+      return { events: this.engine?.update(topic, value, now) ?? [] };
     } catch (err) {
       if (!(err instanceof AlarmError)) throw err;
-      this.node.warn(describeError(this.RED, err));
-      return [];
+      return { events: [], refused: err };
     }
   }
 
-  private reportUnwatched(topic: string): void {
+  /**
+   * A topic that no alarm watches is counted in the status rather than warned about at every msg: a typo shows
+   * under the node, without flooding the debug sidebar. Counted once each, up to a bound.
+   */
+  private countUnwatched(topic: string): void {
     if (this.unwatched.has(topic) || this.unwatched.size >= UNWATCHED_REPORTED) return;
     this.unwatched.add(topic);
-    this.node.warn(this.RED._("alarm-mail-block.warn.unwatched", { topic }));
   }
 
   private publish(events: AlarmEvent[], send: Send): void {
@@ -290,6 +306,9 @@ export class BlockNode {
     const hidden = summary.suppressed + summary.outOfService;
     if (hidden > 0) parts.push(this.RED._("alarm-mail-block.status.hidden", { count: hidden }));
     if (summary.chattering > 0) parts.push(this.RED._("alarm-mail-block.status.chattering", params));
+    if (this.unwatched.size > 0) {
+      parts.push(this.RED._("alarm-mail-block.status.unwatched", { count: this.unwatched.size }));
+    }
     let text = parts.join(", ");
     if (summary.flood) text = this.RED._("alarm-mail-block.status.flood", { text });
     const fill: NodeStatus["fill"] =
