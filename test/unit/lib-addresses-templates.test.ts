@@ -55,9 +55,14 @@ describe("AddressList", () => {
     } catch (err) {
       assert.deepEqual((err as MailError).params, { field: "bcc", address: "nope" });
     }
+    // A value that is not text is said to be what it is, not shown as "42" or "[object Object]" and called an address.
     assert.equal(
       code(() => parseAddressList(42 as unknown as string, "to")),
-      "address-invalid",
+      "field-type",
+    );
+    assert.equal(
+      code(() => parseAddressList({ address: "a@b.example" } as unknown as string, "to")),
+      "field-type",
     );
   });
 

@@ -1,5 +1,6 @@
 import addressparser from "nodemailer/lib/addressparser";
 import { MailError } from "./MailError";
+import { typeName } from "../common/PlainObject";
 
 export interface MailAddress {
   name: string;
@@ -29,14 +30,15 @@ export function parseAddressList(
   { lineSeparated = false }: { lineSeparated?: boolean } = {},
 ): MailAddress[] {
   if (input === undefined || input === null) return [];
+  // A flow may put anything in msg.to: an object is said to be one, not shown as "[object Object]".
   if (typeof input !== "string" && !Array.isArray(input)) {
-    throw new MailError("address-invalid", { field, address: String(input) });
+    throw new MailError("field-type", { field: `msg.${field}`, type: typeName(input) });
   }
   const entries: readonly unknown[] = typeof input === "string" ? [input] : input;
   const result: MailAddress[] = [];
   for (const entry of entries) {
     if (typeof entry !== "string") {
-      throw new MailError("address-invalid", { field, address: String(entry) });
+      throw new MailError("field-type", { field: `msg.${field}`, type: typeName(entry) });
     }
     if (!lineSeparated && /[\r\n]/.test(entry)) {
       throw new MailError("address-crlf", { field });

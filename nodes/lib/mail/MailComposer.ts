@@ -4,6 +4,8 @@ import { isAbsolute, relative, resolve, sep } from "node:path";
 import { parseAddressList, type AddressInput, type MailAddress } from "./AddressList";
 import { MailError } from "./MailError";
 import { renderTemplate, type TemplateView } from "./Template";
+import { isPlainFileName } from "../common/FileName";
+import { typeName } from "../common/PlainObject";
 
 /** A recipient group as configured: addresses already parsed, templates not yet rendered. */
 export interface RecipientGroup {
@@ -104,7 +106,7 @@ export class MailComposer {
 
     const subject = group?.subject
       ? renderTemplate(group.subject, view, "text", "subject")
-      : textOf(message.topic, "subject");
+      : scalarText(message.topic, "msg.topic");
     if (/[\r\n]/.test(subject)) throw new MailError("header-crlf", { field: "subject" });
     if (subject.length > limits.maxSubjectLength) {
       throw new MailError("limit-subject", { length: subject.length, limit: limits.maxSubjectLength });
@@ -172,7 +174,7 @@ export class MailComposer {
       throw new MailError("attachment-href-refused", { index });
     }
     const filename =
-      spec.filename === undefined ? undefined : headerText(textOf(spec.filename, "filename"), "filename");
+      spec.filename === undefined ? undefined : headerText(scalarText(spec.filename, "filename"), "filename");
     const contentType =
       spec.contentType === undefined ? undefined : headerText(String(spec.contentType), "contentType");
     const cid = spec.cid === undefined ? undefined : headerText(String(spec.cid), "cid");
@@ -182,6 +184,9 @@ export class MailComposer {
         : contentOf(spec.content, spec.encoding, index);
     const name = filename ?? (typeof spec.path === "string" ? spec.path.split(/[\\/]/).pop() : undefined);
     if (!name) throw new MailError("attachment-invalid", { index });
+    // The reader's mail program may save it under this name: a name with folders in it is a path.
+    if (!isPlainFileName(name))
+      throw new MailError("attachment-name", { index, name: JSON.stringify(name).slice(1, -1) });
     return { filename: name, content, ...(contentType ? { contentType } : {}), ...(cid ? { cid } : {}) };
   }
 
@@ -222,6 +227,17 @@ function textOf(value: unknown, field: string): string {
   } catch {
     throw new MailError("template-invalid", { field, reason: "not serialisable" });
   }
+}
+
+/**
+ * A header from a msg field: text, or a number or boolean written as text. An object is not a subject: said as
+ * such, rather than as the line break its JSON would hold.
+ */
+function scalarText(value: unknown, field: string): string {
+  if (value === undefined || value === null) return "";
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  throw new MailError("field-type", { field, type: typeName(value) });
 }
 
 function headerText(value: string, field: string): string {

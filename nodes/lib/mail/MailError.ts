@@ -15,6 +15,8 @@ export type MailErrorCode =
   | "attachment-invalid"
   | "attachment-path-refused"
   | "attachment-href-refused"
+  | "attachment-name"
+  | "field-type"
   | "priority-invalid"
   | "template-invalid"
   | "config-missing"
