@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import type { EventEmitter } from "node:events";
 import { mkdtempSync } from "node:fs";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, beforeEach, describe, it } from "node:test";
 import type { NodeMessage, NodeStatus } from "node-red";
+import { SMTPServer } from "smtp-server";
 import { SmtpSink } from "../../dev/SmtpSink";
 import { HIGH } from "../support/alarms";
 import { builtNode, deliver, helper, loadMailFlow, until, type FlowNode, type RuntimeSettings } from "../support/flows";
@@ -242,5 +244,66 @@ describe("fault 8: a CSV export that fails does not block the alarm mail", () =>
     await until(() => probe.events.length === 1, "the msg on the output");
     const out = probe.events[0] as NodeMessage & { csvError?: { code: string } };
     assert.equal(out.csvError?.code, "csv-payload-not-rows");
+  });
+});
+
+describe("fault 5: the server's login, names and priority", () => {
+  it("Test connection with a user, on a server that offers no login, says the login never happened", async () => {
+    const smtp = await sink();
+    await loadMailFlow(smtp.port, { userDir: dataDir });
+    const res = await helper
+      .request()
+      .post("/alarm-mail-server/new-server/verify")
+      .send({
+        config: { host: "127.0.0.1", port: smtp.port, security: "none", auth: "plain", from: "gw@plant.example" },
+        credentials: { user: "gateway", password: "secret" },
+      });
+    assert.equal(res.body.ok, false, JSON.stringify(res.body));
+    assert.equal(res.body.code, "smtp-auth-not-offered");
+    assert.doesNotMatch(JSON.stringify(res.body), /secret/);
+  });
+
+  it("an address with a single-label domain is delivered", async () => {
+    const smtp = await sink();
+    await loadMailFlow(smtp.port, { userDir: dataDir });
+    const out = await deliver({ to: "ops@localhost", topic: "t", payload: "b" } as NodeMessage);
+    assert.equal(out.output, 1, out.msg.error?.message);
+    assert.deepEqual((await smtp.waitFor(1))[0].to, ["ops@localhost"]);
+  });
+
+  it("the EHLO name is the one configured", async () => {
+    const names: string[] = [];
+    const server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ["STARTTLS", "AUTH"],
+      logger: false,
+      onData(stream, session, callback) {
+        names.push(session.hostNameAppearsAs);
+        stream.resume();
+        stream.on("end", () => callback());
+      },
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (server.server.address() as AddressInfo).port;
+      await loadMailFlow(port, { userDir: dataDir, server: { ehloName: "gw-07.plant.example" } });
+      assert.equal((await deliver({ topic: "t", payload: "b" } as NodeMessage)).output, 1);
+      assert.deepEqual(names, ["gw-07.plant.example"]);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it("an urgent alarm (priority 1) is a high-priority mail: X-Priority and Importance", async () => {
+    const smtp = await sink();
+    await loadMailFlow(smtp.port, { userDir: dataDir });
+    await deliver({ topic: "urgent", payload: "b", alarm: { priority: 1 } } as NodeMessage);
+    await deliver({ topic: "routine", payload: "b", alarm: { priority: 3 } } as NodeMessage);
+    const raws = (await smtp.waitFor(2)).map((m) => m.raw.toString());
+    const urgent = raws.find((raw) => /^Subject: urgent$/m.test(raw)) ?? "";
+    const routine = raws.find((raw) => /^Subject: routine$/m.test(raw)) ?? "";
+    assert.match(urgent, /^X-Priority: 1 \(Highest\)$/m);
+    assert.match(urgent, /^Importance: High$/m);
+    assert.doesNotMatch(routine, /^(X-Priority|Importance):/m);
   });
 });

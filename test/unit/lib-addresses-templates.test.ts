@@ -36,9 +36,16 @@ describe("AddressList", () => {
     );
   });
 
+  it("takes a single-label domain, as an intranet relay or localhost has", () => {
+    assert.deepEqual(
+      parseAddressList("ops@localhost, Shift <shift@mailhub>", "to").map((a) => a.address),
+      ["ops@localhost", "shift@mailhub"],
+    );
+  });
+
   it("refuses what is not an address, naming the entry", () => {
     for (const bad of [
-      "operator@plant",
+      "operator@plant.",
       "plant.example",
       "a@b.example c@d.example",
       "@plant.example",

@@ -14,7 +14,9 @@ export type AddressInput = string | readonly string[] | undefined | null;
 
 const LOCAL = '[^\\s@<>()\\[\\],;:"\\\\]+';
 const DOMAIN = '(?:[^\\s@<>()\\[\\],;:"\\\\.]+\\.)+[^\\s@<>()\\[\\],;:"\\\\.]{2,}';
-const ADDRESS = new RegExp(`^${LOCAL}@(?:${DOMAIN}|\\[[0-9a-fA-F:.]+\\])$`, "u");
+/** A host name of one label (`localhost`, an intranet relay's `mailhub`): valid on a plant network. */
+const HOST = '[^\\s@<>()\\[\\],;:"\\\\.]+';
+const ADDRESS = new RegExp(`^${LOCAL}@(?:${DOMAIN}|${HOST}|\\[[0-9a-fA-F:.]+\\])$`, "u");
 const ADDRESS_INSIDE = new RegExp(`${LOCAL}@${DOMAIN}`, "u");
 
 /**

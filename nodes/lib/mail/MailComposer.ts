@@ -30,6 +30,8 @@ export interface MessageFields {
   filename?: unknown;
   attachments?: unknown;
   priority?: unknown;
+  /** The block's alarm, whose priority 1 (urgent) makes the mail urgent when msg.priority does not say. */
+  alarm?: unknown;
 }
 
 /** Caps that keep one mail within what providers and phones accept; each breach names its limit. */
@@ -144,7 +146,7 @@ export class MailComposer {
       text,
       ...(html ? { html } : {}),
       attachments,
-      priority: priorityOf(message.priority),
+      priority: priorityOf(message.priority, message.alarm),
     };
   }
 
@@ -260,8 +262,14 @@ function contentOf(content: unknown, encoding: unknown, index: number): Buffer {
   throw new MailError("attachment-invalid", { index });
 }
 
-function priorityOf(value: unknown): MailPriority {
-  if (value === undefined || value === null || value === "") return "normal";
+/**
+ * msg.priority when it is set; otherwise an urgent alarm (priority 1) is a high-priority mail, which the transport
+ * marks with X-Priority and Importance so that a phone can ring for it.
+ */
+function priorityOf(value: unknown, alarm: unknown): MailPriority {
+  if (value === undefined || value === null || value === "") {
+    return (alarm as { priority?: unknown } | null | undefined)?.priority === 1 ? "high" : "normal";
+  }
   if (typeof value === "string" && (PRIORITIES as readonly string[]).includes(value)) return value as MailPriority;
   throw new MailError("priority-invalid", { value: String(value) });
 }

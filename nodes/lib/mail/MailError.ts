@@ -32,6 +32,7 @@ export type MailErrorCode =
   | "smtp-auth-failed"
   | "smtp-auth-locked"
   | "smtp-auth-unsupported"
+  | "smtp-auth-not-offered"
   | "smtp-rejected"
   | "smtp-transient"
   | "smtp-failed"

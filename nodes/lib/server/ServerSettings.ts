@@ -16,6 +16,7 @@ export interface ServerConfig {
   fromName?: unknown;
   rejectUnauthorized?: unknown;
   servername?: unknown;
+  ehloName?: unknown;
   connectionTimeout?: unknown;
   socketTimeout?: unknown;
   allowMsgFrom?: unknown;
@@ -88,6 +89,11 @@ export function parseServerSettings(config: ServerConfig, credentials: ServerCre
       count(config.maxAttachmentKB, DEFAULT_LIMITS.maxAttachmentBytes / 1024, "maxAttachmentKB") * 1024,
   };
   const attachmentFolder = text(config.attachmentFolder);
+  // What strict relays check EHLO against: a host name, or an address literal such as [10.0.0.5].
+  const ehloName = text(config.ehloName);
+  if (ehloName && !isEhloName(ehloName)) {
+    throw new MailError("config-invalid", { field: "ehloName" });
+  }
   const backup = text(config.backup);
   const rateLimits = [
     { count: optionalCount(config.rateMinute, "rateMinute"), windowMs: 60_000 },
@@ -119,6 +125,7 @@ export function parseServerSettings(config: ServerConfig, credentials: ServerCre
       ...(credentials.ca?.trim() ? { ca: credentials.ca } : {}),
       rejectUnauthorized: config.rejectUnauthorized !== false && config.rejectUnauthorized !== "false",
       ...(text(config.servername) ? { servername: text(config.servername) } : {}),
+      ...(ehloName ? { ehloName } : {}),
       connectionTimeout: duration(config.connectionTimeout, 15_000, "connectionTimeout"),
       socketTimeout: duration(config.socketTimeout, 60_000, "socketTimeout"),
     },
@@ -176,6 +183,12 @@ function url(value: unknown, field: string, required: boolean): string | undefin
     // Reported below with the field's name.
   }
   throw new MailError("config-invalid", { field });
+}
+
+function isEhloName(name: string): boolean {
+  if (/^\[[0-9A-Fa-f:.]{2,45}\]$/.test(name)) return true;
+  const labels = name.split(".");
+  return name.length <= 253 && labels.every((label) => /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label));
 }
 
 function text(value: unknown): string {
