@@ -319,12 +319,14 @@ export class AlarmEngine {
    * alarm, resetting one that is not latched) leave it as it is and report nothing for it.
    */
   command(
-    command: string,
+    command: unknown,
     target: AlarmTarget,
     args: { user?: string | null; duration?: unknown },
     now: number,
   ): AlarmEvent[] {
-    if (!isCommand(command)) throw new AlarmError("command-invalid", { command });
+    if (typeof command !== "string" || !isCommand(command)) {
+      throw new AlarmError("command-invalid", { command: show(command) });
+    }
     const slots = this.resolve(target);
     const until = command === "shelve" ? shelveDeadline(args.duration, now) : null;
     const user = args.user ?? null;
@@ -765,5 +767,6 @@ function show(value: unknown): string {
     return String(value);
   }
   if (Array.isArray(value)) return "an array";
-  return Buffer.isBuffer(value) ? "a Buffer" : `a ${typeof value}`;
+  if (Buffer.isBuffer(value)) return "a Buffer";
+  return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }

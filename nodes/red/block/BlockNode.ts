@@ -126,7 +126,7 @@ export class BlockNode {
         send(this.statusMessage(msg, this.engine, fields.alarm));
       } else if (fields.command !== undefined) {
         const events = this.engine.command(
-          String(fields.command),
+          fields.command,
           fields.alarm,
           { user: userOf(fields.user), duration: fields.duration },
           now,
