@@ -182,6 +182,12 @@ export class Journal<R> {
           await handle.datasync();
           batch.forEach((item, i) => item.resolve(positions[i]));
         } catch (err) {
+          // A write that failed (a full disk) may have left part of a line: nothing is written after it, and no
+          // offset counts it. The next record starts a fresh segment; this one keeps what was whole.
+          await this.handle?.close().catch(() => undefined);
+          this.handle = undefined;
+          this.segment += 1;
+          this.size = 0;
           for (const item of batch) item.reject(err);
         }
         if (this.size >= this.segmentBytes) await this.rotate();

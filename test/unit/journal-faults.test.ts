@@ -1,0 +1,47 @@
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { Journal, type CorruptRecord, type RecordPosition } from "../../nodes/lib/common/Journal";
+import { DiskFault } from "../support/DiskFault";
+
+describe("Journal after a write that failed (ENOSPC from a wrapped write)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "alarm-mail-journal-fault-"));
+  let fault: DiskFault;
+  after(() => fault.uninstall());
+
+  it("refuses the record, and the records after it are read back where they are, also after a restart", async () => {
+    fault = await new DiskFault(dir).install().installHandles();
+    const journal = await Journal.open<{ n: number }>(
+      dir,
+      () => undefined,
+      () => undefined,
+      () => undefined,
+    );
+    const first = await journal.append({ n: 1 });
+    fault.mode = "full";
+    await assert.rejects(journal.append({ n: 2 }), /ENOSPC/);
+    fault.mode = "ok";
+    const third = await journal.append({ n: 3 });
+    assert.deepEqual(await journal.read(first), { n: 1 });
+    assert.deepEqual(await journal.read(third), { n: 3 }, "its position is where it was written");
+    await journal.close();
+
+    const replayed: Array<[number, RecordPosition]> = [];
+    const corrupt: CorruptRecord[] = [];
+    const again = await Journal.open<{ n: number }>(
+      dir,
+      (record, position) => replayed.push([record.n, position]),
+      (c) => corrupt.push(c),
+      () => undefined,
+    );
+    assert.deepEqual(
+      replayed.map(([n]) => n),
+      [1, 3],
+    );
+    assert.deepEqual(corrupt, []);
+    assert.deepEqual(await again.read(replayed[1][1]), { n: 3 });
+    await again.close();
+  });
+});
