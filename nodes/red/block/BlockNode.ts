@@ -64,6 +64,8 @@ export class BlockNode {
   private saveTimer?: NodeJS.Timeout;
   private savedRevision = 0;
   private lastStatus = "";
+  /** The state could not be read or saved: the red status that says so stays until a save works. */
+  private faulty = false;
   private readonly unwatched = new Set<string>();
 
   constructor(
@@ -299,7 +301,7 @@ export class BlockNode {
 
   private showStatus(): void {
     const summary = this.engine?.summary();
-    if (!summary) return;
+    if (!summary || this.faulty) return;
     const params = counts(summary);
     const parts = [this.RED._("alarm-mail-block.status.summary", params)];
     if (summary.shelved > 0) parts.push(this.RED._("alarm-mail-block.status.shelved", params));
@@ -338,8 +340,27 @@ export class BlockNode {
   }
 
   private warnSnapshot(err: unknown): void {
+    this.snapshotFault("snapshot-unreadable", err);
+  }
+
+  /**
+   * The block's state could not be read or saved: an error (in the log, and for a Catch node's "all nodes" scope) and
+   * a red status that stays until a save works again, so that nobody trusts a state that a restart would lose.
+   * The alarms keep working in memory meanwhile.
+   */
+  private snapshotFault(key: "snapshot-unreadable" | "snapshot-unwritable", err: unknown): void {
     const reason = err instanceof Error ? err.message : String(err);
-    this.node.warn(this.RED._("alarm-mail-block.warn.snapshot-unreadable", { file: this.file.path, reason }));
+    const text = this.RED._(`alarm-mail-block.warn.${key}`, { file: this.file.path, reason });
+    this.node.error(text);
+    this.faulty = true;
+    this.lastStatus = "";
+    const code = (err as { code?: unknown } | null)?.code;
+    const status = key === "snapshot-unreadable" ? "status.unreadable" : "status.unsaved";
+    this.node.status({
+      fill: "red",
+      shape: "ring",
+      text: this.RED._(`alarm-mail-block.${status}`, { code: typeof code === "string" ? code : "" }),
+    });
   }
 
   private saveSoon(): void {
@@ -360,8 +381,12 @@ export class BlockNode {
     } catch (err) {
       // The next change tries again; until then the previous snapshot stays whole.
       this.savedRevision = -1;
-      const reason = err instanceof Error ? err.message : String(err);
-      this.node.warn(this.RED._("alarm-mail-block.warn.snapshot-unwritable", { file: this.file.path, reason }));
+      this.snapshotFault("snapshot-unwritable", err);
+      return;
+    }
+    if (this.faulty) {
+      this.faulty = false;
+      this.showStatus();
     }
   }
 
