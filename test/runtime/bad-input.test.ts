@@ -257,11 +257,14 @@ describe("bad inputs, in a real Node-RED: every one answered in words, nothing c
     const type = res.headers.get("content-type") ?? "";
     const body: unknown = type.includes("json") ? await res.json() : await res.text();
     const shown = body as Record<string, unknown>;
-    return {
-      status: res.status,
-      ...(typeof body === "object" && body !== null
-        ? { ok: shown.ok, ...(shown.message === undefined ? {} : { message: shown.message }) }
-        : {}),
-    };
+    if (typeof body === "string") {
+      // A page for the browser: its one paragraph, with the characters it escaped.
+      const paragraph = /<p>([^<]*)<\/p>/.exec(body)?.[1] ?? body;
+      return {
+        status: res.status,
+        page: paragraph.replace(/&#(\d+);/g, (_all, code: string) => String.fromCharCode(Number(code))),
+      };
+    }
+    return { status: res.status, ok: shown.ok, ...(shown.message === undefined ? {} : { message: shown.message }) };
   }
 });

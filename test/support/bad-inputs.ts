@@ -549,7 +549,7 @@ const route = (
   body: unknown,
   expect: Record<string, unknown>,
 ): BadInput => ({
-  node: `${method} ${path.replace(/^(\/alarm-mail\/outbox\/|\/alarm-mail-server\/)[^/]+/, "$1:id")}`,
+  node: `${method} ${path.split("?")[0].replace(/^(\/alarm-mail\/outbox\/|\/alarm-mail-server\/)(?!oauth\/callback)[^/]+/, "$1:id")}`,
   name,
   target: "block",
   route: { method, path, body },
@@ -747,6 +747,27 @@ cases.push(
     "/alarm-mail-server/toString/oauth/status",
     undefined,
     unknown("toString"),
+  ),
+);
+// The provider's redirect to the browser: no editor token, the one-time state alone protects it; a page answers.
+cases.push(
+  route("browser callback: no state", "GET", "/alarm-mail-server/oauth/callback?code=1", undefined, {
+    status: 400,
+    page: mailError("oauth-state-invalid"),
+  }),
+  route(
+    "browser callback: __proto__ as state",
+    "GET",
+    "/alarm-mail-server/oauth/callback?state=__proto__&code=1",
+    undefined,
+    { status: 400, page: mailError("oauth-state-invalid") },
+  ),
+  route(
+    "browser callback: a provider error",
+    "GET",
+    "/alarm-mail-server/oauth/callback?state=x&error=access_denied",
+    undefined,
+    { status: 400, page: mailError("oauth-state-invalid") },
   ),
 );
 const table = "/alarm-mail-block/table";
