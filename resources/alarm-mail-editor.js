@@ -15,7 +15,9 @@
   // The same address pattern as the runtime's (nodes/lib/mail/AddressList.ts), so the dialog marks what sending would refuse.
   var LOCAL = '[^\\s@<>()\\[\\],;:"\\\\]+';
   var DOMAIN = '(?:[^\\s@<>()\\[\\],;:"\\\\.]+\\.)+[^\\s@<>()\\[\\],;:"\\\\.]{2,}';
-  var ADDRESS = new RegExp("^" + LOCAL + "@(?:" + DOMAIN + "|\\[[0-9a-fA-F:.]+\\])$");
+  // A single-label host (localhost, an intranet relay) is a valid domain on a plant network.
+  var HOST = '[^\\s@<>()\\[\\],;:"\\\\.]+';
+  var ADDRESS = new RegExp("^" + LOCAL + "@(?:" + DOMAIN + "|" + HOST + "|\\[[0-9a-fA-F:.]+\\])$");
 
   /** t(key, params) for a node type's own catalogue: each node's keys sit under its type, in its own namespace. */
   function translator(type) {

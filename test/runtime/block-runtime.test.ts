@@ -225,23 +225,25 @@ describe("alarm-mail-block in a Node-RED runtime: states and events", () => {
     assert.deepEqual(probe.warnings, []);
   });
 
-  it("a value that is not one is a warning and changes no state; an unwatched topic is a warning once", async () => {
+  it("a value that is not one is an error (done(err)) and changes no state; an unwatched topic is a status count", async () => {
     await load([HIGH]);
     await send({ topic: "LT-201", payload: 7 });
-    const statuses = probe.statuses.length;
     for (const payload of [Number.NaN, null, { level: 7 }, "high"]) await send({ topic: "LT-201", payload }, 5);
     await send({ payload: { "LT-201": null } });
     await pause(20);
-    assert.equal(probe.warnings.length, 5);
-    assert.ok(probe.warnings.every((w) => w === "@alarm-mail/node-red/alarm-mail-block:errors.value-invalid"));
-    assert.equal(probe.statuses.length, statuses, "the status did not move");
+    assert.equal(probe.errors.length, 5);
+    assert.ok(probe.errors.every((w) => w === "@alarm-mail/node-red/alarm-mail-block:errors.value-invalid"));
+    assert.equal(lastStatus()?.fill, "red");
     assert.deepEqual(seen(), ["trigger:LT-201-H"]);
     assert.equal(block().alarmBlock.activeAlarms()[0].value, 7);
-    assert.deepEqual(probe.errors, []);
+    assert.deepEqual(probe.warnings, []);
 
     await send({ topic: "LT-202", payload: 1 });
     await send({ topic: "LT-202", payload: 2 });
-    assert.deepEqual(probe.warnings.slice(5), ["alarm-mail-block.warn.unwatched"]);
+    await send({ topic: "LT-203", payload: 2 });
+    assert.deepEqual(probe.warnings, []);
+    assert.match(String(lastStatus()?.text), /alarm-mail-block\.status\.unwatched$/);
+    assert.equal(lastStatus()?.fill, "blue");
   });
 
   it("acking an unknown alarm is an error through done(err) with a red status, and changes nothing", async () => {

@@ -80,25 +80,22 @@ async function feed(id: string, msgs: Array<Record<string, unknown>>): Promise<v
 }
 
 /** Sends a msg into the CSV node: its output, or the error it completed the msg with. */
-function attach(msg: Record<string, unknown> = {}): Promise<{ msg?: Out; error?: string; status?: NodeStatus }> {
+function attach(msg: Record<string, unknown> = {}): Promise<{ msg?: Out; status?: NodeStatus }> {
   const csv = helper.getNode("csv") as unknown as EventEmitter;
   let status: NodeStatus | undefined;
   const onStatus = (call: { args: [NodeStatus] }) => (status = call.args[0]);
   csv.on("call:status", onStatus);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("no output from alarm-mail-csv")), 10_000);
-    const finish = (result: { msg?: Out; error?: string }) => {
+    const finish = (result: { msg?: Out }) => {
       clearTimeout(timer);
       setImmediate(() => {
         csv.off("call:status", onStatus);
         resolve({ ...result, status });
       });
     };
+    // A CSV that cannot be made still passes the msg on (with msg.csvError): the output is the only way out.
     helper.getNode("out").once("input", (out: Out) => finish({ msg: out }));
-    csv.once("call:error", (call: { args: unknown[] }) => {
-      const first = call.args[0];
-      finish({ error: first instanceof Error ? first.message : String(first) });
-    });
     helper.getNode("csv").receive(msg as NodeMessage);
   });
 }
@@ -109,7 +106,7 @@ async function csvOf(
   delimiter = ",",
 ): Promise<{ rows: string[][]; file: Attachment }> {
   const result = await attach(msg);
-  assert.equal(result.error, undefined);
+  assert.equal((result.msg as { csvError?: unknown } | undefined)?.csvError, undefined);
   const file = result.msg?.attachments?.at(-1);
   assert.ok(file, "an attachment");
   assert.ok(Buffer.isBuffer(file.content));
@@ -376,13 +373,15 @@ describe("alarm-mail-csv: rows in msg.payload", () => {
   });
 });
 
-describe("alarm-mail-csv: errors", () => {
+describe("alarm-mail-csv: errors never hold the alarm mail back", () => {
   const failing = async (csv: Record<string, unknown>, msg: Record<string, unknown>, code: string) => {
     await load(csv);
-    const result = await attach(msg);
-    assert.equal(result.msg, undefined, "the msg is not passed on");
-    assert.equal(result.error, CSV_ERRORS + code);
-    assert.equal(result.status?.fill, "red");
+    const result = await attach({ ...msg, attachments: [] });
+    assert.ok(result.msg, "the msg is passed on");
+    const out = result.msg as Out & { csvError?: { code: string; message: string } };
+    assert.deepEqual(out.csvError, { code, message: CSV_ERRORS + code });
+    assert.deepEqual(out.attachments, [], "without the file");
+    assert.equal(result.status?.fill, "yellow");
     await helper.unload();
   };
 
@@ -393,7 +392,7 @@ describe("alarm-mail-csv: errors", () => {
   });
 
   it("a payload that is not rows", async () => {
-    await failing({ source: "payload" }, { payload: "a,b" }, "csv-payload-invalid");
+    await failing({ source: "payload" }, { payload: "a,b" }, "csv-payload-not-rows");
     await failing({ source: "payload" }, { payload: [{ a: 1 }, 2] }, "csv-payload-invalid");
   });
 

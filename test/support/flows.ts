@@ -102,9 +102,21 @@ export function deliver(msg: NodeMessage, timeoutMs = 15_000): Promise<Outcome> 
   send.on("call:status", onStatus);
   send.on("call:error", onError);
   return new Promise<Outcome>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("no output from alarm-mail-send")), timeoutMs);
-    const finish = (output: 1 | 2) => (out: Outcome["msg"]) => {
+    const ok = helper.getNode("ok");
+    const failed = helper.getNode("failed");
+    // Both listeners go when either output answers: a listener left on the other output would take the next
+    // msg's answer (a Node-RED node with several input listeners waits for all of them), and that msg would hang.
+    const stop = () => {
+      ok.off("input", onOk);
+      failed.off("input", onFailed);
+    };
+    const timer = setTimeout(() => {
+      stop();
+      reject(new Error("no output from alarm-mail-send"));
+    }, timeoutMs);
+    const finish = (output: 1 | 2, out: Outcome["msg"]) => {
       clearTimeout(timer);
+      stop();
       // Status and error calls are reported on the next tick; let them land before reading them.
       setImmediate(() => {
         send.off("call:status", onStatus);
@@ -112,8 +124,10 @@ export function deliver(msg: NodeMessage, timeoutMs = 15_000): Promise<Outcome> 
         resolve({ output, msg: out, ...(error === undefined ? {} : { error }), statuses });
       });
     };
-    helper.getNode("ok").once("input", finish(1));
-    helper.getNode("failed").once("input", finish(2));
+    const onOk = (out: Outcome["msg"]) => finish(1, out);
+    const onFailed = (out: Outcome["msg"]) => finish(2, out);
+    ok.on("input", onOk);
+    failed.on("input", onFailed);
     send.receive(msg);
   });
 }

@@ -36,9 +36,16 @@ describe("AddressList", () => {
     );
   });
 
+  it("takes a single-label domain, as an intranet relay or localhost has", () => {
+    assert.deepEqual(
+      parseAddressList("ops@localhost, Shift <shift@mailhub>", "to").map((a) => a.address),
+      ["ops@localhost", "shift@mailhub"],
+    );
+  });
+
   it("refuses what is not an address, naming the entry", () => {
     for (const bad of [
-      "operator@plant",
+      "operator@plant.",
       "plant.example",
       "a@b.example c@d.example",
       "@plant.example",
@@ -55,9 +62,14 @@ describe("AddressList", () => {
     } catch (err) {
       assert.deepEqual((err as MailError).params, { field: "bcc", address: "nope" });
     }
+    // A value that is not text is said to be what it is, not shown as "42" or "[object Object]" and called an address.
     assert.equal(
       code(() => parseAddressList(42 as unknown as string, "to")),
-      "address-invalid",
+      "field-type",
+    );
+    assert.equal(
+      code(() => parseAddressList({ address: "a@b.example" } as unknown as string, "to")),
+      "field-type",
     );
   });
 

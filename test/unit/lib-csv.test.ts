@@ -281,8 +281,13 @@ describe("CsvConfig: settings, columns, ranges, payload rows, file names", () =>
         () => payloadTable(payload, []),
         (err: unknown) => err instanceof CsvError && err.code === "csv-payload-invalid" && err.params.row === row,
       );
-    invalid("a,b", "-");
-    invalid({ a: 1 }, "-");
+    const notRows = (payload: unknown, type: string) =>
+      assert.throws(
+        () => payloadTable(payload, []),
+        (err: unknown) => err instanceof CsvError && err.code === "csv-payload-not-rows" && err.params.type === type,
+      );
+    notRows("a,b", "string");
+    notRows({ a: 1 }, "object");
     invalid([{ a: 1 }, ["x"]], 2);
     invalid([["x"], { a: 1 }], 2);
     invalid([{ a: 1 }, null], 2);

@@ -1,4 +1,5 @@
 import { AlarmError } from "./AlarmError";
+import { durationRangeText, readDuration, type DurationRange } from "../common/Duration";
 import type { AckMode, AlarmDefinition, BlockOptions, Condition, Priority } from "./BlockConfig";
 import { DeadlineQueue } from "./DeadlineQueue";
 
@@ -145,6 +146,9 @@ interface Slot extends SlotState {
 type EventExtra = Pick<AlarmEvent, "user" | "cause">;
 
 type Deadline = { kind: "delay" | "shelve" | "chatter"; slot: Slot } | { kind: "flood" };
+
+/** A shelve lasts at least 1 ms: 0 or less would unshelve before the command returns. */
+const SHELVE_RANGE: DurationRange = { least: 1 };
 
 const FLAG_ACTIVE = 1;
 const FLAG_UNACKED = 2;
@@ -315,12 +319,14 @@ export class AlarmEngine {
    * alarm, resetting one that is not latched) leave it as it is and report nothing for it.
    */
   command(
-    command: string,
+    command: unknown,
     target: AlarmTarget,
     args: { user?: string | null; duration?: unknown },
     now: number,
   ): AlarmEvent[] {
-    if (!isCommand(command)) throw new AlarmError("command-invalid", { command });
+    if (typeof command !== "string" || !isCommand(command)) {
+      throw new AlarmError("command-invalid", { command: show(command) });
+    }
     const slots = this.resolve(target);
     const until = command === "shelve" ? shelveDeadline(args.duration, now) : null;
     const user = args.user ?? null;
@@ -741,12 +747,15 @@ function stateOf(slot: SlotState): AlarmState {
   return slot.acked ? "normal" : "rtn-unacked";
 }
 
-/** A positive duration shelves until then; no duration shelves one-shot, until the occurrence ends. */
+/**
+ * A duration shelves until then, at most ten years on; no duration shelves one-shot, until the occurrence ends.
+ * Checked before the command changes anything: a time past what a date can hold would fail later, half applied.
+ */
 function shelveDeadline(duration: unknown, now: number): number | null {
   if (duration === undefined || duration === null || duration === "") return null;
-  const ms = typeof duration === "string" ? Number(duration) : duration;
-  if (typeof ms !== "number" || !Number.isFinite(ms) || ms <= 0) {
-    throw new AlarmError("duration-invalid", { duration: show(duration) });
+  const ms = readDuration(duration, SHELVE_RANGE);
+  if (ms === undefined) {
+    throw new AlarmError("duration-invalid", { duration: show(duration), range: durationRangeText(SHELVE_RANGE) });
   }
   return now + ms;
 }
@@ -758,5 +767,6 @@ function show(value: unknown): string {
     return String(value);
   }
   if (Array.isArray(value)) return "an array";
-  return Buffer.isBuffer(value) ? "a Buffer" : `a ${typeof value}`;
+  if (Buffer.isBuffer(value)) return "a Buffer";
+  return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }

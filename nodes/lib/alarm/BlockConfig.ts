@@ -1,4 +1,5 @@
 import { AlarmError } from "./AlarmError";
+import { readDuration } from "../common/Duration";
 
 /**
  * The configuration of an `alarm-mail-block` node, checked once at deploy: the block's name, its table of alarms and
@@ -125,7 +126,8 @@ function optionInteger(config: RawConfig, field: keyof typeof DEFAULT_OPTIONS, m
   const value = config[field];
   if (value === undefined || value === "") return DEFAULT_OPTIONS[field];
   const n = Number(value);
-  if (typeof value === "boolean" || !Number.isInteger(n) || n < min) {
+  const time = field === "floodWindow" || field === "chatterWindow";
+  if (typeof value === "boolean" || !Number.isInteger(n) || n < min || (time && readDuration(n) === undefined)) {
     throw new AlarmError("block-config-invalid", { field, value: String(value) });
   }
   return n;
@@ -152,8 +154,8 @@ export function parseAlarm(row: unknown, index: number): AlarmDefinition {
   if (!Number.isFinite(setpoint)) throw invalid("setpoint");
   const numbers = {
     deadband: optionalNumber(fields.deadband, 0),
-    onDelay: optionalNumber(fields.onDelay, 0),
-    offDelay: optionalNumber(fields.offDelay, 0),
+    onDelay: optionalDelay(fields.onDelay),
+    offDelay: optionalDelay(fields.offDelay),
   };
   for (const [field, value] of Object.entries(numbers)) if (value === undefined || value < 0) throw invalid(field);
   const priority = Number(text(fields.priority));
@@ -189,6 +191,11 @@ function requiredNumber(value: unknown): number {
   if (typeof value === "number") return value;
   if (typeof value !== "string" || value.trim() === "") return Number.NaN;
   return Number(value);
+}
+
+/** Empty means none; anything else a time in ms that a timer can wait (undefined when it is not). */
+function optionalDelay(value: unknown): number | undefined {
+  return value === undefined || value === null || value === "" ? 0 : readDuration(value);
 }
 
 /** Empty means the default; anything else must be a finite number. */

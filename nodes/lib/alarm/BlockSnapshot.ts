@@ -1,5 +1,6 @@
 import type { EngineSnapshot, FloodState, SlotState } from "./AlarmEngine";
 import type { HistoryRecord } from "./AlarmHistory";
+import { isTime } from "../common/Duration";
 
 /** The layout of a block's snapshot file; a reader refuses layouts it does not know rather than misread them. */
 export const SNAPSHOT_FORMAT = 1;
@@ -44,7 +45,8 @@ const orNull =
   (check: Check): Check =>
   (v) =>
     v === null || check(v);
-const isTimes: Check = (v) => Array.isArray(v) && v.every(isNumber);
+/** Times must be dates: a deadline past year 275760 would throw when it is shown, at every msg. */
+const isTimes: Check = (v) => Array.isArray(v) && v.every(isTime);
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -59,32 +61,32 @@ const SLOT_SHAPE: Record<keyof SlotState, Check> = {
   value: orNull((v) => isNumber(v) || isBoolean(v)),
   raw: isBoolean,
   active: isBoolean,
-  pendingAt: orNull(isNumber),
+  pendingAt: orNull(isTime),
   latched: isBoolean,
   acked: isBoolean,
   announced: isBoolean,
-  triggeredAt: orNull(isNumber),
-  ackedAt: orNull(isNumber),
-  recoveredAt: orNull(isNumber),
+  triggeredAt: orNull(isTime),
+  ackedAt: orNull(isTime),
+  recoveredAt: orNull(isTime),
   ackBy: orNull((v) => typeof v === "string"),
   shelved: isBoolean,
-  shelvedUntil: orNull(isNumber),
+  shelvedUntil: orNull(isTime),
   suppressed: isBoolean,
   outOfService: isBoolean,
   activations: isTimes,
   chattering: isBoolean,
-  chatterEndsAt: orNull(isNumber),
+  chatterEndsAt: orNull(isTime),
 };
 
 const FLOOD_SHAPE: Record<keyof FloodState, Check> = {
   times: isTimes,
   active: isBoolean,
-  endsAt: orNull(isNumber),
+  endsAt: orNull(isTime),
 };
 
 const isText: Check = (v) => typeof v === "string";
 const HISTORY_SHAPE: Record<keyof HistoryRecord, Check> = {
-  at: isNumber,
+  at: isTime,
   event: isText,
   id: orNull(isText),
   label: orNull(isText),

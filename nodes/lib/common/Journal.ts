@@ -1,4 +1,4 @@
-import { mkdir, open, readdir, readFile, stat, unlink, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, stat, unlink, writeFile, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 
@@ -93,17 +93,28 @@ export class Journal<R> {
     for (const segment of segments) {
       const file = join(dir, segmentName(segment));
       const data = await readFile(file);
+      // Damage is reported once: the offsets already reported are kept beside the segment until it is dropped.
+      const known = await knownDamage(dir, segment);
+      const found: number[] = [];
+      const damaged = (corrupt: CorruptRecord) => {
+        if (known.has(corrupt.offset)) return;
+        found.push(corrupt.offset);
+        onCorrupt(corrupt);
+      };
       let offset = 0;
       while (offset < data.length) {
         const end = data.indexOf(10, offset);
         if (end === -1) {
-          onCorrupt({ file, offset, reason: "torn" });
+          damaged({ file, offset, reason: "torn" });
           break;
         }
         const parsed = parseLine(data.subarray(offset, end));
-        if ("reason" in parsed) onCorrupt({ file, offset, reason: parsed.reason });
+        if ("reason" in parsed) damaged({ file, offset, reason: parsed.reason });
         else replay(parsed.value as R, { segment, offset, length: end + 1 - offset });
         offset = end + 1;
+      }
+      if (found.length > 0) {
+        await writeFile(join(dir, damageName(segment)), JSON.stringify([...known, ...found])).catch(() => undefined);
       }
     }
     const next = (segments.at(-1) ?? 0) + 1;
@@ -174,6 +185,7 @@ export class Journal<R> {
   async deleteSegment(segment: number): Promise<void> {
     if (segment === this.segment) return;
     await unlink(join(this.dir, segmentName(segment))).catch(() => undefined);
+    await unlink(join(this.dir, damageName(segment))).catch(() => undefined);
   }
 
   /**
@@ -186,6 +198,7 @@ export class Journal<R> {
     this.handle = undefined;
     for (const segment of await Journal.segmentsIn(this.dir)) {
       await unlink(join(this.dir, segmentName(segment))).catch(() => undefined);
+      await unlink(join(this.dir, damageName(segment))).catch(() => undefined);
     }
     this.segment += 1;
     this.size = 0;
@@ -228,6 +241,12 @@ export class Journal<R> {
             this.deferTimer ??= setTimeout(() => void this.sync([]), this.deferMs);
           }
         } catch (err) {
+          // A write that failed (a full disk) may have left part of a line: nothing is written after it, and no
+          // offset counts it. The next record starts a fresh segment; this one keeps what was whole.
+          await this.handle?.close().catch(() => undefined);
+          this.handle = undefined;
+          this.segment += 1;
+          this.size = 0;
           for (const item of batch) item.reject(err);
         }
         if (this.size >= this.segmentBytes) {
@@ -280,6 +299,20 @@ export class Journal<R> {
 
 function segmentName(segment: number): string {
   return `journal-${String(segment).padStart(8, "0")}.log`;
+}
+
+/** Beside a segment: the offsets of its damaged records that were already reported. */
+function damageName(segment: number): string {
+  return `journal-${String(segment).padStart(8, "0")}.damage.json`;
+}
+
+async function knownDamage(dir: string, segment: number): Promise<Set<number>> {
+  try {
+    const offsets: unknown = JSON.parse(await readFile(join(dir, damageName(segment)), "utf8"));
+    return new Set(Array.isArray(offsets) ? offsets.filter((n): n is number => typeof n === "number") : []);
+  } catch {
+    return new Set();
+  }
 }
 
 function parseLine(line: Buffer): { value: unknown } | { reason: CorruptRecord["reason"] } {

@@ -10,3 +10,11 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   const proto = Object.getPrototypeOf(value) as object | null;
   return proto === null || Object.getPrototypeOf(proto) === null;
 }
+
+/** What a value is, for an error that names a wrong msg field: "string", "object", "array", "Buffer", "null". */
+export function typeName(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  if (Buffer.isBuffer(value)) return "Buffer";
+  return typeof value;
+}

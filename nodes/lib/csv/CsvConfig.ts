@@ -2,7 +2,8 @@ import { CsvError } from "./CsvError";
 import { DATE_FORMATS, DELIMITERS, isTimeZone, type CsvColumn, type DateFormat, type Delimiter } from "./CsvExport";
 import { renderTemplate, timestampFields, type TemplateView } from "../mail/Template";
 import type { IntervalRow, TraceKind } from "../trace/TraceLog";
-import { isPlainObject } from "../common/PlainObject";
+import { isPlainObject, typeName } from "../common/PlainObject";
+import { isPlainFileName } from "../common/FileName";
 
 export type CsvSource = "history" | "active" | "trace" | "payload";
 export type CsvRange = "all" | "rows" | "minutes" | "since-mail";
@@ -181,7 +182,7 @@ export interface PayloadTable {
 }
 
 export function payloadTable(payload: unknown, chosen: readonly string[]): PayloadTable {
-  if (!Array.isArray(payload)) throw new CsvError("csv-payload-invalid", { row: "-", type: typeName(payload) });
+  if (!Array.isArray(payload)) throw new CsvError("csv-payload-not-rows", { type: typeName(payload) });
   const arrays = payload.length > 0 && Array.isArray(payload[0]);
   let width = 0;
   const keys = new Set<string>();
@@ -255,8 +256,7 @@ export function csvFileName(template: string, view: TemplateView, base: string, 
     ? renderTemplate(template, { ...view, ...timestampFields(now), fileTimestamp: stamp }, "text", "filename")
     : `${base}-${stamp}`;
   const name = rendered.trim();
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
-  if (name === "" || /[\u0000-\u001f\u007f/\\]/.test(name)) {
+  if (!isPlainFileName(name)) {
     throw new CsvError("csv-filename-invalid", { name: JSON.stringify(rendered).slice(1, -1) });
   }
   return /\.csv$/i.test(name) ? name : `${name}.csv`;
@@ -295,10 +295,3 @@ function invalid(field: string, value: string, range: string): never {
 }
 
 type Row = Record<string, unknown>;
-
-function typeName(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "array";
-  if (Buffer.isBuffer(value)) return "Buffer";
-  return typeof value;
-}

@@ -6,6 +6,7 @@ export type CsvErrorCode =
   | "csv-block-missing"
   | "csv-trace-missing"
   | "csv-payload-invalid"
+  | "csv-payload-not-rows"
   | "csv-columns-empty"
   | "csv-filename-invalid";
 

@@ -1,5 +1,6 @@
 import addressparser from "nodemailer/lib/addressparser";
 import { MailError } from "./MailError";
+import { typeName } from "../common/PlainObject";
 
 export interface MailAddress {
   name: string;
@@ -13,7 +14,9 @@ export type AddressInput = string | readonly string[] | undefined | null;
 
 const LOCAL = '[^\\s@<>()\\[\\],;:"\\\\]+';
 const DOMAIN = '(?:[^\\s@<>()\\[\\],;:"\\\\.]+\\.)+[^\\s@<>()\\[\\],;:"\\\\.]{2,}';
-const ADDRESS = new RegExp(`^${LOCAL}@(?:${DOMAIN}|\\[[0-9a-fA-F:.]+\\])$`, "u");
+/** A host name of one label (`localhost`, an intranet relay's `mailhub`): valid on a plant network. */
+const HOST = '[^\\s@<>()\\[\\],;:"\\\\.]+';
+const ADDRESS = new RegExp(`^${LOCAL}@(?:${DOMAIN}|${HOST}|\\[[0-9a-fA-F:.]+\\])$`, "u");
 const ADDRESS_INSIDE = new RegExp(`${LOCAL}@${DOMAIN}`, "u");
 
 /**
@@ -29,14 +32,15 @@ export function parseAddressList(
   { lineSeparated = false }: { lineSeparated?: boolean } = {},
 ): MailAddress[] {
   if (input === undefined || input === null) return [];
+  // A flow may put anything in msg.to: an object is said to be one, not shown as "[object Object]".
   if (typeof input !== "string" && !Array.isArray(input)) {
-    throw new MailError("address-invalid", { field, address: String(input) });
+    throw new MailError("field-type", { field: `msg.${field}`, type: typeName(input) });
   }
   const entries: readonly unknown[] = typeof input === "string" ? [input] : input;
   const result: MailAddress[] = [];
   for (const entry of entries) {
     if (typeof entry !== "string") {
-      throw new MailError("address-invalid", { field, address: String(entry) });
+      throw new MailError("field-type", { field: `msg.${field}`, type: typeName(entry) });
     }
     if (!lineSeparated && /[\r\n]/.test(entry)) {
       throw new MailError("address-crlf", { field });

@@ -4,6 +4,8 @@ import { isAbsolute, relative, resolve, sep } from "node:path";
 import { parseAddressList, type AddressInput, type MailAddress } from "./AddressList";
 import { MailError } from "./MailError";
 import { renderTemplate, type TemplateView } from "./Template";
+import { isPlainFileName } from "../common/FileName";
+import { typeName } from "../common/PlainObject";
 
 /** A recipient group as configured: addresses already parsed, templates not yet rendered. */
 export interface RecipientGroup {
@@ -28,6 +30,8 @@ export interface MessageFields {
   filename?: unknown;
   attachments?: unknown;
   priority?: unknown;
+  /** The block's alarm, whose priority 1 (urgent) makes the mail urgent when msg.priority does not say. */
+  alarm?: unknown;
 }
 
 /** Caps that keep one mail within what providers and phones accept; each breach names its limit. */
@@ -104,7 +108,7 @@ export class MailComposer {
 
     const subject = group?.subject
       ? renderTemplate(group.subject, view, "text", "subject")
-      : textOf(message.topic, "subject");
+      : scalarText(message.topic, "msg.topic");
     if (/[\r\n]/.test(subject)) throw new MailError("header-crlf", { field: "subject" });
     if (subject.length > limits.maxSubjectLength) {
       throw new MailError("limit-subject", { length: subject.length, limit: limits.maxSubjectLength });
@@ -142,7 +146,7 @@ export class MailComposer {
       text,
       ...(html ? { html } : {}),
       attachments,
-      priority: priorityOf(message.priority),
+      priority: priorityOf(message.priority, message.alarm),
     };
   }
 
@@ -172,7 +176,7 @@ export class MailComposer {
       throw new MailError("attachment-href-refused", { index });
     }
     const filename =
-      spec.filename === undefined ? undefined : headerText(textOf(spec.filename, "filename"), "filename");
+      spec.filename === undefined ? undefined : headerText(scalarText(spec.filename, "filename"), "filename");
     const contentType =
       spec.contentType === undefined ? undefined : headerText(String(spec.contentType), "contentType");
     const cid = spec.cid === undefined ? undefined : headerText(String(spec.cid), "cid");
@@ -182,6 +186,9 @@ export class MailComposer {
         : contentOf(spec.content, spec.encoding, index);
     const name = filename ?? (typeof spec.path === "string" ? spec.path.split(/[\\/]/).pop() : undefined);
     if (!name) throw new MailError("attachment-invalid", { index });
+    // The reader's mail program may save it under this name: a name with folders in it is a path.
+    if (!isPlainFileName(name))
+      throw new MailError("attachment-name", { index, name: JSON.stringify(name).slice(1, -1) });
     return { filename: name, content, ...(contentType ? { contentType } : {}), ...(cid ? { cid } : {}) };
   }
 
@@ -224,6 +231,17 @@ function textOf(value: unknown, field: string): string {
   }
 }
 
+/**
+ * A header from a msg field: text, or a number or boolean written as text. An object is not a subject: said as
+ * such, rather than as the line break its JSON would hold.
+ */
+function scalarText(value: unknown, field: string): string {
+  if (value === undefined || value === null) return "";
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  throw new MailError("field-type", { field, type: typeName(value) });
+}
+
 function headerText(value: string, field: string): string {
   if (/[\r\n]/.test(value)) throw new MailError("header-crlf", { field });
   return value;
@@ -244,8 +262,14 @@ function contentOf(content: unknown, encoding: unknown, index: number): Buffer {
   throw new MailError("attachment-invalid", { index });
 }
 
-function priorityOf(value: unknown): MailPriority {
-  if (value === undefined || value === null || value === "") return "normal";
+/**
+ * msg.priority when it is set; otherwise an urgent alarm (priority 1) is a high-priority mail, which the transport
+ * marks with X-Priority and Importance so that a phone can ring for it.
+ */
+function priorityOf(value: unknown, alarm: unknown): MailPriority {
+  if (value === undefined || value === null || value === "") {
+    return (alarm as { priority?: unknown } | null | undefined)?.priority === 1 ? "high" : "normal";
+  }
   if (typeof value === "string" && (PRIORITIES as readonly string[]).includes(value)) return value as MailPriority;
   throw new MailError("priority-invalid", { value: String(value) });
 }

@@ -4,6 +4,7 @@ import { DEFAULT_POLICY, type DeliveryPolicy } from "../outbox/DeliveryScheduler
 import type { OAuthFlow, OAuthSettings } from "../oauth/OAuthClient";
 import { MailError } from "../mail/MailError";
 import type { SmtpAuthMethod, SmtpConnectionSettings, SmtpSecurity } from "../transport/SmtpTransport";
+import { readDuration } from "../common/Duration";
 
 /** The `alarm-mail-server` properties as the editor stores them (numbers may arrive as text). */
 export interface ServerConfig {
@@ -19,6 +20,7 @@ export interface ServerConfig {
   fromName?: unknown;
   rejectUnauthorized?: unknown;
   servername?: unknown;
+  ehloName?: unknown;
   connectionTimeout?: unknown;
   socketTimeout?: unknown;
   allowMsgFrom?: unknown;
@@ -105,6 +107,11 @@ export function parseServerSettings(config: ServerConfig, credentials: ServerCre
       count(config.maxAttachmentKB, DEFAULT_LIMITS.maxAttachmentBytes / 1024, "maxAttachmentKB") * 1024,
   };
   const attachmentFolder = text(config.attachmentFolder);
+  // What strict relays check EHLO against: a host name, or an address literal such as [10.0.0.5].
+  const ehloName = text(config.ehloName);
+  if (ehloName && !isEhloName(ehloName)) {
+    throw new MailError("config-invalid", { field: "ehloName" });
+  }
   const backup = text(config.backup);
   const rateLimits = [
     { count: optionalCount(config.rateMinute, "rateMinute"), windowMs: 60_000 },
@@ -113,9 +120,9 @@ export function parseServerSettings(config: ServerConfig, credentials: ServerCre
   ].filter((limit) => limit.count > 0);
   const delivery: DeliveryPolicy = {
     ...DEFAULT_POLICY,
-    retryDelay: count(config.retryDelay, DEFAULT_POLICY.retryDelay, "retryDelay"),
-    retryMaxDelay: count(config.retryMaxDelay, DEFAULT_POLICY.retryMaxDelay, "retryMaxDelay"),
-    maxAge: count(config.maxAgeHours, DEFAULT_POLICY.maxAge / 3_600_000, "maxAgeHours") * 3_600_000,
+    retryDelay: duration(config.retryDelay, DEFAULT_POLICY.retryDelay, "retryDelay"),
+    retryMaxDelay: duration(config.retryMaxDelay, DEFAULT_POLICY.retryMaxDelay, "retryMaxDelay"),
+    maxAge: duration(config.maxAgeHours, DEFAULT_POLICY.maxAge, "maxAgeHours", 3_600_000),
     authAttempts: count(config.authAttempts, DEFAULT_POLICY.authAttempts, "authAttempts"),
     failoverAfter: count(config.failoverAfter, DEFAULT_POLICY.failoverAfter, "failoverAfter"),
     failbackAfter: count(config.failbackAfter, DEFAULT_POLICY.failbackAfter, "failbackAfter"),
@@ -141,8 +148,9 @@ export function parseServerSettings(config: ServerConfig, credentials: ServerCre
       ...(credentials.ca?.trim() ? { ca: credentials.ca } : {}),
       rejectUnauthorized: config.rejectUnauthorized !== false && config.rejectUnauthorized !== "false",
       ...(text(config.servername) ? { servername: text(config.servername) } : {}),
-      connectionTimeout: count(config.connectionTimeout, 15_000, "connectionTimeout"),
-      socketTimeout: count(config.socketTimeout, 60_000, "socketTimeout"),
+      ...(ehloName ? { ehloName } : {}),
+      connectionTimeout: duration(config.connectionTimeout, 15_000, "connectionTimeout"),
+      socketTimeout: duration(config.socketTimeout, 60_000, "socketTimeout"),
     },
     sender: {
       from: { name: fromName || from.name, address: from.address },
@@ -215,6 +223,12 @@ function url(value: unknown, field: string, required: boolean): string | undefin
   throw new MailError("config-invalid", { field });
 }
 
+function isEhloName(name: string): boolean {
+  if (/^\[[0-9A-Fa-f:.]{2,45}\]$/.test(name)) return true;
+  const labels = name.split(".");
+  return name.length <= 253 && labels.every((label) => /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label));
+}
+
 function text(value: unknown): string {
   return typeof value === "string" ? value.trim() : "";
 }
@@ -230,6 +244,14 @@ function count(value: unknown, fallback: number, field: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new MailError("config-invalid", { field });
   return n;
+}
+
+/** A time in ms (or in `unit`): a whole number of at least one unit, that a timer can wait. */
+function duration(value: unknown, fallbackMs: number, field: string, unit = 1): number {
+  if (value === undefined || value === null || value === "") return fallbackMs;
+  const ms = readDuration(value, { least: unit, whole: true, unit });
+  if (ms === undefined) throw new MailError("config-invalid", { field });
+  return ms;
 }
 
 /** A cap that may be left empty (or 0) for "no cap". */

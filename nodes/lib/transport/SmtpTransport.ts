@@ -7,6 +7,7 @@ import type { OutgoingMail } from "../mail/MailComposer";
 import { smtpProxyFor, type Env } from "./proxy";
 import { tcpReachable } from "./reachable";
 import { classifySmtpError } from "./SmtpFault";
+import { TransportFault } from "./TransportFault";
 import type { AccessTokenSource, DeliveryReceipt, ProbeResult, Transport } from "./Transport";
 
 export type { AccessTokenSource, DeliveryReceipt, ProbeResult };
@@ -29,6 +30,8 @@ export interface SmtpConnectionSettings {
   servername?: string;
   connectionTimeout: number;
   socketTimeout: number;
+  /** The name we give in EHLO; nodemailer's guess (the host name, else `[127.0.0.1]`) by default. */
+  ehloName?: string;
   /** For `auth: "oauth2"`: the token provider of the server node, shared by every connection. */
   tokens?: AccessTokenSource;
 }
@@ -86,8 +89,12 @@ export class SmtpTransport implements Transport {
    */
   async probe(): Promise<ProbeResult> {
     const serverLines: string[] = [];
+    let loggedIn = false;
     const capture = (entry: unknown, ...args: unknown[]) => {
-      if ((entry as { tnx?: string } | null)?.tnx === "server") serverLines.push(args.map(String).join(" "));
+      const tnx = (entry as { tnx?: string } | null)?.tnx;
+      if (tnx === "server") serverLines.push(args.map(String).join(" "));
+      // Only whether we sent a login is kept, never the command, which carries the credentials.
+      if (tnx === "client" && /^AUTH\b/i.test(String(args[0] ?? ""))) loggedIn = true;
     };
     const silent = () => undefined;
     const logger = {
@@ -110,6 +117,19 @@ export class SmtpTransport implements Transport {
       throw classifySmtpError(this.explain(err), this.settings);
     } finally {
       single.close();
+    }
+    // nodemailer skips a configured login when the server offers none: the test must not call that a success.
+    if (this.settings.auth !== "none" && !loggedIn) {
+      throw new TransportFault(
+        "smtp-auth-not-offered",
+        "auth",
+        {
+          host: this.settings.host,
+          port: this.settings.port,
+          response: serverLines.at(-1) ?? "",
+        },
+        undefined,
+      );
     }
     return {
       greeting: serverLines.find((line) => line.startsWith("220")) ?? "",
@@ -181,6 +201,7 @@ function secureOptions(s: SmtpConnectionSettings): SMTPTransport.Options {
   return {
     host: s.host,
     port: s.port,
+    ...(s.ehloName ? { name: s.ehloName } : {}),
     secure: s.security === "tls",
     requireTLS: s.security === "require-starttls",
     ignoreTLS: s.security === "none",

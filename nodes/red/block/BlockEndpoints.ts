@@ -3,6 +3,9 @@ import type { NodeAPI } from "node-red";
 import { formatAlarmTable, parseAlarmTable, type TableRow } from "../../lib/alarm/AlarmTableCsv";
 import { AlarmError } from "../../lib/alarm/AlarmError";
 import { describeError } from "../kit/i18n";
+import { readBody } from "../kit/requests";
+
+const CATALOGUE = "alarm-mail-block";
 
 /**
  * CSV import and export of a block's alarm table for the editor. They run here rather than in the browser so that a
@@ -12,10 +15,10 @@ export function registerBlockEndpoints(RED: NodeAPI): void {
   const canRead = RED.auth.needsPermission("alarm-mail-block.read");
 
   RED.httpAdmin.post("/alarm-mail-block/table/parse", canRead, (req: Request, res: Response) => {
+    const body = readBody(RED, req, res, CATALOGUE, { csv: { kind: "string", max: 10_000_000 } });
+    if (!body) return;
     try {
-      const csv = (req.body as { csv?: unknown } | undefined)?.csv;
-      if (typeof csv !== "string") throw new AlarmError("csv-invalid", { reason: "no text" });
-      const table = parseAlarmTable(csv);
+      const table = parseAlarmTable(body.csv);
       res.json({
         ok: true,
         rows: table.rows,
@@ -32,13 +35,12 @@ export function registerBlockEndpoints(RED: NodeAPI): void {
   });
 
   RED.httpAdmin.post("/alarm-mail-block/table/format", canRead, (req: Request, res: Response) => {
-    const body = (req.body ?? {}) as { rows?: unknown; delimiter?: unknown };
+    const body = readBody(RED, req, res, CATALOGUE, {
+      rows: { kind: "records" },
+      delimiter: { kind: "string", optional: true, oneOf: [",", ";", "\t"] },
+    });
+    if (!body) return;
     const delimiter = body.delimiter === ";" || body.delimiter === "\t" ? body.delimiter : ",";
-    const rows = Array.isArray(body.rows) ? body.rows.filter(isRow) : [];
-    res.json({ ok: true, csv: formatAlarmTable(rows, delimiter) });
+    res.json({ ok: true, csv: formatAlarmTable(body.rows as TableRow[], delimiter) });
   });
-}
-
-function isRow(row: unknown): row is TableRow {
-  return typeof row === "object" && row !== null && !Array.isArray(row);
 }

@@ -8,7 +8,6 @@ import { decodeBlockSnapshot, encodeBlockSnapshot, type BlockSnapshot } from "..
 import { TextTemplate, type PlaceholderValue } from "../../lib/common/Placeholders";
 import { SnapshotFile } from "../../lib/common/SnapshotFile";
 import { Throttle } from "../../lib/common/Throttle";
-import { describeError } from "../kit/i18n";
 import { closeWithinBudget, failMessage, reportConfigError } from "../kit/lifecycle";
 import { deployedNode } from "../kit/nodes";
 import { nodeDataPath } from "../kit/storage";
@@ -49,7 +48,7 @@ type Done = (err?: Error) => void;
 const SAVE_DELAY_MS = 1000;
 /** setTimeout fires at once for longer delays; a longer wait is taken in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-/** Topics that no alarm watches are reported once each, up to this many, so that a typo shows without a flood. */
+/** Topics that no alarm watches are counted once each, up to this many, so that a typo shows without a flood. */
 const UNWATCHED_REPORTED = 100;
 /** The status under the node changes at most this often: a person reads a few changes a second, not thousands. */
 const STATUS_INTERVAL_MS = 250;
@@ -75,6 +74,8 @@ export class BlockNode {
   private readonly status = new Throttle(() => this.showStatus(), STATUS_INTERVAL_MS);
   /** The block's catalogue texts as templates, looked up once in the runtime's language and filled per use. */
   private readonly templates = new Map<string, TextTemplate>();
+  /** The state could not be read or saved: the red status that says so stays until a save works. */
+  private faulty = false;
   private readonly unwatched = new Set<string>();
 
   constructor(
@@ -146,7 +147,7 @@ export class BlockNode {
         send(this.statusMessage(msg, this.engine, fields.alarm));
       } else if (fields.command !== undefined) {
         const events = this.engine.command(
-          String(fields.command),
+          fields.command,
           fields.alarm,
           { user: userOf(fields.user), duration: fields.duration },
           now,
@@ -159,12 +160,21 @@ export class BlockNode {
         // A whole PLC read: keys no alarm watches are the read's other tags, not mistakes. An object sent to a
         // watched topic is a bad value of that topic instead, and said so below.
         const events: AlarmEvent[] = [];
-        for (const [topic, value] of Object.entries(msg.payload)) events.push(...this.update(topic, value, now));
+        let refused: AlarmError | undefined;
+        for (const [topic, value] of Object.entries(msg.payload)) {
+          const update = this.update(topic, value, now);
+          events.push(...update.events);
+          refused ??= update.refused;
+        }
         this.publish(events, send);
+        // One bad tag must not hide the others: they count, and then the msg ends in the error.
+        if (refused) throw refused;
       } else {
         if (typeof msg.topic !== "string" || msg.topic === "") throw new AlarmError("topic-missing");
-        if (!this.engine.watches(msg.topic)) this.reportUnwatched(msg.topic);
-        this.publish(this.update(msg.topic, msg.payload, now), send);
+        if (!this.engine.watches(msg.topic)) this.countUnwatched(msg.topic);
+        const update = this.update(msg.topic, msg.payload, now);
+        if (update.refused) throw update.refused;
+        this.publish(update.events, send);
       }
       this.afterChange();
       done();
@@ -172,25 +182,34 @@ export class BlockNode {
       // The error stays shown until the next good msg, not overwritten by a status that was waiting.
       this.status.cancel();
       this.lastStatus = "";
+      // The good tags of a read with a bad one changed the alarms: their deadlines and snapshot still follow.
+      this.arm();
+      this.saveSoon();
       failMessage(this.RED, this.node, done, err);
     }
   }
 
-  /** A value that is not one is a warning, not an error: one bad tag of a PLC read must not hide the others. */
-  private update(topic: string, value: unknown, now: number): AlarmEvent[] {
+  /**
+   * A value the block cannot evaluate on a topic it watches is refused (an error a Catch node sees), and changes
+   * nothing of its alarms.
+   */
+  private update(topic: string, value: unknown, now: number): { events: AlarmEvent[]; refused?: AlarmError } {
     try {
-      return this.engine?.update(topic, value, now) ?? [];
+      return { events: this.engine?.update(topic, value, now) ?? [] };
     } catch (err) {
       if (!(err instanceof AlarmError)) throw err;
-      this.node.warn(describeError(this.RED, err));
-      return [];
+      return { events: [], refused: err };
     }
   }
 
-  private reportUnwatched(topic: string): void {
+  /**
+   * A topic that no alarm watches is counted in the status rather than warned about at every msg: a typo shows
+   * under the node, without flooding the debug sidebar. Counted once each, up to a bound.
+   */
+  private countUnwatched(topic: string): void {
     if (this.unwatched.has(topic) || this.unwatched.size >= UNWATCHED_REPORTED) return;
     this.unwatched.add(topic);
-    this.node.warn(this.RED._("alarm-mail-block.warn.unwatched", { topic }));
+    this.status.request();
   }
 
   private publish(events: AlarmEvent[], send: Send): void {
@@ -322,9 +341,10 @@ export class BlockNode {
   /** Builds the status text only when the counts behind it changed: translating is the costly part. */
   private showStatus(): void {
     const summary = this.engine?.summary();
-    if (!summary) return;
+    if (!summary || this.faulty) return;
     const hidden = summary.suppressed + summary.outOfService;
-    const key = `${summary.active}|${summary.unacked}|${summary.shelved}|${hidden}|${summary.chattering}|${summary.flood}`;
+    const unwatched = this.unwatched.size;
+    const key = `${summary.active}|${summary.unacked}|${summary.shelved}|${hidden}|${summary.chattering}|${summary.flood}|${unwatched}`;
     if (key === this.lastStatus) return;
     this.lastStatus = key;
     const params = counts(summary);
@@ -332,6 +352,7 @@ export class BlockNode {
     if (summary.shelved > 0) parts.push(this.text("status.shelved", params));
     if (hidden > 0) parts.push(this.text("status.hidden", { count: hidden }));
     if (summary.chattering > 0) parts.push(this.text("status.chattering", params));
+    if (unwatched > 0) parts.push(this.text("status.unwatched", { count: unwatched }));
     let text = parts.join(", ");
     if (summary.flood) text = this.text("status.flood", { text });
     const fill: NodeStatus["fill"] =
@@ -362,8 +383,27 @@ export class BlockNode {
   }
 
   private warnSnapshot(err: unknown): void {
+    this.snapshotFault("snapshot-unreadable", err);
+  }
+
+  /**
+   * The block's state could not be read or saved: an error (in the log, and for a Catch node's "all nodes" scope) and
+   * a red status that stays until a save works again, so that nobody trusts a state that a restart would lose.
+   * The alarms keep working in memory meanwhile.
+   */
+  private snapshotFault(key: "snapshot-unreadable" | "snapshot-unwritable", err: unknown): void {
     const reason = err instanceof Error ? err.message : String(err);
-    this.node.warn(this.RED._("alarm-mail-block.warn.snapshot-unreadable", { file: this.file.path, reason }));
+    const text = this.RED._(`alarm-mail-block.warn.${key}`, { file: this.file.path, reason });
+    this.node.error(text);
+    this.faulty = true;
+    this.lastStatus = "";
+    const code = (err as { code?: unknown } | null)?.code;
+    const status = key === "snapshot-unreadable" ? "status.unreadable" : "status.unsaved";
+    this.node.status({
+      fill: "red",
+      shape: "ring",
+      text: this.RED._(`alarm-mail-block.${status}`, { code: typeof code === "string" ? code : "" }),
+    });
   }
 
   private saveSoon(): void {
@@ -385,8 +425,12 @@ export class BlockNode {
     } catch (err) {
       // The next change tries again; until then the previous snapshot stays whole.
       this.savedRevision = -1;
-      const reason = err instanceof Error ? err.message : String(err);
-      this.node.warn(this.RED._("alarm-mail-block.warn.snapshot-unwritable", { file: this.file.path, reason }));
+      this.snapshotFault("snapshot-unwritable", err);
+      return;
+    }
+    if (this.faulty) {
+      this.faulty = false;
+      this.showStatus();
     }
   }
 

@@ -13,10 +13,12 @@ import {
 } from "../../lib/csv/CsvConfig";
 import { CsvError } from "../../lib/csv/CsvError";
 import { DateFormatter, toCsv, type CsvColumn, type CsvFormat } from "../../lib/csv/CsvExport";
+import { CodedError } from "../../lib/common/CodedError";
 import { SnapshotFile } from "../../lib/common/SnapshotFile";
 import { attachmentList } from "../../lib/mail/MailComposer";
 import { findBlock, type BlockNode } from "../block/BlockNode";
-import { closeWithinBudget, failMessage, reportConfigError } from "../kit/lifecycle";
+import { describeError, statusText } from "../kit/i18n";
+import { closeWithinBudget, reportConfigError } from "../kit/lifecycle";
 import { nodeDataPath } from "../kit/storage";
 import { findTrace, type TraceNode } from "../trace/TraceNode";
 
@@ -39,7 +41,9 @@ function table<R>(rows: readonly R[], columns: ReadonlyArray<CsvColumn<R>>, head
 /**
  * The runtime side of `alarm-mail-csv`: reads an alarm block's history or active alarms, a trace log, or rows in
  * `msg.payload`, writes them as CSV with the headers in the runtime's language, and appends the file to
- * `msg.attachments`. For "since the last mail" it remembers, on disk, when it last attached a CSV.
+ * `msg.attachments`. For "since the last mail" it remembers, on disk, when it last attached a CSV. An export that
+ * fails never holds the alarm mail back: the msg goes on without the file, with `msg.csvError`, a warning and a
+ * yellow status.
  */
 export class CsvNode {
   private readonly config?: CsvConfig;
@@ -100,11 +104,15 @@ export class CsvNode {
           time: now.toLocaleTimeString(),
         }),
       });
-      send(msg);
-      done();
     } catch (err) {
-      failMessage(this.RED, this.node, done, err);
+      const message = describeError(this.RED, err);
+      msg.csvError = { code: err instanceof CodedError ? err.code : "csv-failed", message };
+      this.node.warn(this.t("warn.failed", { message }));
+      this.node.status({ fill: "yellow", shape: "ring", text: statusText(message) });
     }
+    // An alarm mail must never wait on its attachment: the msg goes on and completes either way, as a screenshot's.
+    send(msg);
+    done();
   }
 
   private async table(config: CsvConfig, msg: NodeMessageInFlow, now: number): Promise<Table> {

@@ -9,6 +9,7 @@ import type { OutboxEntry, SentEntry } from "../../lib/outbox/Outbox";
 import type { DeliveryReceipt } from "../../lib/transport/SmtpTransport";
 import { timestampFields, type TemplateView } from "../../lib/mail/Template";
 import { DigestCollector } from "./DigestCollector";
+import { readDuration } from "../../lib/common/Duration";
 import { describeError, statusText } from "../kit/i18n";
 import { findRecipients } from "../recipients/RecipientsNode";
 import { findServer, type OutboxListener, type ServerNode } from "../server/ServerNode";
@@ -62,9 +63,10 @@ export class SendNode implements OutboxListener {
   ) {
     this.events = eventList(def.events);
     this.signInStatus = { fill: "yellow", shape: "ring", text: RED._("alarm-mail-send.status.signIn") };
-    const digestMs = Number(def.digest ?? 0);
+    // A window a timer cannot wait (or not a number) is no window: the digest is off rather than firing at once.
+    const digestMs = readDuration(def.digest ?? 0, { whole: true }) ?? 0;
     this.digestBypass = Number(def.digestBypass ?? 1);
-    if (Number.isFinite(digestMs) && digestMs > 0) {
+    if (digestMs > 0) {
       this.digest = new DigestCollector<Waiting>(RED, node, digestMs, (items, callbacks) =>
         this.sendDigest(items, callbacks),
       );

@@ -6,6 +6,7 @@ import { OAuthClient, type OAuthSettings, type TokenSet } from "../../lib/oauth/
 import { parseServerSettings, type ServerConfig, type ServerCredentials } from "../../lib/server/ServerSettings";
 import { refreshTokenSeed } from "../../lib/oauth/TokenProvider";
 import { describeError } from "../kit/i18n";
+import { readBody, routeNodeId, type BodySchema } from "../kit/requests";
 import { withStoredSecrets } from "./ServerEndpoints";
 import { findServer } from "./ServerNode";
 import { tokenStore } from "./tokens";
@@ -31,6 +32,12 @@ type DeviceState =
   | { state: "signed-in" }
   | { state: "failed"; code: string; params: Record<string, string | number>; message: string };
 
+const CATALOGUE = "alarm-mail-server";
+const SIGN_IN_BODY = {
+  config: { kind: "record", optional: true },
+  credentials: { kind: "record", optional: true, strings: true },
+  redirectUri: { kind: "string", optional: true, max: 2000 },
+} as const satisfies BodySchema;
 const PENDING_MS = 10 * 60_000;
 const pending = new Map<string, PendingSignIn>();
 const devices = new Map<string, { status: DeviceState; abort: AbortController }>();
@@ -45,9 +52,11 @@ export function registerOAuthEndpoints(RED: NodeAPI): void {
   const canWrite = RED.auth.needsPermission("alarm-mail-server.write");
 
   RED.httpAdmin.post("/alarm-mail-server/:id/oauth/authorize", canWrite, (req: Request, res: Response) => {
+    const id = routeNodeId(RED, req, res, CATALOGUE, "id");
+    const checked = id === undefined ? undefined : readBody(RED, req, res, CATALOGUE, SIGN_IN_BODY);
+    if (id === undefined || !checked) return;
+    const body = checked as SignInRequest;
     void answer(RED, res, async () => {
-      const id = String(req.params.id);
-      const body = (req.body ?? {}) as SignInRequest;
       const { oauth, account } = oauthOf(RED, id, body);
       if (!body.redirectUri) throw new MailError("config-invalid", { field: "redirectUri" });
       const state = randomBytes(24).toString("base64url");
@@ -86,19 +95,26 @@ export function registerOAuthEndpoints(RED: NodeAPI): void {
   });
 
   RED.httpAdmin.post("/alarm-mail-server/:id/oauth/callback", canWrite, (req: Request, res: Response) => {
+    const id = routeNodeId(RED, req, res, CATALOGUE, "id");
+    const body =
+      id === undefined ? undefined : readBody(RED, req, res, CATALOGUE, { url: { kind: "string", max: 10_000 } });
+    if (id === undefined || !body) return;
     void answer(RED, res, async () => {
-      const pasted = new URL(String((req.body as { url?: unknown } | undefined)?.url ?? ""), "http://pasted.invalid");
+      const pasted = new URL(body.url, "http://pasted.invalid");
       const state = pasted.searchParams.get("state") ?? "";
-      if (pending.get(state)?.serverId !== String(req.params.id)) throw new MailError("oauth-state-invalid");
+      if (pending.get(state)?.serverId !== id) throw new MailError("oauth-state-invalid");
       await complete(RED, state, pasted.searchParams.get("code"), pasted.searchParams.get("error"));
       return { message: RED._("alarm-mail-server.oauth.done") };
     });
   });
 
   RED.httpAdmin.post("/alarm-mail-server/:id/oauth/device", canWrite, (req: Request, res: Response) => {
+    const id = routeNodeId(RED, req, res, CATALOGUE, "id");
+    const checked = id === undefined ? undefined : readBody(RED, req, res, CATALOGUE, SIGN_IN_BODY);
+    if (id === undefined || !checked) return;
+    const body = checked as SignInRequest;
     void answer(RED, res, async () => {
-      const id = String(req.params.id);
-      const { oauth, account } = oauthOf(RED, id, (req.body ?? {}) as SignInRequest);
+      const { oauth, account } = oauthOf(RED, id, body);
       const client = new OAuthClient(oauth);
       const device = await client.startDevice();
       devices.get(id)?.abort.abort();
@@ -128,8 +144,9 @@ export function registerOAuthEndpoints(RED: NodeAPI): void {
   });
 
   RED.httpAdmin.get("/alarm-mail-server/:id/oauth/status", canRead, (req: Request, res: Response) => {
+    const id = routeNodeId(RED, req, res, CATALOGUE, "id");
+    if (id === undefined) return;
     void answer(RED, res, async () => {
-      const id = String(req.params.id);
       const deployed = findServer(RED, id)?.tokens;
       const stored = deployed ? undefined : await (await tokenStore(RED)).load(id);
       const signIn = deployed

@@ -2,7 +2,10 @@ import type { Request, Response } from "express";
 import type { NodeAPI } from "node-red";
 import type { OutboxEntry, SentEntry } from "../../lib/outbox/Outbox";
 import { deployedNode } from "../kit/nodes";
+import { readBody, routeNodeId, unknownNode } from "../kit/requests";
 import { OUTBOX_TOPIC, type ServerNode, type ServerNodeObject } from "./ServerNode";
+
+const CATALOGUE = "alarm-mail-server";
 
 interface ServerView {
   id: string;
@@ -27,29 +30,37 @@ export function registerOutboxEndpoints(RED: NodeAPI): void {
   });
 
   RED.httpAdmin.post("/alarm-mail/outbox/:server/resend", canWrite, (req: Request, res: Response) => {
-    const server = find(RED, String(req.params.server));
-    const id = (req.body as { id?: unknown } | undefined)?.id;
-    if (!server || typeof id !== "string") {
-      res.status(404).json({ ok: false });
-      return;
-    }
-    void server.mailServer.resend(id).then((ok) => res.status(ok ? 200 : 404).json({ ok }));
+    const server = serverOf(RED, req, res);
+    const body = server && readBody(RED, req, res, CATALOGUE, { id: { kind: "string", max: 1000 } });
+    if (!server || !body) return;
+    void server.mailServer.resend(body.id).then((ok) => res.status(ok ? 200 : 404).json({ ok }));
   });
 
+  // Without ids it purges every failed mail and the whole sent log: only an absent field means "all", never a
+  // field of another shape.
   RED.httpAdmin.post("/alarm-mail/outbox/:server/purge", canWrite, (req: Request, res: Response) => {
-    const server = find(RED, String(req.params.server));
-    const ids = (req.body as { ids?: unknown } | undefined)?.ids;
+    const server = serverOf(RED, req, res);
+    const body = server && readBody(RED, req, res, CATALOGUE, { ids: { kind: "strings", optional: true } });
     const box = server?.mailServer.mailbox;
+    if (!server || !body) return;
     if (!box) {
-      res.status(404).json({ ok: false });
+      unknownNode(RED, res, CATALOGUE, server.id);
       return;
     }
-    const list = Array.isArray(ids) ? ids.filter((id): id is string => typeof id === "string") : undefined;
-    void box.purge(list).then((purged) => {
+    void box.purge(body.ids).then((purged) => {
       RED.comms.publish(OUTBOX_TOPIC, { server: server.id }, false);
       res.json({ ok: true, purged });
     });
   });
+}
+
+/** The deployed server a route names; undefined after answering 404. */
+function serverOf(RED: NodeAPI, req: Request, res: Response): ServerNodeObject | undefined {
+  const id = routeNodeId(RED, req, res, CATALOGUE, "server");
+  if (id === undefined) return undefined;
+  const found = servers(RED).find((node) => node.id === id);
+  if (!found) unknownNode(RED, res, CATALOGUE, id);
+  return found;
 }
 
 function servers(RED: NodeAPI): ServerNodeObject[] {
@@ -60,10 +71,6 @@ function servers(RED: NodeAPI): ServerNodeObject[] {
     if (node?.mailServer) found.push(node);
   });
   return found;
-}
-
-function find(RED: NodeAPI, id: string): ServerNodeObject | undefined {
-  return servers(RED).find((node) => node.id === id);
 }
 
 function view(node: ServerNodeObject): ServerView {

@@ -13,6 +13,7 @@ import type { TokenProvider } from "../../lib/oauth/TokenProvider";
 import { createTokenProvider, createTransport } from "../../lib/server/ServerStack";
 import type { Transport } from "../../lib/transport/Transport";
 import { describeError } from "../kit/i18n";
+import { readBody, routeNodeId, type BodySchema } from "../kit/requests";
 import { findServer } from "./ServerNode";
 import { tokenStore } from "./tokens";
 
@@ -69,15 +70,21 @@ type TestAction = (
   body: TestRequest,
 ) => Promise<{ message: string; [key: string]: string }>;
 
+/** What the dialog posts: its fields, its secrets ("__PWRD__" when untouched) and, for a test mail, the address. */
+export const DIALOG_BODY = {
+  config: { kind: "record", optional: true },
+  credentials: { kind: "record", optional: true, strings: true },
+  to: { kind: "string", optional: true, max: 10_000 },
+} as const satisfies BodySchema;
+
 async function run(RED: NodeAPI, req: Request, res: Response, action: TestAction): Promise<void> {
-  const body = (req.body ?? {}) as TestRequest;
+  const id = routeNodeId(RED, req, res, "alarm-mail-server", "id");
+  const checked = id === undefined ? undefined : readBody(RED, req, res, "alarm-mail-server", DIALOG_BODY);
+  if (id === undefined || !checked) return;
+  const body = checked as TestRequest;
   let transport: Transport | undefined;
   try {
-    const settings = parseServerSettings(
-      body.config ?? {},
-      withStoredSecrets(RED, String(req.params.id), body.credentials),
-    );
-    const id = String(req.params.id);
+    const settings = parseServerSettings(body.config ?? {}, withStoredSecrets(RED, id, body.credentials));
     const tokens = settings.oauth ? await tokenProviderFor(RED, id, settings) : undefined;
     const opened = createTransport(settings, tokens);
     transport = opened;

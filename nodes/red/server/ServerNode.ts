@@ -48,12 +48,16 @@ export class ServerNode {
   readonly transport?: Transport;
   private scheduler?: DeliveryScheduler;
   private outbox?: Outbox;
-  private readonly ready: Promise<void>;
+  private ready: Promise<void>;
   /** The OAuth2 token provider, when this server logs in with XOAUTH2. */
   readonly tokens?: Promise<TokenProvider>;
   private readonly listeners = new Map<string, OutboxListener>();
   private needsSignIn = false;
   private readonly backlog = new Map<string, Outcome[]>();
+  /** Opens the outbox (again, after a disk fault at deploy); undefined when the settings are wrong. */
+  private reopen?: () => Promise<void>;
+  private outboxError?: MailError;
+  private closing = false;
 
   constructor(
     private readonly RED: NodeAPI,
@@ -88,22 +92,38 @@ export class ServerNode {
         reachable: () => transport.reachable(),
       };
       const backup = settings.backup ? this.backupRoute(settings.backup) : undefined;
-      this.ready = this.openOutbox(primary, backup, settings.delivery);
+      this.reopen = () => this.openOutbox(primary, backup, settings.delivery);
+      this.ready = this.reopen();
     } catch (err) {
       this.error = reportConfigError(RED, node, err, { status: false });
       this.ready = Promise.resolve();
     }
   }
 
-  /** Resolves once the mail is on disk in this server's outbox; delivery follows in the background. */
+  /**
+   * Resolves once the mail is on disk in this server's outbox; delivery follows in the background. A disk that
+   * refuses the write (full, read-only) is an `outbox-unavailable` error and the mail is not queued: the send node
+   * says so on output 2. An outbox that could not be opened is tried again with each mail, so that freeing the
+   * disk is enough.
+   */
   async queue(
     mail: OutgoingMail,
     meta: { rank: number; sendNode: string; msg: unknown; order?: EventOrder },
   ): Promise<OutboxEntry> {
     await this.ready;
-    if (!this.outbox || !this.scheduler)
-      throw this.configError ?? new MailError("outbox-unavailable", { reason: "closed" });
-    const entry = await this.outbox.enqueue(mail, meta);
+    if (!this.outbox && this.reopen && !this.closing) {
+      this.ready = this.reopen();
+      await this.ready;
+    }
+    if (!this.outbox || !this.scheduler) {
+      throw this.configError ?? this.outboxError ?? new MailError("outbox-unavailable", { reason: "closed" });
+    }
+    let entry: OutboxEntry;
+    try {
+      entry = await this.outbox.enqueue(mail, meta);
+    } catch (err) {
+      throw new MailError("outbox-unavailable", { reason: reasonOf(err) }, { cause: err });
+    }
     this.scheduler.kick();
     return entry;
   }
@@ -168,6 +188,7 @@ export class ServerNode {
 
   /** Stops delivery within Node-RED's close budget; mails not yet accepted stay queued for the next start. */
   async close(): Promise<void> {
+    this.closing = true;
     await this.ready;
     clearTimeout(this.publishTimer);
     await this.scheduler?.close(10_000);
@@ -193,12 +214,13 @@ export class ServerNode {
           ),
       });
     } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      this.error = reportConfigError(this.RED, this.node, new MailError("outbox-unavailable", { reason }), {
-        status: false,
-      });
+      // Said once until it works again; every mail meanwhile is refused with the same words.
+      const reported = this.outboxError !== undefined;
+      this.outboxError = new MailError("outbox-unavailable", { reason: reasonOf(err) }, { cause: err });
+      if (!reported) reportConfigError(this.RED, this.node, this.outboxError, { status: false });
       return;
     }
+    this.outboxError = undefined;
     const scheduler = new DeliveryScheduler(this.outbox, primary, backup, policy);
     scheduler.on("sent", (...args) => this.dispatch(args[0].sendNode, { kind: "sent", args }));
     scheduler.on("failed", (...args) => this.dispatch(args[0].sendNode, { kind: "failed", args }));
@@ -253,4 +275,8 @@ export interface ServerNodeObject extends Node<ServerCredentials> {
 /** The deployed `alarm-mail-server` node `id`: what send nodes, admin endpoints and a failover route use. */
 export function findServer(RED: NodeAPI, id: unknown): ServerNode | undefined {
   return deployedNode<ServerNodeObject>(RED, id, "alarm-mail-server")?.mailServer;
+}
+
+function reasonOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

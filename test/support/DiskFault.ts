@@ -1,0 +1,87 @@
+import fsp, { type FileHandle } from "node:fs/promises";
+import { resolve, sep } from "node:path";
+
+type Mode = "ok" | "full" | "read-only";
+
+/**
+ * A disk fault under one folder, made by wrapping the file system calls the package makes (`node:fs/promises`, read
+ * at call time by the built code): `full` fails every write and sync with ENOSPC, as a full disk does; `read-only`
+ * fails every open for writing, mkdir, rename and unlink with EROFS, as a folder mounted read-only does. Running as
+ * root, permissions cannot make a folder read-only, hence the wrapping. Reads always work.
+ */
+export class DiskFault {
+  mode: Mode = "ok";
+  private readonly handles = new WeakSet<FileHandle>();
+  private readonly restore: Array<() => void> = [];
+
+  constructor(private readonly folder: string) {}
+
+  install(): this {
+    const inside = (path: unknown) => typeof path === "string" && resolve(path).startsWith(resolve(this.folder) + sep);
+    const fault = (code: "ENOSPC" | "EROFS", call: string) =>
+      Object.assign(
+        new Error(`${code}: ${code === "ENOSPC" ? "no space left on device" : "read-only file system"}, ${call}`),
+        {
+          code,
+        },
+      );
+    const writes = (flags: unknown) => typeof flags === "string" && /[wa+]/.test(flags);
+
+    this.wrap(fsp, "open", (original) => async (path: unknown, flags?: unknown, ...rest: unknown[]) => {
+      if (this.mode === "read-only" && inside(path) && writes(flags)) throw fault("EROFS", "open");
+      const handle = (await original(path, flags, ...rest)) as FileHandle;
+      if (inside(path)) this.handles.add(handle);
+      return handle;
+    });
+    for (const name of ["mkdir", "rename", "unlink", "writeFile", "appendFile", "rm"] as const) {
+      this.wrap(fsp, name, (original) => async (path: unknown, ...rest: unknown[]) => {
+        if (this.mode === "read-only" && inside(path)) throw fault("EROFS", name);
+        if (this.mode === "full" && inside(path) && (name === "writeFile" || name === "appendFile")) {
+          throw fault("ENOSPC", name);
+        }
+        return original(path, ...rest);
+      });
+    }
+    return this;
+  }
+
+  /**
+   * Wraps the write and sync methods of FileHandle, for the handles opened under the folder. FileHandle's class is not
+   * exported: its prototype is reached through a handle.
+   */
+  async installHandles(): Promise<this> {
+    const probe = await fsp.open(__filename, "r");
+    const proto = Object.getPrototypeOf(probe) as Record<string, unknown>;
+    await probe.close();
+    const failing = (handle: FileHandle) => this.mode === "full" && this.handles.has(handle);
+    for (const name of ["write", "writev", "writeFile", "appendFile", "datasync", "sync"]) {
+      this.wrap(
+        proto,
+        name,
+        (original) =>
+          async function (this: FileHandle, ...args: unknown[]) {
+            if (failing(this)) {
+              throw Object.assign(new Error(`ENOSPC: no space left on device, ${name}`), { code: "ENOSPC" });
+            }
+            return original.apply(this, args);
+          },
+      );
+    }
+    return this;
+  }
+
+  uninstall(): void {
+    for (const undo of this.restore.splice(0).reverse()) undo();
+  }
+
+  private wrap(
+    target: object,
+    name: string,
+    make: (original: (...args: unknown[]) => Promise<unknown>) => (...args: unknown[]) => Promise<unknown>,
+  ): void {
+    const holder = target as Record<string, unknown>;
+    const original = holder[name] as (...args: unknown[]) => Promise<unknown>;
+    holder[name] = make(original);
+    this.restore.push(() => (holder[name] = original));
+  }
+}

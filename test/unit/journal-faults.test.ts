@@ -1,0 +1,89 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { Journal, type CorruptRecord, type RecordPosition } from "../../nodes/lib/common/Journal";
+import { DiskFault } from "../support/DiskFault";
+
+describe("Journal after a write that failed (ENOSPC from a wrapped write)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "alarm-mail-journal-fault-"));
+  let fault: DiskFault;
+  after(() => fault.uninstall());
+
+  it("refuses the record, and the records after it are read back where they are, also after a restart", async () => {
+    fault = await new DiskFault(dir).install().installHandles();
+    const journal = await Journal.open<{ n: number }>(
+      dir,
+      () => undefined,
+      () => undefined,
+      () => undefined,
+    );
+    const first = await journal.append({ n: 1 });
+    fault.mode = "full";
+    await assert.rejects(journal.append({ n: 2 }), /ENOSPC/);
+    fault.mode = "ok";
+    const third = await journal.append({ n: 3 });
+    assert.deepEqual(await journal.read(first), { n: 1 });
+    assert.deepEqual(await journal.read(third), { n: 3 }, "its position is where it was written");
+    await journal.close();
+
+    const replayed: Array<[number, RecordPosition]> = [];
+    const corrupt: CorruptRecord[] = [];
+    const again = await Journal.open<{ n: number }>(
+      dir,
+      (record, position) => replayed.push([record.n, position]),
+      (c) => corrupt.push(c),
+      () => undefined,
+    );
+    assert.deepEqual(
+      replayed.map(([n]) => n),
+      [1, 3],
+    );
+    assert.deepEqual(corrupt, []);
+    assert.deepEqual(await again.read(replayed[1][1]), { n: 3 });
+    await again.close();
+  });
+});
+
+describe("Journal: a damaged record", () => {
+  it("is reported once, not again at every restart, and the records after it still replay", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "alarm-mail-journal-damage-"));
+    const journal = await Journal.open<{ n: number }>(
+      dir,
+      () => undefined,
+      () => undefined,
+      () => undefined,
+    );
+    await journal.append({ n: 1 });
+    const second = await journal.append({ n: 2 });
+    await journal.append({ n: 3 });
+    await journal.close();
+    const file = join(dir, "journal-00000001.log");
+    const data = readFileSync(file);
+    data[second.offset + 12] ^= 0xff; // one flipped byte: the CRC no longer matches
+    writeFileSync(file, data);
+
+    const open = async () => {
+      const corrupt: CorruptRecord[] = [];
+      const replayed: number[] = [];
+      const j = await Journal.open<{ n: number }>(
+        dir,
+        (record) => replayed.push(record.n),
+        (c) => corrupt.push(c),
+        () => undefined,
+      );
+      await j.close();
+      return { corrupt, replayed };
+    };
+    const first = await open();
+    assert.deepEqual(
+      first.corrupt.map((c) => [c.offset, c.reason]),
+      [[second.offset, "checksum"]],
+    );
+    assert.deepEqual(first.replayed, [1, 3]);
+    const again = await open();
+    assert.deepEqual(again.corrupt, [], "said once");
+    assert.deepEqual(again.replayed, [1, 3]);
+  });
+});
