@@ -24,6 +24,8 @@ import { EmbeddedNodeRed, cpuMs, rssPeak, type FlowNode } from "./runtime";
 import { machine, median, ranAt, resultsFile, runMain, writeResults } from "./support";
 
 const UPDATES = positiveInt(process.env.BENCH_UPDATES, 20_000);
+/** For a profile (`node --cpu-prof`): only the runtime candidate whose name starts with this runs, nothing written. */
+const ONLY = process.env.BENCH_ONLY;
 const ENGINE_UPDATES = UPDATES * 10;
 const ROUNDS = 5;
 const SMALL = 10;
@@ -347,6 +349,13 @@ async function main(): Promise<void> {
         `${run.events} events`,
     );
   };
+  if (ONLY) {
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const [name, node] of runtime) if (name.startsWith(ONLY)) record(name, await measureRuntime(red, node));
+    }
+    await red.stop();
+    return;
+  }
   for (let round = 1; round <= ROUNDS; round++) {
     console.log(`round ${round}`);
     for (const [name, node] of runtime) record(name, await measureRuntime(red, node));

@@ -3,32 +3,32 @@
  *
  * A. Time from input to durable: `Outbox.enqueue` (one at a time, and a burst of 1000 at once) against the least a
  *    durable write costs: the same bytes appended to a plain file, one `datasync()` each.
- * B. The same time through `alarm-mail-send` in a real Node-RED runtime, from `receive(msg)` to the outbox's
- *    `enqueue` resolving, while the outbox delivers to an SMTP sink at the same time.
- * C. Restart with 50,000 queued mails (BENCH_QUEUED): `Outbox.open` (replay) against reading the same files and parsing each line,
- *    the memory an opened outbox keeps, and the time from a Node-RED start to the first delivered mail.
+ * B. The same time through `alarm-mail-send` in a real Node-RED embedded in this process, from `receive(msg)` to the
+ *    outbox's `enqueue` resolving, while the outbox delivers a backlog to an SMTP sink at full rate.
+ * C. Restart with 50,000 queued mails (BENCH_QUEUED): `Outbox.open` (replay) against reading the same files and
+ *    parsing each line, the memory an opened outbox keeps, and Node-RED processes started with an empty outbox and
+ *    with the full one (`bench/restart-child.ts`): time to the outbox open and to the first mail, peak RSS.
  *
  * Ratios to a baseline measured in the same run, with candidates interleaved, are the result; they are printed and
  * written into bench/RESULTS.md between the bench:outbox markers.
  */
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { open, readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import helper from "node-red-node-test-helper";
-import type { NodeInitializer, NodeMessage } from "node-red";
+import type { NodeMessage } from "node-red";
 import { SmtpSink } from "../dev/SmtpSink";
 import { Journal } from "../nodes/lib/common/Journal";
 import { DEFAULT_LIMITS, MailComposer, type OutgoingMail } from "../nodes/lib/mail/MailComposer";
 import { Outbox } from "../nodes/lib/outbox/Outbox";
 import type { ServerNodeObject } from "../nodes/red/server/ServerNode";
+import { benchUserDir, EmbeddedNodeRed, type FlowNode } from "./runtime";
 import { machine, ranAt, resultsFile, runMain, versionOf, writeResults } from "./support";
 
-const requireHere = createRequire(__filename);
 const root = join(__dirname, "..");
 
 const ROUNDS = 3;
@@ -63,11 +63,6 @@ const VARIANTS: Variant[] = [
 
 /** Every candidate of part A and B, by its row in the table. */
 type Mode = "sequential" | "burst";
-
-helper.init(requireHere.resolve("node-red"));
-const ourNodes: NodeInitializer[] = ["alarm-mail-server", "alarm-mail-send"].map(
-  (name) => requireHere(join(root, "dist", `${name}.js`)) as NodeInitializer,
-);
 
 /** A full GC between runs, so that one candidate's garbage is not collected on the next one's clock. */
 const collectGarbage: () => void = (() => {
@@ -109,7 +104,11 @@ async function composeMails(variant: Variant, count: number): Promise<OutgoingMa
   return mails;
 }
 
-const enqueueMeta = (mail: OutgoingMail) => ({ rank: 3, sendNode: "send", msg: storedMsg(mail.messageId) });
+const enqueueMeta = (mail: OutgoingMail) => ({
+  rank: 3,
+  sendNode: "send",
+  msgJson: JSON.stringify(storedMsg(mail.messageId)),
+});
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -137,16 +136,6 @@ function journalLines(dir: string): Buffer[] {
     }
   }
   return lines;
-}
-
-/** The queued-mail records of a folder, by the _msgid of the msg stored with each. */
-function queuedRecordsByMsg(dir: string): Map<string, Buffer> {
-  const byMsg = new Map<string, Buffer>();
-  for (const line of journalLines(dir)) {
-    const record = JSON.parse(line.subarray(9).toString("utf8")) as { t?: string; msg?: { _msgid?: unknown } };
-    if (record.t === "q" && typeof record.msg?._msgid === "string") byMsg.set(record.msg._msgid, line);
-  }
-  return byMsg;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -244,11 +233,14 @@ async function oneWriteRun(lines: Buffer[]): Promise<number> {
 }
 
 /** The journal lines that the outbox writes for `mails`, byte for byte, to feed the baseline. */
-async function linesOf(mails: OutgoingMail[]): Promise<Buffer[]> {
+async function linesOf(
+  mails: OutgoingMail[],
+  metas: Array<Parameters<Outbox["enqueue"]>[1]> = mails.map(enqueueMeta),
+): Promise<Buffer[]> {
   const dir = scratch();
   try {
     const outbox = await Outbox.open(dir, { segmentBytes: Number.MAX_SAFE_INTEGER });
-    for (const mail of mails) await outbox.enqueue(mail, enqueueMeta(mail));
+    for (const [i, mail] of mails.entries()) await outbox.enqueue(mail, metas[i]);
     await outbox.close();
     return journalLines(dir);
   } finally {
@@ -303,16 +295,22 @@ async function measureEnqueue(item: EnqueueCase): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// B. Through alarm-mail-send in Node-RED
+// B. Through alarm-mail-send in Node-RED, while it delivers
 
-type FlowNode = Record<string, unknown> & { id: string; type: string };
-
-function mailFlow(port: number): FlowNode[] {
+/** A server node (a new id is a new outbox folder) and a send node `send-<server id>`, outputs unwired. */
+function mailFlow(port: number, server: string): FlowNode[] {
   return [
-    { id: "server", type: "alarm-mail-server", host: "127.0.0.1", port, security: "none", auth: "none", from: FROM },
-    { id: "send", type: "alarm-mail-send", server: "server", wires: [["ok"], ["failed"]] },
-    { id: "ok", type: "helper" },
-    { id: "failed", type: "helper" },
+    { id: "tab", type: "tab", label: "bench" },
+    {
+      id: server,
+      type: "alarm-mail-server",
+      host: "127.0.0.1",
+      port,
+      security: "none",
+      auth: "none",
+      from: FROM,
+    },
+    { id: `send-${server}`, z: "tab", type: "alarm-mail-send", server, wires: [[], []] },
   ];
 }
 
@@ -327,9 +325,16 @@ async function until<T>(probe: () => T | undefined, timeoutMs: number, what: str
 }
 
 interface RuntimeRun {
+  /** One at a time, while a backlog of BACKLOG mails is being delivered. */
   sequential: number[];
   /** Of each sequential sample, the part from the send node calling Outbox.enqueue until it resolved. */
   insideEnqueue: number[];
+  /** The bare append + datasync of the same kind of records, one at a time, while the same backlog is delivered. */
+  loadedBaseline: number[];
+  /** Mails per second that reached the sink while the sequential mails went in. */
+  deliveringRate: number;
+  /** Mails of the backlog still queued when the last sequential mail was durable (0: delivery may have idled). */
+  backlogLeft: number;
   burst: number[];
   /** Mails per second from the burst's start until the sink had all of it. */
   burstDelivery: number;
@@ -337,33 +342,40 @@ interface RuntimeRun {
   burstLines: Buffer[];
 }
 
+/** Mails handed to the send node before the timed one-at-a-time mails, so that they go in while it delivers. */
+const BACKLOG = 2000;
+const MSGID = /"_msgid":"([^"]+)"/;
+
 /**
- * One Node-RED runtime with a fresh user directory. The end point "durable" is observed by noting the time when the
- * outbox's own `enqueue` promise resolves (after its fdatasync): the call is passed through untouched.
+ * One deploy on the embedded Node-RED with a fresh outbox. The end point "durable" is observed by noting the time
+ * when the outbox's own `enqueue` promise resolves (after its fdatasync): the call is passed through untouched.
  */
-async function runtimeRun(sequentialCount: number): Promise<RuntimeRun> {
-  const userDir = scratch();
+async function runtimeRun(red: EmbeddedNodeRed, n: number, baselineLines: Buffer[]): Promise<RuntimeRun> {
+  const sequentialCount = baselineLines.length;
   const sink = new SmtpSink({ starttls: false });
-  let loaded = false;
+  let failed = 0;
   try {
     const port = await sink.listen();
-    helper.settings({ userDir });
-    await helper.load(ourNodes, mailFlow(port));
-    loaded = true;
-    let failed = 0;
-    helper.getNode("failed").on("input", () => (failed += 1));
-    const server = helper.getNode("server") as ServerNodeObject;
+    await red.deploy(mailFlow(port, `server-${n}`));
+    const server = red.node(`server-${n}`) as ServerNodeObject;
     const outbox = await until(() => server.mailServer.mailbox, 10_000, "the outbox");
+    red.onComplete((event) => {
+      if (event.error !== undefined) failed += 1;
+    });
 
     const calledAt = new Map<string, number>();
     const durableAt = new Map<string, number>();
     const waiters = new Map<string, () => void>();
+    const enqueued = new Map<string, Parameters<Outbox["enqueue"]>>();
     const enqueue = outbox.enqueue.bind(outbox);
     outbox.enqueue = async (mail, meta) => {
-      const id = (meta.msg as { _msgid?: unknown } | undefined)?._msgid;
-      if (typeof id === "string") calledAt.set(id, performance.now());
+      const id = MSGID.exec(meta.msgJson ?? "")?.[1];
+      if (id !== undefined) {
+        calledAt.set(id, performance.now());
+        enqueued.set(id, [mail, meta]);
+      }
       const entry = await enqueue(mail, meta);
-      if (typeof id === "string") {
+      if (id !== undefined) {
         durableAt.set(id, performance.now());
         waiters.get(id)?.();
       }
@@ -371,17 +383,24 @@ async function runtimeRun(sequentialCount: number): Promise<RuntimeRun> {
     };
     const durable = (id: string) =>
       new Promise<void>((resolve) => (durableAt.has(id) ? resolve() : waiters.set(id, resolve)));
-    const send = helper.getNode("send");
+    const send = red.node(`send-server-${n}`);
+    const feed = (ids: string[]) => ids.forEach((id) => send.receive(storedMsg(id)));
 
     const warm = Array.from({ length: WARMUP }, (_, i) => `warm-${i}`);
-    for (const id of warm) send.receive(storedMsg(id));
+    feed(warm);
     await Promise.all(warm.map(durable));
     await sink.waitFor(WARMUP, 30_000);
     collectGarbage();
 
+    // A backlog, durable before the timed mails start: they then go in while the outbox delivers it at full rate.
+    const backlog = Array.from({ length: BACKLOG }, (_, i) => `backlog-${i}`);
+    feed(backlog);
+    await Promise.all(backlog.map(durable));
     const sequentialIds = Array.from({ length: sequentialCount }, (_, i) => `seq-${i}`);
     const sequential: number[] = [];
     const insideEnqueue: number[] = [];
+    const sinkBefore = sink.received.length;
+    const began = performance.now();
     for (const id of sequentialIds) {
       const start = performance.now();
       send.receive(storedMsg(id));
@@ -390,51 +409,62 @@ async function runtimeRun(sequentialCount: number): Promise<RuntimeRun> {
       sequential.push(end - start);
       insideEnqueue.push(end - (calledAt.get(id) ?? Number.NaN));
     }
-    await sink.waitFor(WARMUP + sequentialCount, 30_000);
+    const deliveringRate = (sink.received.length - sinkBefore) / ((performance.now() - began) / 1000);
+    // The same disk and the same process, busy with the same delivery: what a durable write costs under this load.
+    const loadedBaseline = (await appendRun(baselineLines, "sequential")).samples;
+    const backlogLeft = outbox.pending().length;
+    await sink.waitFor(WARMUP + BACKLOG + sequentialCount, 60_000);
     collectGarbage();
 
     const burstIds = Array.from({ length: BURST }, (_, i) => `burst-${i}`);
     const start = performance.now();
-    for (const id of burstIds) send.receive(storedMsg(id));
+    feed(burstIds);
     await Promise.all(burstIds.map(durable));
     const burst = burstIds.map((id) => (durableAt.get(id) ?? Number.NaN) - start);
-    await sink.waitFor(WARMUP + sequentialCount + BURST, 60_000);
+    await sink.waitFor(WARMUP + BACKLOG + sequentialCount + BURST, 60_000);
     const burstDelivery = BURST / ((performance.now() - start) / 1000);
     await settle(200);
-    if (failed > 0) throw new Error(`alarm-mail-send: ${failed} mails on the failure output`);
+    if (failed > 0) throw new Error(`alarm-mail-send: ${failed} msgs completed with an error`);
 
-    loaded = false;
-    await helper.unload();
-    const records = queuedRecordsByMsg(join(userDir, "alarm-mail", "outbox", "server"));
-    const linesFor = (ids: string[]) =>
-      ids.map((id) => {
-        const line = records.get(id);
-        if (!line) throw new Error(`no journal record for ${id}`);
-        return line;
+    await red.deploy([]);
+    // The journal compacts delivered mails away: the baseline's records are the same mails and metadata written
+    // again by an outbox of their own.
+    const linesFor = (ids: string[]) => {
+      const calls = ids.map((id) => {
+        const call = enqueued.get(id);
+        if (!call) throw new Error(`no enqueue seen for ${id}`);
+        return call;
       });
+      return linesOf(
+        calls.map(([mail]) => mail),
+        calls.map(([, meta]) => meta),
+      );
+    };
     return {
       sequential,
       insideEnqueue,
+      loadedBaseline,
+      deliveringRate,
+      backlogLeft,
       burst,
       burstDelivery,
-      sequentialLines: linesFor(sequentialIds),
-      burstLines: linesFor(burstIds),
+      sequentialLines: await linesFor(sequentialIds),
+      burstLines: await linesFor(burstIds),
     };
   } finally {
-    if (loaded) await helper.unload();
+    red.onComplete(undefined);
     await sink.close();
-    rmSync(userDir, { recursive: true, force: true });
   }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// C. Restart with 10,000 queued mails
+// C. Restart with 50,000 queued mails
 
 /** Fills an outbox the way a long outage does, bursts of 1000 at a time; returns the time it took. */
-async function fillOutbox(dir: string, segmentBytes?: number): Promise<number> {
+async function fillOutbox(dir: string): Promise<number> {
   const variant = VARIANTS[0];
   const start = performance.now();
-  const outbox = await Outbox.open(dir, segmentBytes ? { segmentBytes } : {});
+  const outbox = await Outbox.open(dir);
   for (let filled = 0; filled < RESTART_QUEUED; filled += BURST) {
     const mails = await composeMails(variant, Math.min(BURST, RESTART_QUEUED - filled));
     await Promise.all(mails.map((mail) => outbox.enqueue(mail, enqueueMeta(mail))));
@@ -472,19 +502,31 @@ async function journalReplay(dir: string): Promise<number> {
   return records;
 }
 
+/** What the child process of one Node-RED start reports (`bench/restart-child.ts`). */
+interface ChildStart {
+  flowsStartedMs: number;
+  readyMs: number;
+  deliveredMs: number;
+  queued: number;
+  readyRssMb: number;
+  peakRssMb: number;
+}
+
+interface NodeRedStart extends ChildStart {
+  /** From the spawn of the process to the first mail at the sink (NaN with an empty outbox). */
+  firstMailMs: number;
+  /** Mails per second over the RESTART_DELIVERIES after the first one. */
+  delivery: number;
+}
+
 interface RestartRound {
   readAndParse: number;
   journalReplay: number;
   outboxOpen: number;
-  /** Outbox.open of the same mails in one segment, opened with a segment size above the folder's: no compaction. */
-  outboxOpenNoCompaction: number;
   /** Folder size once Outbox.open has returned (it may have compacted). */
   folderAfterOpen: number;
-  /** From helper.load until the outbox of the server node is open. */
-  runtimeReady: number;
-  runtimeFirstMail: number;
-  /** Mails per second over the first RESTART_DELIVERIES after the first one. */
-  runtimeDelivery: number;
+  empty: NodeRedStart;
+  full: NodeRedStart;
 }
 
 async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; value: T }> {
@@ -495,11 +537,11 @@ async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; value: T 
 }
 
 /** Outbox.open on a copy of `pristine`, checked to give back every mail; the folder's size once it is open. */
-async function openCopy(pristine: string, segmentBytes?: number): Promise<{ ms: number; folderAfterOpen: number }> {
+async function openCopy(pristine: string): Promise<{ ms: number; folderAfterOpen: number }> {
   const copy = scratch();
   try {
     cpSync(pristine, copy, { recursive: true });
-    const opened = await timed(() => Outbox.open(copy, segmentBytes ? { segmentBytes } : {}));
+    const opened = await timed(() => Outbox.open(copy));
     const queued = opened.value.pending().length;
     if (queued !== RESTART_QUEUED) throw new Error(`Outbox.open gave back ${queued} of ${RESTART_QUEUED} mails`);
     const folderAfterOpen = dirBytes(copy);
@@ -512,49 +554,73 @@ async function openCopy(pristine: string, segmentBytes?: number): Promise<{ ms: 
   }
 }
 
-async function restartRound(pristine: string, oneSegment: string): Promise<RestartRound> {
+/**
+ * A Node-RED process started on a user directory whose flow has the server node "server" and whose outbox holds a
+ * copy of `pristine` (or nothing); times from the spawn, the peak RSS of that process.
+ */
+async function nodeRedStart(pristine: string | undefined): Promise<NodeRedStart> {
+  const userDir = benchUserDir();
+  const sink = new SmtpSink({ starttls: false });
+  try {
+    const port = await sink.listen();
+    writeFileSync(join(userDir, "flows.json"), JSON.stringify(mailFlow(port, "server")));
+    if (pristine) {
+      const outboxDir = join(userDir, "alarm-mail", "outbox", "server");
+      mkdirSync(outboxDir, { recursive: true });
+      cpSync(pristine, outboxDir, { recursive: true });
+    }
+    const deliveries = pristine ? Math.min(RESTART_DELIVERIES + 1, RESTART_QUEUED) : 0;
+    const spawned = performance.now();
+    let firstAt = Number.NaN;
+    let lastAt = Number.NaN;
+    const arrivals = pristine
+      ? sink.waitFor(1, 120_000).then(async () => {
+          firstAt = performance.now();
+          await sink.waitFor(deliveries, 120_000);
+          lastAt = performance.now();
+        })
+      : Promise.resolve();
+    const child = execFile(
+      process.execPath,
+      ["--import", "tsx", join(__dirname, "restart-child.ts"), userDir, String(deliveries)],
+      {
+        cwd: root,
+      },
+    );
+    let out = "";
+    child.stdout?.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr?.pipe(process.stderr);
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    if (code !== 0) throw new Error(`the Node-RED process ended with ${code}`);
+    await arrivals;
+    const reported = JSON.parse(out.trim().split("\n").at(-1) ?? "") as ChildStart;
+    return {
+      ...reported,
+      firstMailMs: firstAt - spawned,
+      delivery: (deliveries - 1) / ((lastAt - firstAt) / 1000),
+    };
+  } finally {
+    await sink.close();
+    rmSync(userDir, { recursive: true, force: true });
+  }
+}
+
+async function restartRound(pristine: string): Promise<RestartRound> {
   const parsed = await timed(() => readAndParse(pristine));
   const replayed = await timed(() => journalReplay(pristine));
   if (parsed.value !== replayed.value) throw new Error(`replay saw ${replayed.value} records, files ${parsed.value}`);
   const opened = await openCopy(pristine);
-  const noCompaction = await openCopy(oneSegment, Number.MAX_SAFE_INTEGER);
-  const runtime = await runtimeRestart(pristine);
+  const empty = await nodeRedStart(undefined);
+  const full = await nodeRedStart(pristine);
+  if (full.queued !== RESTART_QUEUED) throw new Error(`Node-RED gave back ${full.queued} of ${RESTART_QUEUED} mails`);
   return {
     readAndParse: parsed.ms,
     journalReplay: replayed.ms,
     outboxOpen: opened.ms,
-    outboxOpenNoCompaction: noCompaction.ms,
     folderAfterOpen: opened.folderAfterOpen,
-    ...runtime,
+    empty,
+    full,
   };
-}
-
-/** Node-RED started on a user directory whose outbox holds RESTART_QUEUED mails of the send node "send". */
-async function runtimeRestart(pristine: string) {
-  const userDir = scratch();
-  const sink = new SmtpSink({ starttls: false });
-  try {
-    const outboxDir = join(userDir, "alarm-mail", "outbox", "server");
-    mkdirSync(outboxDir, { recursive: true });
-    cpSync(pristine, outboxDir, { recursive: true });
-    const port = await sink.listen();
-    helper.settings({ userDir });
-    collectGarbage();
-    const start = performance.now();
-    await helper.load(ourNodes, mailFlow(port));
-    const server = helper.getNode("server") as ServerNodeObject;
-    await until(() => server.mailServer.mailbox, 120_000, "the outbox");
-    const ready = performance.now() - start;
-    await sink.waitFor(1, 60_000);
-    const first = performance.now();
-    await sink.waitFor(1 + RESTART_DELIVERIES, 120_000);
-    const delivery = RESTART_DELIVERIES / ((performance.now() - first) / 1000);
-    return { runtimeReady: ready, runtimeFirstMail: first - start, runtimeDelivery: delivery };
-  } finally {
-    await helper.unload();
-    await sink.close();
-    rmSync(userDir, { recursive: true, force: true });
-  }
 }
 
 /**
@@ -655,9 +721,26 @@ function report(results: Results, seconds: number): string {
     const baseline = summarise(results.runtimeBaseline[mode]);
     const count = mode === "sequential" ? results.runtime[0].sequential.length : BURST;
     const base = { mail: "1 KB body", mode: `${mode} (${count})`, baseline };
-    runtimeRows.push({ ...base, candidate: "append + datasync per record (baseline)", summary: baseline });
-    const outbox = summarise(results.runtime.map((run) => ({ samples: run[mode] })));
-    runtimeRows.push({ ...base, candidate: "**alarm-mail-send, receive → durable**", summary: outbox });
+    runtimeRows.push({ ...base, candidate: "append + datasync per record, idle (baseline)", summary: baseline });
+    if (mode === "sequential") {
+      const loaded = summarise(results.runtime.map((run) => ({ samples: run.loadedBaseline })));
+      runtimeRows.push({
+        ...base,
+        candidate: "append + datasync per record, while the node delivers the backlog (baseline)",
+        summary: loaded,
+        baseline: loaded,
+      });
+      const outbox = summarise(results.runtime.map((run) => ({ samples: run.sequential })));
+      runtimeRows.push({
+        ...base,
+        candidate: "**alarm-mail-send, receive → durable**",
+        summary: outbox,
+        baseline: loaded,
+      });
+    } else {
+      const outbox = summarise(results.runtime.map((run) => ({ samples: run.burst })));
+      runtimeRows.push({ ...base, candidate: "**alarm-mail-send, receive → durable**", summary: outbox });
+    }
   }
 
   const inside = summarise(results.runtime.map((run) => ({ samples: run.insideEnqueue })));
@@ -668,24 +751,37 @@ function report(results: Results, seconds: number): string {
     ["read every segment + JSON.parse each line (baseline)", parse],
     ["Journal.open: replay with CRC check, no state", col((r) => r.journalReplay)],
     ["**Outbox.open** (replay, fold, index, compaction if due)", col((r) => r.outboxOpen)],
-    [
-      "Outbox.open of the same mails in one segment, segment size above the folder's: no compaction (diagnostic)",
-      col((r) => r.outboxOpenNoCompaction),
-    ],
-    ["Node-RED start → outbox open (flow loaded, server node ready)", col((r) => r.runtimeReady)],
-    ["Node-RED start → first mail at the sink", col((r) => r.runtimeFirstMail)],
   ];
   const restartTable = [
-    "| step | ms (median of 3) | runs (ms) | ratio to baseline |",
+    "| step | ms (median) | runs (ms) | ratio to baseline |",
     "|---|---:|---|---:|",
     ...restartRows.map(
       ([name, value]) =>
         `| ${name} | ${ms(value.median)} | ${value.runs.map(ms).join(", ")} | **${ratio(value.median / parse.median)}** |`,
     ),
   ].join("\n");
+  const startRows: Array<[string, (start: NodeRedStart) => number, string]> = [
+    ["process start → flows started", (st) => st.flowsStartedMs, "ms"],
+    ["process start → outbox open", (st) => st.readyMs, "ms"],
+    ["spawn → first mail at the sink", (st) => st.firstMailMs, "ms"],
+    ["RSS when the outbox is open", (st) => st.readyRssMb, "MB"],
+    [`peak RSS (getrusage), up to ${RESTART_DELIVERIES + 1} mails delivered`, (st) => st.peakRssMb, "MB"],
+  ];
+  const startCell = (runs: number[], unit: string) =>
+    runs.every(Number.isNaN) ? "–" : `${ms(median(runs))} ${unit} (${runs.map(ms).join(", ")})`;
+  const startTable = [
+    `| Node-RED process | empty outbox | ${RESTART_QUEUED.toLocaleString("en")} queued | difference (medians) |`,
+    "|---|---:|---:|---:|",
+    ...startRows.map(([name, pick, unit]) => {
+      const empty = restart.map((r) => pick(r.empty));
+      const full = restart.map((r) => pick(r.full));
+      const diff = Number.isNaN(median(empty)) ? "–" : `**${ms(median(full) - median(empty))} ${unit}**`;
+      return `| ${name} | ${startCell(empty, unit)} | ${startCell(full, unit)} | ${diff} |`;
+    }),
+  ].join("\n");
 
   const burstDelivery = median(results.runtime.map((run) => run.burstDelivery));
-  const restartDelivery = median(restart.map((r) => r.runtimeDelivery));
+  const restartDelivery = median(restart.map((r) => r.full.delivery));
   const findCase = (attachment: boolean, mode: Mode) =>
     results.cases.find((c) => c.variant.attachment === attachment && c.mode === mode) as EnqueueCase;
   const closeNote = results.cases
@@ -708,12 +804,17 @@ function report(results: Results, seconds: number): string {
     "",
     latencyTable(enqueueRows),
     "",
-    "**Input to durable through `alarm-mail-send`** in Node-RED (node-red-node-test-helper), from `receive(msg)` to " +
-      "the outbox's `enqueue` resolving, while it delivers to an SMTP sink on loopback at the same time; the baseline " +
-      "appends the records that this run wrote, byte for byte",
+    "**Input to durable through `alarm-mail-send`** in a Node-RED embedded in the bench process (`RED.init`/" +
+      `\`RED.start\`, no test helper), from \`receive(msg)\` to the outbox's \`enqueue\` resolving. One at a time: ` +
+      `while the outbox delivers a backlog of ${BACKLOG} mails to an SMTP sink on loopback. Two baselines of the ` +
+      "same round on the same disk append records of the same mails, one datasync each: one while the node delivers " +
+      "the same backlog (the ratios of the one-at-a-time row are to it), one right after, with nothing else running",
     "",
     latencyTable(runtimeRows),
     "",
+    `- While the one-at-a-time mails went in, the sink received ` +
+      `${results.runtime.map((run) => run.deliveringRate.toFixed(0)).join(", ")} mails/s (per round); backlog left ` +
+      `when the last was durable: ${results.runtime.map((run) => run.backlogLeft).join(", ")} mails.`,
     `- Of the one-at-a-time time through the node, \`Outbox.enqueue\` itself (called → resolved) took a median of ` +
       `${ms(inside.median)} ms (p99 ${ms(inside.p99)}); the rest, before the call (Node-RED, composing, copying the ` +
       `msg), ${ms(summarise(results.runtime.map((run) => ({ samples: run.sequential }))).median - inside.median)} ms.`,
@@ -723,12 +824,18 @@ function report(results: Results, seconds: number): string {
     "",
     restartTable,
     "",
+    `Node-RED started in a process of its own (\`bench/restart-child.ts\`, the same flow; the outbox a copy of the ` +
+      `full one, or none), empty and full interleaved, ${restart.length} rounds; times from the process's start ` +
+      "(its `performance.now()`) or from the spawn:",
+    "",
+    startTable,
+    "",
     `- Heap kept by an opened outbox with ${RESTART_QUEUED.toLocaleString("en")} queued mails: ` +
       `${mb(results.heap.retained)} (${(results.heap.retained / RESTART_QUEUED).toFixed(0)} bytes a mail; ` +
       `the folder is ${mb(results.heap.folder)}). Folder after Outbox.open: ` +
       `${mb(median(restart.map((r) => r.folderAfterOpen)))}.`,
     `- Delivery after the restart, over ${RESTART_DELIVERIES} mails with ${RESTART_QUEUED.toLocaleString("en")} ` +
-      `queued: ${restartDelivery.toFixed(0)} mails/s (runs ${restart.map((r) => r.runtimeDelivery.toFixed(0)).join(", ")}); ` +
+      `queued: ${restartDelivery.toFixed(0)} mails/s (runs ${restart.map((r) => r.full.delivery.toFixed(0)).join(", ")}); ` +
       `a burst of ${BURST} into an empty outbox in part B reached the sink at ${burstDelivery.toFixed(0)} mails/s.`,
     `- Filling the outbox (${RESTART_QUEUED.toLocaleString("en")} mails in bursts of ${BURST}, then close): ` +
       `${(results.fillMs / 1000).toFixed(1)} s.`,
@@ -748,11 +855,10 @@ function report(results: Results, seconds: number): string {
 async function main(): Promise<void> {
   const began = performance.now();
   const cases = await prepareEnqueueCases();
+  const red = await EmbeddedNodeRed.start();
 
   const pristine = scratch();
-  const oneSegment = scratch();
   try {
-    await fillOutbox(oneSegment, Number.MAX_SAFE_INTEGER);
     const fillMs = await fillOutbox(pristine);
     const folderBytes = dirBytes(pristine);
     const records = journalLines(pristine).length;
@@ -770,22 +876,28 @@ async function main(): Promise<void> {
             `${ms(median(item.outbox[last].samples))} ms, baseline ${ms(median(item.baseline[last].samples))} ms`,
         );
       }
-      const run = await runtimeRun(VARIANTS[0].sequential);
+      const oneKbSequential = cases.find((c) => !c.variant.attachment && c.mode === "sequential") as EnqueueCase;
+      const run = await runtimeRun(red, round, oneKbSequential.lines);
       runtime.push(run);
       runtimeBaseline.sequential.push(await appendRun(run.sequentialLines, "sequential"));
       runtimeBaseline.burst.push(await appendRun(run.burstLines, "burst"));
+      const base = runtimeBaseline.sequential[runtimeBaseline.sequential.length - 1].samples;
       console.log(
-        `round ${round}: alarm-mail-send receive → durable: median ${ms(median(run.sequential))} ms one at a time, ` +
+        `round ${round}: alarm-mail-send receive → durable while delivering: median ${ms(median(run.sequential))} ms, ` +
+          `p99 ${ms(percentile(run.sequential, 0.99))} ms (append + datasync meanwhile ${ms(median(run.loadedBaseline))}, p99 ` +
+          `${ms(percentile(run.loadedBaseline, 0.99))}; idle ${ms(median(base))}, p99 ${ms(percentile(base, 0.99))}); ` +
           `${ms(median(run.burst))} ms in a burst`,
       );
-      const restarted = await restartRound(pristine, oneSegment);
+      const restarted = await restartRound(pristine);
       restart.push(restarted);
       console.log(
         `round ${round}: restart: parse ${ms(restarted.readAndParse)} ms, Journal.open ${ms(restarted.journalReplay)} ms, ` +
-          `Outbox.open ${ms(restarted.outboxOpen)} ms, Node-RED first mail ${ms(restarted.runtimeFirstMail)} ms`,
+          `Outbox.open ${ms(restarted.outboxOpen)} ms; Node-RED outbox open: empty ${ms(restarted.empty.readyMs)} ms, ` +
+          `full ${ms(restarted.full.readyMs)} ms, peak RSS ${restarted.full.peakRssMb.toFixed(0)} MB`,
       );
     }
     const heap = await openOutboxHeap(pristine);
+    await red.stop();
     const block = report(
       { cases, runtime, runtimeBaseline, fillMs, folderBytes, records, restart, heap },
       (performance.now() - began) / 1000,
@@ -795,7 +907,6 @@ async function main(): Promise<void> {
     console.log(`written to ${resultsFile}`);
   } finally {
     rmSync(pristine, { recursive: true, force: true });
-    rmSync(oneSegment, { recursive: true, force: true });
   }
 }
 

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
 }
 interface Profile {
   nodes: ProfileNode[];
@@ -42,3 +43,21 @@ const show = (title: string, map: Map<string, number>) => {
 };
 show("By package", selfByPackage);
 show("By function", selfByFunction);
+
+// Inclusive time of this project's functions: a function's own samples and its callees', counted once per sample
+// even when it recurses, so that a cost spread over many small callees (nodemailer, JSON, fs) is seen at its cause.
+const parent = new Map<number, number>();
+for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+const inclusive = new Map<string, number>();
+profile.samples.forEach((id, i) => {
+  const delta = profile.timeDeltas[i] ?? 0;
+  const seen = new Set<string>();
+  for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+    const frame = byId.get(at)?.callFrame;
+    if (!frame || !/\/(nodes|dist)\//.test(frame.url) || frame.url.includes("node_modules")) continue;
+    const where = frame.url.replace(/^file:\/\//, "");
+    seen.add(`${frame.functionName || "(anonymous)"} ${where.split("/").slice(-2).join("/")}:${frame.lineNumber + 1}`);
+  }
+  for (const name of seen) inclusive.set(name, (inclusive.get(name) ?? 0) + delta);
+});
+show("This project's functions, inclusive", inclusive);

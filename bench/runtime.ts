@@ -44,14 +44,11 @@ export class EmbeddedNodeRed {
     readonly userDir: string,
   ) {}
 
-  /** Starts Node-RED with an empty flow; `settings` are merged into its settings (e.g. `alarmMail.dataDir`). */
-  static async start(settings: object = {}): Promise<EmbeddedNodeRed> {
-    const userDir = mkdtempSync(join(tmpdir(), "alarm-mail-bench-red-"));
-    const modules = join(userDir, "node_modules");
-    mkdirSync(join(modules, "@alarm-mail"), { recursive: true });
-    symlinkSync(root, join(modules, "@alarm-mail", "node-red"), "dir");
-    const official = officialEmailNode();
-    if (official) symlinkSync(official, join(modules, "node-red-node-email"));
+  /**
+   * Starts Node-RED; `settings` are merged into its settings (e.g. `alarmMail.dataDir`). Without `userDir`, in a new
+   * user directory with an empty flow; with one (made by `benchUserDir`), on the flows and data already in it.
+   */
+  static async start(settings: object = {}, userDir = benchUserDir()): Promise<EmbeddedNodeRed> {
     const RED = requireHere("node-red") as EmbeddedRed;
     RED.init({
       userDir,
@@ -63,7 +60,7 @@ export class EmbeddedNodeRed {
       telemetry: { enabled: false },
       ...settings,
     });
-    // RED.start resolves before the (empty) flows have started; a deploy before then would race with them.
+    // RED.start resolves before the flows have started; a deploy before then would race with them.
     const started = new Promise<void>((resolve) => RED.events.once("flows:started", resolve));
     await RED.start();
     await started;
@@ -100,6 +97,17 @@ export class EmbeddedNodeRed {
     await this.RED.stop();
     rmSync(this.userDir, { recursive: true, force: true });
   }
+}
+
+/** A Node-RED user directory in which this package and node-red-node-email are installed (as symbolic links). */
+export function benchUserDir(): string {
+  const userDir = mkdtempSync(join(tmpdir(), "alarm-mail-bench-red-"));
+  const modules = join(userDir, "node_modules");
+  mkdirSync(join(modules, "@alarm-mail"), { recursive: true });
+  symlinkSync(root, join(modules, "@alarm-mail", "node-red"), "dir");
+  const official = officialEmailNode();
+  if (official) symlinkSync(official, join(modules, "node-red-node-email"));
+  return userDir;
 }
 
 /** CPU time of the process (user + system), in ms. */

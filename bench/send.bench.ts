@@ -26,6 +26,8 @@ import { machine, median, ranAt, resultsFile, runMain, versionOf, writeResults }
 const requireBench = createRequire(join(__dirname, "..", ".bench", "bench.js"));
 
 const MAILS = positiveInt(process.env.BENCH_MAILS, 1000);
+/** For a profile (`node --cpu-prof`): only the candidates whose name starts with this run, and nothing is written. */
+const ONLY = process.env.BENCH_ONLY;
 const WARMUP = 50;
 const ROUNDS = 5;
 const FROM = "gateway@plant.example";
@@ -346,7 +348,9 @@ function report(rows: Row[], command: string, seconds: number): string {
 async function main(): Promise<void> {
   const began = performance.now();
   red = await EmbeddedNodeRed.start();
-  const candidates = [rawNodemailer(), alarmMailSend(), officialEmail()];
+  const candidates = [rawNodemailer(), alarmMailSend(), officialEmail()].filter(
+    (c) => !ONLY || c.name.startsWith(ONLY),
+  );
   const runs = candidates.map((): Run[] => []);
   for (let round = 1; round <= ROUNDS; round++) {
     for (const [i, candidate] of candidates.entries()) {
@@ -354,6 +358,10 @@ async function main(): Promise<void> {
       runs[i].push(run);
       console.log(`round ${round}: ${candidate.name.padEnd(38)} ${rate(run.mailsPerSecond).padStart(6)} mails/s`);
     }
+  }
+  if (ONLY) {
+    await red.stop();
+    return;
   }
   const baseline = median(runs[0].map((r) => r.mailsPerSecond));
   const rows: Row[] = candidates.map((candidate, i) => {

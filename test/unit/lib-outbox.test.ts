@@ -34,7 +34,7 @@ describe("Outbox", () => {
     const outbox = await Outbox.open(path);
     const content = Buffer.from([0, 1, 2, 255]);
     const queued = [await mail(1), await mail(2, content), await mail(3)];
-    for (const m of queued) await outbox.enqueue(m, { rank: 3, msg: { topic: m.subject } });
+    for (const m of queued) await outbox.enqueue(m, { rank: 3, msgJson: JSON.stringify({ topic: m.subject }) });
     await outbox.markSent(queued[0].messageId, 1, receipt);
     await outbox.retryLater(queued[2].messageId, 1, 12345, { code: "smtp-timeout", message: "slow" });
     await outbox.close();

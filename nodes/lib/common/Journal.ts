@@ -142,8 +142,22 @@ export class Journal<R> {
 
   append(record: R, options: AppendOptions = {}): Promise<RecordPosition> {
     if (this.closed) return Promise.reject(new Error("journal closed"));
-    const json = JSON.stringify(record);
-    const line = Buffer.from(`${crc32(json).toString(16).padStart(8, "0")} ${json}\n`);
+    return this.appendJson(JSON.stringify(record), options);
+  }
+
+  /**
+   * Appends a record that the caller has already serialised (the JSON of an R): a part of it kept as JSON text, such
+   * as a msg, is then written as it is rather than parsed and serialised again.
+   */
+  appendJson(json: string, options: AppendOptions = {}): Promise<RecordPosition> {
+    if (this.closed) return Promise.reject(new Error("journal closed"));
+    // Encoded once: the checksum and the line are computed from the same bytes.
+    const body = Buffer.from(json);
+    const line = Buffer.allocUnsafe(body.length + 10);
+    line.write(crc32(body).toString(16).padStart(8, "0"), 0, "latin1");
+    line[8] = 0x20;
+    body.copy(line, 9);
+    line[line.length - 1] = 0x0a;
     return new Promise((resolve, reject) => {
       this.queue.push({ line, defer: options.defer === true, written: options.written, resolve, reject });
       this.writing ??= this.write();
@@ -316,12 +330,12 @@ async function knownDamage(dir: string, segment: number): Promise<Set<number>> {
 }
 
 function parseLine(line: Buffer): { value: unknown } | { reason: CorruptRecord["reason"] } {
-  const text = line.toString("utf8");
-  if (text.length < 10 || text[8] !== " ") return { reason: "torn" };
-  const json = text.slice(9);
-  if (crc32(json).toString(16).padStart(8, "0") !== text.slice(0, 8)) return { reason: "checksum" };
+  if (line.length < 10 || line[8] !== 0x20) return { reason: "torn" };
+  // The checksum is over the bytes as written, so the line is decoded once, for the parse.
+  const body = line.subarray(9);
+  if (crc32(body).toString(16).padStart(8, "0") !== line.toString("latin1", 0, 8)) return { reason: "checksum" };
   try {
-    return { value: JSON.parse(json) as unknown };
+    return { value: JSON.parse(body.toString("utf8")) as unknown };
   } catch {
     return { reason: "json" };
   }

@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import type { OutgoingMail } from "../mail/MailComposer";
 import { MailError } from "../mail/MailError";
-import type { DeliveryError, Outbox, OutboxEntry, SentEntry } from "./Outbox";
+import type { DeliveryError, Outbox, OutboxEntry, SentEntry, StoredMail } from "./Outbox";
 import { RateLimiter, type RateLimit } from "./RateLimiter";
 import { TransportFault } from "../transport/TransportFault";
 import type { DeliveryReceipt } from "../transport/Transport";
@@ -66,8 +66,9 @@ export type QueueHealth =
   | { state: "auth-blocked"; error: DeliveryError };
 
 export interface SchedulerEvents {
-  sent: [entry: SentEntry, receipt: DeliveryReceipt, msg: unknown];
-  failed: [entry: OutboxEntry, error: MailError, msg: unknown];
+  /** `stored.msg` is the msg kept with the mail, parsed when read: most listeners still hold the msg itself. */
+  sent: [entry: SentEntry, receipt: DeliveryReceipt, stored: StoredMail];
+  failed: [entry: OutboxEntry, error: MailError, stored: StoredMail];
   change: [];
 }
 
@@ -208,12 +209,12 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
       if (this.inFlight.has(entry.id) || now - entry.queuedAt <= this.policy.maxAge) continue;
       const expiring = this.outbox
         .load(entry.id)
-        .then(({ msg }) =>
+        .then((stored) =>
           this.fail(
             entry,
             entry.attempts,
             new MailError("outbox-expired", { attempts: entry.attempts, error: entry.lastError?.message ?? "" }),
-            msg,
+            stored,
           ),
         )
         .catch(() => undefined)
@@ -285,7 +286,7 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
 
   private async attempt(entry: OutboxEntry): Promise<void> {
     const now = this.clock.now();
-    let stored: Awaited<ReturnType<Outbox["load"]>>;
+    let stored: StoredMail;
     try {
       stored = await this.outbox.load(entry.id);
     } catch (err) {
@@ -294,19 +295,18 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
       await this.outbox.retryLater(entry.id, entry.attempts, now + this.backoff(entry.attempts + 1), error);
       return;
     }
-    const { mail, msg } = stored;
     const attempts = entry.attempts + 1;
     if (now - entry.queuedAt > this.policy.maxAge) {
       const error = new MailError("outbox-expired", {
         attempts: entry.attempts,
         error: entry.lastError?.message ?? "",
       });
-      await this.fail(entry, attempts - 1, error, msg);
+      await this.fail(entry, attempts - 1, error, stored);
       return;
     }
     const state = this.chooseRoute(now);
     try {
-      const receipt = await state.route.send(mail);
+      const receipt = await state.route.send(stored.mail);
       if (state.down || state.failures > 0) this.serverAnswers(state);
       state.failures = 0;
       state.authFailures = 0;
@@ -320,7 +320,7 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
         .markSent(entry.id, attempts, { ...receiptFields(receipt), route: state.route.name }, onWritten)
         .then(
           (sent) => {
-            if (sent) this.emit("sent", sent, receipt, msg);
+            if (sent) this.emit("sent", sent, receipt, stored);
           },
           () => undefined,
         )
@@ -334,7 +334,7 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
         err instanceof TransportFault
           ? err
           : new TransportFault("smtp-failed", "transient", { response: String(err) }, err);
-      await this.failedAttempt(entry, attempts, state, fault, msg, now);
+      await this.failedAttempt(entry, attempts, state, fault, stored, now);
     }
   }
 
@@ -343,12 +343,12 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
     attempts: number,
     state: RouteState,
     fault: TransportFault,
-    msg: unknown,
+    stored: StoredMail,
     now: number,
   ): Promise<void> {
     const error = { code: fault.code, message: fault.message };
     if (fault.kind === "permanent") {
-      await this.fail(entry, attempts, fault, msg);
+      await this.fail(entry, attempts, fault, stored);
       return;
     }
     state.failures += 1;
@@ -406,9 +406,9 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
     return now - this.onBackupSince >= this.policy.failbackAfter ? primary : backup;
   }
 
-  private async fail(entry: OutboxEntry, attempts: number, error: MailError, msg: unknown): Promise<void> {
+  private async fail(entry: OutboxEntry, attempts: number, error: MailError, stored: StoredMail): Promise<void> {
     const failed = await this.outbox.markFailed(entry.id, attempts, { code: error.code, message: error.message });
-    if (failed) this.emit("failed", failed, error, msg);
+    if (failed) this.emit("failed", failed, error, stored);
   }
 
   private backoff(attempts: number): number {

@@ -163,10 +163,13 @@ export class Outbox {
     return outbox;
   }
 
-  /** Resolves once the mail is on disk: from then on a crash delays it but cannot lose it. */
+  /**
+   * Resolves once the mail is on disk: from then on a crash delays it but cannot lose it. `msgJson` is the msg that
+   * asked for the mail, as JSON text: it is written into the record as it is, and parsed only if it is asked for.
+   */
   async enqueue(
     mail: OutgoingMail,
-    meta: { rank: number; sendNode?: string; msg?: unknown; order?: EventOrder },
+    meta: { rank: number; sendNode?: string; msgJson?: string; order?: EventOrder },
   ): Promise<OutboxEntry> {
     const entry: OutboxEntry = {
       id: mail.messageId,
@@ -178,7 +181,7 @@ export class Outbox {
       ...queuedState(this.now()),
     };
     const seq = ++this.seq;
-    const position = await this.journal.append({
+    const record: Extract<OutboxRecord, { t: "q" }> = {
       t: "q",
       seq,
       id: entry.id,
@@ -188,12 +191,15 @@ export class Outbox {
       ...(entry.order ? { order: entry.order } : {}),
       summary: entry.summary,
       mail: serialise(mail),
-      ...(meta.msg === undefined ? {} : { msg: meta.msg }),
-    });
+    };
+    const json = JSON.stringify(record);
+    const position = await this.journal.appendJson(
+      meta.msgJson === undefined ? json : `${json.slice(0, -1)},"msg":${meta.msgJson}}`,
+    );
     this.queued.set(entry.id, { value: entry, seq, position });
     this.place(entry);
     this.chain(entry);
-    this.remember(entry.id, { mail, ...(meta.msg === undefined ? {} : { msg: meta.msg }) }, position.length);
+    this.remember(entry.id, storedInMemory(mail, meta.msgJson), position.length);
     return entry;
   }
 
@@ -541,6 +547,19 @@ function foldState(
 function sentEntry(record: Extract<OutboxRecord, { t: "s" }>): SentEntry {
   const { t, seq, ...entry } = record;
   return entry;
+}
+
+/** A mail still in memory; its msg is parsed only when asked for (after a redeploy lost the msg's callbacks). */
+function storedInMemory(mail: OutgoingMail, msgJson: string | undefined): StoredMail {
+  if (msgJson === undefined) return { mail };
+  let msg: unknown;
+  return {
+    mail,
+    get msg() {
+      msg ??= JSON.parse(msgJson) as unknown;
+      return msg;
+    },
+  };
 }
 
 function serialise(mail: OutgoingMail): SerialMail {

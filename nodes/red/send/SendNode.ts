@@ -5,7 +5,7 @@ import { digestHtml, digestLines, digestText } from "../../lib/digest/DigestMail
 import type { MessageFields, OutgoingMail } from "../../lib/mail/MailComposer";
 import { MailError } from "../../lib/mail/MailError";
 import { eventOrderOf, type EventOrder } from "../../lib/outbox/EventOrder";
-import type { OutboxEntry, SentEntry } from "../../lib/outbox/Outbox";
+import type { OutboxEntry, SentEntry, StoredMail } from "../../lib/outbox/Outbox";
 import type { DeliveryReceipt } from "../../lib/transport/SmtpTransport";
 import { timestampFields, type TemplateView } from "../../lib/mail/Template";
 import { DigestCollector } from "./DigestCollector";
@@ -84,8 +84,8 @@ export class SendNode implements OutboxListener {
     });
   }
 
-  sent(entry: SentEntry, receipt: DeliveryReceipt, storedMsg: unknown): void {
-    const waitings = this.take(entry.id, storedMsg);
+  sent(entry: SentEntry, receipt: DeliveryReceipt, stored: StoredMail): void {
+    const waitings = this.take(entry.id, stored);
     for (const waiting of waitings) {
       waiting.msg.mail = {
         ...receipt,
@@ -116,8 +116,8 @@ export class SendNode implements OutboxListener {
     }
   }
 
-  failed(entry: OutboxEntry, error: MailError, storedMsg: unknown): void {
-    for (const waiting of this.take(entry.id, storedMsg)) this.reportFailure(waiting, error, entry.attempts);
+  failed(entry: OutboxEntry, error: MailError, stored: StoredMail): void {
+    for (const waiting of this.take(entry.id, stored)) this.reportFailure(waiting, error, entry.attempts);
     this.change();
   }
 
@@ -143,7 +143,7 @@ export class SendNode implements OutboxListener {
       // Composing first finds a bad msg at once, even when it then waits in a digest window.
       const mail = await server.composer.compose(this.group(), msg as MessageFields, this.view(msg, new Date()));
       if (this.digest && this.joinsDigest(msg)) {
-        await this.digest.add(storable(msg), { msg, send, done });
+        await this.digest.add(JSON.parse(storable(msg)) as unknown, { msg, send, done });
         this.node.status({
           fill: "blue",
           shape: "ring",
@@ -165,12 +165,12 @@ export class SendNode implements OutboxListener {
     mail: OutgoingMail,
     waitings: Waiting[],
     rank: number,
-    stored: unknown,
+    msgJson: string,
     order?: EventOrder,
   ) {
     this.waiting.set(mail.messageId, waitings);
     try {
-      await server.queue(mail, { rank, sendNode: this.node.id, msg: stored, ...(order ? { order } : {}) });
+      await server.queue(mail, { rank, sendNode: this.node.id, msgJson, ...(order ? { order } : {}) });
     } catch (err) {
       this.waiting.delete(mail.messageId);
       throw err;
@@ -202,7 +202,7 @@ export class SendNode implements OutboxListener {
           msgs[0] as MessageFields,
           this.view(msgs[0], new Date(items[0].at)),
         );
-        await this.queue(server, mail, waitings, ranks[0], items[0].msg);
+        await this.queue(server, mail, waitings, ranks[0], JSON.stringify(items[0].msg ?? null));
         return;
       }
       const time = (ms: number) => new Date(ms).toLocaleTimeString();
@@ -231,7 +231,7 @@ export class SendNode implements OutboxListener {
         fields,
         this.view(msgs[0], new Date()),
       );
-      const stored = { digestOf: items.map((item) => item.msg) };
+      const stored = JSON.stringify({ digestOf: items.map((item) => item.msg) });
       await this.queue(server, mail, waitings, Math.min(...ranks), stored);
     } catch (err) {
       for (const waiting of waitings) this.reportFailure(waiting, err, 0);
@@ -249,10 +249,11 @@ export class SendNode implements OutboxListener {
   }
 
   /** The msgs and callbacks of a queued mail; after a restart, the stored msgs with the node's own send and error. */
-  private take(id: string, storedMsg: unknown): Waiting[] {
+  private take(id: string, stored: StoredMail): Waiting[] {
     const waiting = this.waiting.get(id);
     this.waiting.delete(id);
     if (waiting) return waiting;
+    const storedMsg = stored.msg;
     const digestOf = (storedMsg as { digestOf?: unknown } | null)?.digestOf;
     return Array.isArray(digestOf) ? digestOf.map((m) => this.restored(m)) : [this.restored(storedMsg)];
   }
@@ -339,16 +340,17 @@ function rankOf(msg: NodeMessageInFlow, mail?: OutgoingMail): number {
 }
 
 /**
- * The msg as it is kept with its queued mail, to be given back on an output after a restart: JSON only, without the
- * HTTP request and response of an http-in flow, and without the attachments, which are in the mail itself.
+ * The msg as it is kept with its queued mail, to be given back on an output after a restart, as JSON text: written
+ * into the journal record as it is, never parsed while the msg itself is at hand. Without the HTTP request and
+ * response of an http-in flow, and without the attachments, which are in the mail itself.
  */
-function storable(msg: NodeMessageInFlow): unknown {
+function storable(msg: NodeMessageInFlow): string {
   const { req, res, attachments, ...rest } = msg;
   const kept = Buffer.isBuffer(rest.payload) ? { ...rest, payload: undefined } : rest;
   try {
-    return JSON.parse(JSON.stringify(kept)) as unknown;
+    return JSON.stringify(kept);
   } catch {
-    return { _msgid: msg._msgid, topic: msg.topic, event: msg.event };
+    return JSON.stringify({ _msgid: msg._msgid, topic: msg.topic, event: msg.event });
   }
 }
 

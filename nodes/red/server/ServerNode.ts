@@ -5,7 +5,7 @@ import { MailError } from "../../lib/mail/MailError";
 import type { TokenSet } from "../../lib/oauth/OAuthClient";
 import type { TokenProvider } from "../../lib/oauth/TokenProvider";
 import type { EventOrder } from "../../lib/outbox/EventOrder";
-import { Outbox, type OutboxEntry, type SentEntry } from "../../lib/outbox/Outbox";
+import { Outbox, type OutboxEntry, type SentEntry, type StoredMail } from "../../lib/outbox/Outbox";
 import { parseServerSettings, type ServerConfig, type ServerCredentials } from "../../lib/server/ServerSettings";
 import { createTokenProvider, createTransport } from "../../lib/server/ServerStack";
 import type { DeliveryReceipt, Transport } from "../../lib/transport/Transport";
@@ -22,8 +22,9 @@ export const OUTBOX_TOPIC = "alarm-mail/outbox";
 
 /** What a send node wants to hear from the server whose outbox holds its mails. */
 export interface OutboxListener {
-  sent(entry: SentEntry, receipt: DeliveryReceipt, storedMsg: unknown): void;
-  failed(entry: OutboxEntry, error: MailError, storedMsg: unknown): void;
+  /** `stored.msg`, the msg kept with the mail, is parsed when read: only a msg from before a restart needs it. */
+  sent(entry: SentEntry, receipt: DeliveryReceipt, stored: StoredMail): void;
+  failed(entry: OutboxEntry, error: MailError, stored: StoredMail): void;
   change(): void;
 }
 
@@ -108,7 +109,7 @@ export class ServerNode {
    */
   async queue(
     mail: OutgoingMail,
-    meta: { rank: number; sendNode: string; msg: unknown; order?: EventOrder },
+    meta: { rank: number; sendNode: string; msgJson: string; order?: EventOrder },
   ): Promise<OutboxEntry> {
     await this.ready;
     if (!this.outbox && this.reopen && !this.closing) {
