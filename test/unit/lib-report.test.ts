@@ -190,9 +190,16 @@ describe("Report periods", () => {
   });
 
   it("reads msg.period and the node's properties, refusing what it cannot use", () => {
-    assert.deepEqual(parsePeriod({ from: "2026-01-12T00:00:00Z", to: FROM + H }), { from: FROM, to: FROM + H });
-    for (const bad of [null, { from: TO, to: FROM }, { from: "yesterday", to: TO }, { from: 0, to: 400 * 24 * H }]) {
-      assert.throws(() => parsePeriod(bad), { code: "report-period-invalid" });
+    const utc = "UTC";
+    assert.deepEqual(parsePeriod({ from: "2026-01-12T00:00:00Z", to: FROM + H }, utc), { from: FROM, to: FROM + H });
+    // Text without an offset is a wall time in the report's zone, whatever the gateway's zone.
+    assert.deepEqual(parsePeriod({ from: "2026-03-01T00:00", to: "2026-03-02" }, "Europe/Paris"), {
+      from: Date.parse("2026-02-28T23:00:00Z"),
+      to: Date.parse("2026-03-01T23:00:00Z"),
+    });
+    const bads = [null, { from: TO, to: FROM }, { from: "yesterday", to: TO }, { from: 0, to: 400 * 24 * H }];
+    for (const bad of [...bads, { from: "2026-13-01", to: TO }, { from: "2026-01-01T25:00", to: TO }]) {
+      assert.throws(() => parsePeriod(bad, utc), { code: "report-period-invalid" });
     }
     assert.deepEqual(parseReportConfig({ blocks: ["b1", " b2 "], period: "month", tz: "Europe/Bucharest" }), {
       blocks: ["b1", "b2"],

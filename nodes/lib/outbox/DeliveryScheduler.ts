@@ -10,11 +10,8 @@ import type { DeliveryReceipt } from "../transport/Transport";
 export interface MailRoute {
   readonly name: string;
   send(mail: OutgoingMail): Promise<DeliveryReceipt>;
-  /**
-   * Whether the server answers at all (a TCP connection, no mail): how an outage is watched without touching the
-   * queued mails. A route without it is probed with one delivery attempt on the retry schedule.
-   */
-  reachable?(): Promise<boolean>;
+  /** Whether the server answers at all (a TCP connection, no mail): how an outage is watched. */
+  reachable(): Promise<boolean>;
 }
 
 export interface DeliveryPolicy {
@@ -56,6 +53,8 @@ const UNREACHABLE = new Set(["smtp-connection-refused", "smtp-dns", "smtp-timeou
 /** An unreachable server is watched this often at first, then at most every PROBE_MAX_MS (a connection, no mail). */
 const PROBE_FIRST_MS = 250;
 const PROBE_MAX_MS = 1_000;
+/** setTimeout fires at once for a longer delay. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** What the send nodes show about their server's queue. */
 export type QueueHealth =
@@ -87,6 +86,12 @@ interface RouteState {
   authFailures: number;
   blocked?: DeliveryError;
   down?: Outage;
+  /**
+   * A probe found the server taking connections and no mail has gone through since. A connection fault now is the
+   * server failing after it connects (a reset, a slow answer): retried with backoff, not taken for another outage,
+   * which would try the same mail again every second.
+   */
+  answeredProbe?: boolean;
 }
 
 export interface SchedulerClock {
@@ -120,8 +125,9 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
     this.routes = [primary, ...(backup ? [backup] : [])].map((route) => ({ route, failures: 0, authFailures: 0 }));
     this.limiter = new RateLimiter(policy.rateLimits);
     this.limiter.seed(outbox.sentLog().map((entry) => entry.sentAt));
-    // A (re)deployed server may have had its fault mended: what waited for a retry goes at once.
-    outbox.wake(() => true);
+    // A (re)deployed server may have had its fault mended: what waited for a retry goes at once, except where a
+    // service said how long to wait.
+    outbox.wake((entry) => entry.lastError?.code !== "http-throttled");
   }
 
   get status(): QueueHealth {
@@ -140,22 +146,19 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
     const now = this.clock.now();
     const blocked = this.routes.every((r) => r.blocked);
     if (blocked) {
+      // No attempt reaches a mail until a new sign-in, so its maximum age is checked here.
+      this.expireIdle(now);
       this.setHealth({ state: "auth-blocked", error: this.routes[0].blocked as DeliveryError });
       return;
     }
-    for (const state of this.routes) {
-      if (state.down && !state.blocked && state.route.reachable) this.scheduleProbe(state, state.down, now);
-    }
-    const usable = this.routes.filter((r) => !r.blocked && !r.down);
-    // A probe by attempt: one mail goes to a server that is down, the others wait for its outcome.
-    const probe = usable.length === 0 ? this.routes.find((r) => this.probeByAttemptDue(r, now)) : undefined;
-    if (usable.length === 0 && !probe) {
-      this.expireWhileDown(now);
+    for (const state of this.routes) if (state.down && !state.blocked) this.scheduleProbe(state, state.down, now);
+    if (this.routes.every((r) => r.blocked || r.down)) {
+      this.expireIdle(now);
       this.watchOutages();
       return;
     }
     const healthy = this.routes.every((r) => r.failures === 0 && r.authFailures === 0);
-    const slots = (healthy && !probe ? this.policy.concurrency : 1) - this.inFlight.size;
+    const slots = (healthy ? this.policy.concurrency : 1) - this.inFlight.size;
     // One pass over the queue, in delivery order: the first due mails, and when the next waiting one is due. Once
     // every slot is taken the pass can stop: the end of an attempt runs it again.
     const due: OutboxEntry[] = [];
@@ -174,7 +177,6 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
       this.wakeAt(now + rateWait);
       return;
     }
-    if (probe?.down && due.length > 0) probe.down.probing = true;
     for (const entry of due) {
       if (this.limiter.delay(now) > 0) break;
       this.limiter.record(now);
@@ -198,13 +200,12 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
    */
   private watchOutages(): void {
     const outages = this.routes.flatMap((r) => (r.down && !r.blocked ? [{ state: r, down: r.down }] : []));
-    for (const { state, down } of outages) if (!state.route.reachable && !down.probing) this.wakeAt(down.nextProbeAt);
     const first = outages.sort((a, b) => a.down.nextProbeAt - b.down.nextProbeAt)[0];
     if (first) this.setHealth({ state: "retrying", nextAt: first.down.nextProbeAt, error: first.down.error });
   }
 
-  /** No attempt reaches a mail while its server is down, so its maximum age is checked here. */
-  private expireWhileDown(now: number): void {
+  /** No attempt reaches a mail while every server is down or refuses the login: its maximum age is checked here. */
+  private expireIdle(now: number): void {
     for (const entry of this.outbox.pending()) {
       if (this.inFlight.has(entry.id) || now - entry.queuedAt <= this.policy.maxAge) continue;
       const expiring = this.outbox
@@ -223,11 +224,6 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
     }
   }
 
-  private probeByAttemptDue(state: RouteState, now: number): boolean {
-    const down = state.down;
-    return down !== undefined && !state.blocked && !state.route.reachable && !down.probing && down.nextProbeAt <= now;
-  }
-
   private scheduleProbe(state: RouteState, down: Outage, now: number): void {
     if (down.probing || down.timer) return;
     down.timer = setTimeout(
@@ -235,7 +231,8 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
         down.timer = undefined;
         if (this.closed || state.down !== down) return;
         down.probing = true;
-        void (state.route.reachable?.() ?? Promise.resolve(false))
+        void state.route
+          .reachable()
           .catch(() => false)
           .then((answers) => {
             down.probing = false;
@@ -257,6 +254,7 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
     const down = state.down;
     if (down) clearTimeout(down.timer);
     state.down = undefined;
+    state.answeredProbe = down !== undefined;
     state.failures = 0;
     this.outbox.wake((entry) => entry.lastError !== undefined && UNREACHABLE.has(entry.lastError.code));
     this.kick();
@@ -308,6 +306,7 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
     try {
       const receipt = await state.route.send(stored.mail);
       if (state.down || state.failures > 0) this.serverAnswers(state);
+      state.answeredProbe = false;
       state.failures = 0;
       state.authFailures = 0;
       if (state === this.routes[0]) this.onBackupSince = undefined;
@@ -356,33 +355,28 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
       state.authFailures += 1;
       if (state.authFailures >= this.policy.authAttempts) state.blocked = error;
     }
-    if (UNREACHABLE.has(fault.code)) {
+    if (UNREACHABLE.has(fault.code) && !state.answeredProbe) {
       // The server is down, not this mail: it goes as soon as a server answers, and nothing else is tried meanwhile.
-      this.markDown(state, error, attempts, now);
+      this.markDown(state, error, now);
       await this.outbox.retryLater(entry.id, attempts, now, error);
       return;
     }
     const switched = this.failover(state, now);
-    // A service that said when to come back (HTTP Retry-After) is not asked again before then.
-    const delay = switched ? 0 : Math.max(this.backoff(attempts), fault.retryAfterMs ?? 0);
+    // A service that said when to come back (HTTP Retry-After) is not asked again before then, within the longest
+    // wait of the retry schedule: a service cannot make a mail outlive its maximum age.
+    const asked = Math.min(fault.retryAfterMs ?? 0, this.policy.retryMaxDelay);
+    const delay = switched ? 0 : Math.max(this.backoff(attempts), asked);
     const nextAt = now + delay;
     await this.outbox.retryLater(entry.id, attempts, nextAt, error);
     if (!switched && !state.blocked) this.setHealth({ state: "retrying", nextAt, error });
   }
 
-  private markDown(state: RouteState, error: DeliveryError, attempts: number, now: number): void {
-    const down = state.down;
-    if (down) {
-      down.error = error;
-      if (state.route.reachable) return;
-      // A probe by attempt failed again: the next one waits longer, on the retry schedule.
-      down.probing = false;
-      down.probeDelay = this.backoff(attempts);
-      down.nextProbeAt = now + down.probeDelay;
+  private markDown(state: RouteState, error: DeliveryError, now: number): void {
+    if (state.down) {
+      state.down.error = error;
       return;
     }
-    const probeDelay = state.route.reachable ? PROBE_FIRST_MS : this.backoff(1);
-    state.down = { error, probeDelay, nextProbeAt: now + probeDelay, probing: false };
+    state.down = { error, probeDelay: PROBE_FIRST_MS, nextProbeAt: now + PROBE_FIRST_MS, probing: false };
     if (state === this.routes[0] && this.routes[1]) this.onBackupSince = now;
   }
 
@@ -418,7 +412,7 @@ export class DeliveryScheduler extends EventEmitter<SchedulerEvents> {
 
   private wakeAt(time: number): void {
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.kick(), Math.max(0, time - this.clock.now()));
+    this.timer = setTimeout(() => this.kick(), Math.min(MAX_TIMER_MS, Math.max(0, time - this.clock.now())));
   }
 
   private setHealth(health: QueueHealth): void {

@@ -322,11 +322,13 @@ export class Outbox {
     const live = this.queued.get(id);
     if (!live || live.value.status !== "failed") return false;
     const seq = ++this.seq;
+    const at = this.now();
+    // On disk first: a write that fails leaves the mail failed, as the journal says.
+    await this.journal.append({ t: "r", seq, id, at });
     live.seq = seq;
-    live.value = { ...live.value, ...queuedState(this.now()) };
+    live.value = { ...live.value, ...queuedState(at) };
     this.place(live.value);
     this.chain(live.value);
-    await this.journal.append({ t: "r", seq, id, at: live.value.queuedAt });
     return true;
   }
 

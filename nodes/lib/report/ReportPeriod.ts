@@ -64,20 +64,34 @@ export function periodEnding(kind: PeriodKind, at: number, tz: string): Period {
   return { from, to };
 }
 
-/** `msg.period = { from, to }`: epoch ms or ISO 8601 text each, `from` before `to`, a year at most. */
-export function parsePeriod(value: unknown): Period {
+/**
+ * `msg.period = { from, to }`: epoch ms or ISO 8601 text each, `from` before `to`, a year at most. Text without an
+ * offset (`2026-03-01T00:00`, `2026-03-01`) is a wall time in `tz`, the report's zone, not the gateway's.
+ */
+export function parsePeriod(value: unknown, tz: string): Period {
   const bad = () => new ReportError("report-period-invalid", { value: JSON.stringify(value) ?? String(value) });
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw bad();
   const fields = value as Record<string, unknown>;
-  const from = instant(fields.from);
-  const to = instant(fields.to);
+  const from = instant(fields.from, tz);
+  const to = instant(fields.to, tz);
   if (from === undefined || to === undefined || from >= to || to - from > MAX_SPAN_MS) throw bad();
   return { from, to };
 }
 
-function instant(value: unknown): number | undefined {
+const LOCAL_ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::\d{2}(?:\.\d+)?)?)?$/;
+
+function instant(value: unknown, tz: string): number | undefined {
   if (typeof value === "number") return Number.isFinite(value) ? value : undefined;
   if (typeof value !== "string" || value.trim() === "") return undefined;
+  const local = LOCAL_ISO.exec(value.trim());
+  if (local) {
+    const [, year, month, day, hour, minute] = local.map(Number);
+    const wall = { year, month, day, hour: Number.isNaN(hour) ? 0 : hour, minute: Number.isNaN(minute) ? 0 : minute };
+    if (wall.month < 1 || wall.month > 12 || wall.day < 1 || wall.day > 31 || wall.hour > 23 || wall.minute > 59) {
+      return undefined;
+    }
+    return zonedTime(wall, tz);
+  }
   const at = Date.parse(value);
   return Number.isFinite(at) ? at : undefined;
 }

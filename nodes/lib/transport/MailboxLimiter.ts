@@ -1,3 +1,6 @@
+/** The longest pause a service can ask for. */
+const MAX_PAUSE_MS = 3_600_000;
+
 /**
  * The requests allowed at once towards one mailbox of a service, shared by every transport that sends as that
  * mailbox in this process (a server node, its dialog's tests, another server node failing over to it), and the
@@ -28,8 +31,9 @@ export class MailboxLimiter {
     return Math.max(0, this.pausedUntil - now);
   }
 
+  /** A service's Retry-After, kept to an hour at most: a wrong or hostile answer cannot stop a mailbox for days. */
   pause(ms: number, now: number): void {
-    this.pausedUntil = Math.max(this.pausedUntil, now + ms);
+    this.pausedUntil = Math.max(this.pausedUntil, now + Math.min(ms, MAX_PAUSE_MS));
   }
 }
 

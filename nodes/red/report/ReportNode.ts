@@ -77,7 +77,9 @@ export class ReportNode {
       const config = this.config;
       const fields = msg as NodeMessageInFlow & Record<string, unknown>;
       const period: Period =
-        fields.period === undefined ? periodEnding(config.period, Date.now(), config.tz) : parsePeriod(fields.period);
+        fields.period === undefined
+          ? periodEnding(config.period, Date.now(), config.tz)
+          : parsePeriod(fields.period, config.tz);
       const blocks = this.blocks(config);
       const builder = new ReportBuilder(period);
       // Events before the period set what was in alarm, shelved or unacknowledged when it began.

@@ -1,6 +1,7 @@
 import type { Request, Response } from "express";
 import type { NodeAPI } from "node-red";
 import type { OutboxEntry, SentEntry } from "../../lib/outbox/Outbox";
+import { describeError } from "../kit/i18n";
 import { deployedNode } from "../kit/nodes";
 import { readBody, routeNodeId, unknownNode } from "../kit/requests";
 import { OUTBOX_TOPIC, type ServerNode, type ServerNodeObject } from "./ServerNode";
@@ -33,7 +34,10 @@ export function registerOutboxEndpoints(RED: NodeAPI): void {
     const server = serverOf(RED, req, res);
     const body = server && readBody(RED, req, res, CATALOGUE, { id: { kind: "string", max: 1000 } });
     if (!server || !body) return;
-    void server.mailServer.resend(body.id).then((ok) => res.status(ok ? 200 : 404).json({ ok }));
+    server.mailServer.resend(body.id).then(
+      (ok) => res.status(ok ? 200 : 404).json({ ok }),
+      (err: unknown) => failed(RED, res, err),
+    );
   });
 
   // Without ids it purges every failed mail and the whole sent log: only an absent field means "all", never a
@@ -47,11 +51,22 @@ export function registerOutboxEndpoints(RED: NodeAPI): void {
       unknownNode(RED, res, CATALOGUE, server.id);
       return;
     }
-    void box.purge(body.ids).then((purged) => {
-      RED.comms.publish(OUTBOX_TOPIC, { server: server.id }, false);
-      res.json({ ok: true, purged });
-    });
+    box.purge(body.ids).then(
+      (purged) => {
+        RED.comms.publish(OUTBOX_TOPIC, { server: server.id }, false);
+        res.json({ ok: true, purged });
+      },
+      (err: unknown) => failed(RED, res, err),
+    );
   });
+}
+
+/**
+ * The outbox could not record the change (a full disk, or a redeploy closing it): said to the sidebar, and never an
+ * unhandled rejection, which would stop Node-RED.
+ */
+function failed(RED: NodeAPI, res: Response, err: unknown): void {
+  res.status(500).json({ ok: false, message: describeError(RED, err) });
 }
 
 /** The deployed server a route names; undefined after answering 404. */
