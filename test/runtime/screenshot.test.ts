@@ -111,6 +111,8 @@ async function deliveredWithout(out: ShotOutcome, code: string): Promise<void> {
   const mail = await (await smtp.waitFor(1))[0].parse();
   assert.equal(mail.subject, alarm.topic);
   assert.equal(mail.attachments.length, 0);
+  // The mail says the picture is missing (the helper runtime gives catalogue keys, not words).
+  assert.match(mail.text ?? "", /alarm-mail-send\.missing/);
 }
 
 /**

@@ -48,6 +48,17 @@ describe("MailComposer", () => {
     assert.equal(templated.text, "B 1");
   });
 
+  it("ends both bodies with the notes it is given, escaped in HTML, within the body limit", async () => {
+    const composer = new MailComposer(policy());
+    const note = "Not attached: the page <dashboard> did not load";
+    const mail = await composer.compose(group, { payload: "Level high", html: "<b>Level high</b>" }, {}, [note]);
+    assert.equal(mail.text, `Level high\n\n${note}`);
+    assert.equal(mail.html, "<b>Level high</b><p>Not attached: the page &lt;dashboard&gt; did not load</p>");
+    const noHtml = await composer.compose(group, { payload: "" }, {}, [note]);
+    assert.equal(noHtml.text, note);
+    assert.equal(noHtml.html, undefined);
+  });
+
   it("sends a Buffer payload as an attachment, as node-red-node-email does", async () => {
     const mail = await new MailComposer(policy()).compose(
       group,

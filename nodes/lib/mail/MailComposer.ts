@@ -3,7 +3,7 @@ import { realpath, readFile, stat } from "node:fs/promises";
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import { parseAddressList, type AddressInput, type MailAddress } from "./AddressList";
 import { MailError } from "./MailError";
-import { renderTemplate, type TemplateView } from "./Template";
+import { escapeHtml, renderTemplate, type TemplateView } from "./Template";
 import { isPlainFileName } from "../common/FileName";
 import { typeName } from "../common/PlainObject";
 
@@ -95,7 +95,16 @@ const PRIORITIES: readonly MailPriority[] = ["high", "normal", "low"];
 export class MailComposer {
   constructor(private readonly policy: SenderPolicy) {}
 
-  async compose(group: RecipientGroup | undefined, message: MessageFields, view: TemplateView): Promise<OutgoingMail> {
+  /**
+   * `notes` are lines the mail must carry whatever its templates say, such as an attachment that could not be made:
+   * they end the text body, and the HTML body as paragraphs.
+   */
+  async compose(
+    group: RecipientGroup | undefined,
+    message: MessageFields,
+    view: TemplateView,
+    notes: readonly string[] = [],
+  ): Promise<OutgoingMail> {
     const { limits } = this.policy;
     const recipients = {
       to: this.recipients("to", message.to, group?.to),
@@ -128,7 +137,11 @@ export class MailComposer {
     } else {
       text = textOf(message.payload, "body");
     }
-    const html = group?.html ? renderTemplate(group.html, view, "html", "html") : textOf(message.html, "html");
+    let html = group?.html ? renderTemplate(group.html, view, "html", "html") : textOf(message.html, "html");
+    if (notes.length > 0) {
+      text = [text, ...notes].filter((part) => part !== "").join("\n\n");
+      if (html !== "") html += notes.map((note) => `<p>${escapeHtml(note)}</p>`).join("");
+    }
     for (const body of [text, html]) {
       if (body.length > limits.maxBodyLength) {
         throw new MailError("limit-body", { length: body.length, limit: limits.maxBodyLength });

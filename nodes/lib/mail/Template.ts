@@ -7,7 +7,8 @@ export type TemplateView = Record<string, unknown>;
 export type TemplateKind = "text" | "html";
 
 const keepAsIs = (value: unknown): string => String(value);
-const escapeHtml = (value: unknown): string =>
+/** Text made safe inside HTML: what a template does to every {{value}}. */
+export const escapeHtml = (value: unknown): string =>
   String(value).replace(
     /[&<>"'`=/]/g,
     (c) =>

@@ -1,3 +1,4 @@
+import { readDuration } from "../common/Duration";
 import type { ImageType } from "./ImageSource";
 import { checkUrl } from "./ImageSource";
 import { ScreenshotError } from "./ScreenshotError";
@@ -78,6 +79,17 @@ function whole(raw: unknown, field: keyof typeof RANGES, fallback: number): numb
   return value;
 }
 
+/** A wait in ms, read as every time of the package is (`readDuration`), within its field's range. */
+function span(raw: unknown, field: "delay" | "timeout", fallback: number): number {
+  const [least, most] = RANGES[field];
+  const empty = raw === undefined || raw === null || (typeof raw === "string" && raw.trim() === "");
+  const value = empty ? fallback : readDuration(raw, { least, most, whole: true });
+  if (value === undefined) {
+    throw new ScreenshotError("screenshot-config-invalid", { field, value: String(raw), range: `${least}–${most}` });
+  }
+  return value;
+}
+
 const text = (raw: unknown): string => (typeof raw === "string" ? raw.trim() : "");
 
 export function parseScreenshotConfig(raw: RawScreenshotConfig): ScreenshotConfig {
@@ -101,11 +113,11 @@ export function parseScreenshotConfig(raw: RawScreenshotConfig): ScreenshotConfi
     height: whole(raw.height, "height", SCREENSHOT_DEFAULTS.height),
     fullPage: raw.fullPage === true || raw.fullPage === "true",
     waitFor: text(raw.waitFor),
-    delayMs: whole(raw.delay, "delay", SCREENSHOT_DEFAULTS.delay),
+    delayMs: span(raw.delay, "delay", SCREENSHOT_DEFAULTS.delay),
     format,
     quality: whole(raw.quality, "quality", SCREENSHOT_DEFAULTS.quality),
     maxBytes: whole(raw.maxKB, "maxKB", SCREENSHOT_DEFAULTS.maxKB) * 1024,
-    timeoutMs: whole(raw.timeout, "timeout", SCREENSHOT_DEFAULTS.timeout),
+    timeoutMs: span(raw.timeout, "timeout", SCREENSHOT_DEFAULTS.timeout),
     chromiumPath: text(raw.chromiumPath),
     filename: typeof raw.filename === "string" ? raw.filename : "",
   };

@@ -1,3 +1,4 @@
+import { readDuration } from "../common/Duration";
 import { TraceError } from "./TraceError";
 import type { IntervalRow, Scalar, TraceKind } from "./TraceLog";
 import { isPlainObject } from "../common/PlainObject";
@@ -52,9 +53,9 @@ export function parseTraceConfig(raw: RawTraceConfig): TraceConfig {
   return {
     mode,
     sampling,
-    intervalMs: whole(raw.interval, "interval", TRACE_DEFAULTS.interval) * 1000,
+    intervalMs: span(raw.interval, "interval", TRACE_DEFAULTS.interval, 1000),
     maxRows: whole(raw.maxRows, "maxRows", TRACE_DEFAULTS.maxRows),
-    maxAgeMs: whole(raw.maxAge, "maxAge", TRACE_DEFAULTS.maxAge) * AGE_UNITS[unit],
+    maxAgeMs: span(raw.maxAge, "maxAge", TRACE_DEFAULTS.maxAge, AGE_UNITS[unit]),
   };
 }
 
@@ -145,6 +146,20 @@ function choice<T extends string>(raw: unknown, allowed: readonly T[], fallback:
     throw new TraceError("trace-config-invalid", { field, value: text, range: allowed.join(", ") });
   }
   return text as T;
+}
+
+/**
+ * A span in `unit` (seconds, days...), read as every time of the package is (`readDuration`), in ms, within its
+ * field's range of units.
+ */
+function span(raw: unknown, field: "interval" | "maxAge", fallback: number, unit: number): number {
+  const [least, most] = RANGES[field];
+  const empty = raw === undefined || raw === null || (typeof raw === "string" && raw.trim() === "");
+  const value = readDuration(empty ? fallback : raw, { least: least * unit, most: most * unit, whole: true, unit });
+  if (value === undefined) {
+    throw new TraceError("trace-config-invalid", { field, value: String(raw), range: `${least}–${most}` });
+  }
+  return value;
 }
 
 function whole(raw: unknown, field: keyof typeof RANGES, fallback: number): number {

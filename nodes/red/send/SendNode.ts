@@ -141,7 +141,12 @@ export class SendNode implements OutboxListener {
       const server = this.server();
       if (!server.composer) throw server.configError;
       // Composing first finds a bad msg at once, even when it then waits in a digest window.
-      const mail = await server.composer.compose(this.group(), msg as MessageFields, this.view(msg, new Date()));
+      const mail = await server.composer.compose(
+        this.group(),
+        msg as MessageFields,
+        this.view(msg, new Date()),
+        this.missingAttachments(msg),
+      );
       if (this.digest && this.joinsDigest(msg)) {
         await this.digest.add(JSON.parse(storable(msg)) as unknown, { msg, send, done });
         this.node.status({
@@ -201,6 +206,7 @@ export class SendNode implements OutboxListener {
           this.group(),
           msgs[0] as MessageFields,
           this.view(msgs[0], new Date(items[0].at)),
+          this.missingAttachments(msgs[0]),
         );
         await this.queue(server, mail, waitings, ranks[0], JSON.stringify(items[0].msg ?? null));
         return;
@@ -317,6 +323,18 @@ export class SendNode implements OutboxListener {
     if (!recipients) throw new MailError("config-missing", { field: "recipients" });
     if (!recipients.group) throw recipients.configError;
     return recipients.group;
+  }
+
+  /**
+   * What an attacher could not add (`msg.screenshotError`, `msg.csvError`): the mail goes without it and says so, so
+   * that the reader does not look for a picture or a file that never came.
+   */
+  private missingAttachments(msg: NodeMessageInFlow): string[] {
+    const failures = [msg.screenshotError, msg.csvError];
+    return failures.flatMap((failure) => {
+      const reason = (failure as { message?: unknown } | null | undefined)?.message;
+      return typeof reason === "string" && reason !== "" ? [this.RED._("alarm-mail-send.missing", { reason })] : [];
+    });
   }
 
   /** Templates see the msg's fields at the top ({{payload}}, {{alarm.label}}) and flow/global context by name. */
