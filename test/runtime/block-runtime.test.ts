@@ -247,6 +247,19 @@ describe("alarm-mail-block in a Node-RED runtime: states and events", () => {
     assert.equal(lastStatus()?.fill, "blue");
   });
 
+  it("an ack without msg.alarm acknowledges every unacknowledged alarm of the block", async () => {
+    await load([HIGH, HIGH_HIGH]);
+    await send({ topic: "LT-201", payload: 9 });
+    await send({ command: "ack", user: "jean" });
+    assert.deepEqual(probe.errors, []);
+    assert.deepEqual(seen(), ["trigger:LT-201-H", "trigger:LT-201-HH", "ack:LT-201-H", "ack:LT-201-HH"]);
+    assert.ok(
+      block()
+        .alarmBlock.activeAlarms()
+        .every((a) => a.state === "acked" && a.ackBy === "jean"),
+    );
+  });
+
   it("acking an unknown alarm is an error through done(err) with a red status, and changes nothing", async () => {
     await load([HIGH]);
     await send({ topic: "LT-201", payload: 7 });

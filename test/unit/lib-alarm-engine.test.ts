@@ -204,12 +204,16 @@ describe("AlarmEngine: acknowledgement", () => {
       (err: unknown) => err instanceof AlarmError && err.code === "alarm-unknown" && err.params.alarm === '"LT-999"',
     );
     assert.equal(state(e, "LT-201-HH"), "unacked", "the known alarm of the list was not acked either");
-    for (const target of [undefined, "", []]) {
+    for (const target of ["", []]) {
       assert.throws(
         () => e.command("ack", target, {}, T0),
         (err: unknown) => err instanceof AlarmError && err.code === "alarm-missing",
       );
     }
+    assert.throws(
+      () => e.command("shelve", undefined, {}, T0),
+      (err: unknown) => err instanceof AlarmError && err.code === "alarm-missing",
+    );
     assert.throws(
       () => e.command("silence", "*", {}, T0),
       (err: unknown) => err instanceof AlarmError && err.code === "command-invalid",
@@ -505,5 +509,23 @@ describe("AlarmEngine: ISA-18.2 fidelity", () => {
     const latched = engineWith([process({ latch: true })]);
     assert.deepEqual(names(toggle(latched, T0)), ["trigger:A"], "latched: one trigger, no chattering");
     assert.equal(latched.summary().chattering, 0);
+  });
+});
+
+describe("AlarmEngine: acknowledge all", () => {
+  it("an ack without msg.alarm acknowledges every unacknowledged alarm of the block, as an HMI's button does", () => {
+    const e = engineWith([alarm(), alarm({ id: "LT-201-HH", setpoint: 8 })]);
+    e.update("LT-201", 9, T0);
+    const events = e.command("ack", undefined, { user: "jean" }, T0 + 1);
+    assert.deepEqual(
+      events.map((event) => [event.event, event.alarm?.id, event.user]),
+      [
+        ["ack", "LT-201-H", "jean"],
+        ["ack", "LT-201-HH", "jean"],
+      ],
+    );
+    assert.equal(state(e, "LT-201-H"), "acked");
+    assert.equal(state(e, "LT-201-HH"), "acked");
+    assert.deepEqual(e.command("ack", undefined, {}, T0 + 2), [], "nothing left to acknowledge");
   });
 });

@@ -314,9 +314,10 @@ export class AlarmEngine {
   }
 
   /**
-   * A command for some alarms. Unknown ids, a missing target or a bad shelve duration are refused with an
-   * `AlarmError` before anything changes. Commands that do not apply to an alarm (acknowledging an acknowledged
-   * alarm, resetting one that is not latched) leave it as it is and report nothing for it.
+   * A command for some alarms; an `ack` without a target acknowledges all of them. Unknown ids, a missing target
+   * (for the other commands) or a bad shelve duration are refused with an `AlarmError` before anything changes.
+   * Commands that do not apply to an alarm (acknowledging an acknowledged alarm, resetting one that is not latched)
+   * leave it as it is and report nothing for it.
    */
   command(
     command: unknown,
@@ -327,7 +328,8 @@ export class AlarmEngine {
     if (typeof command !== "string" || !isCommand(command)) {
       throw new AlarmError("command-invalid", { command: show(command) });
     }
-    const slots = this.resolve(target);
+    // An HMI's "acknowledge all": an ack that names no alarm is for every alarm of the block.
+    const slots = this.resolve(command === "ack" && target === undefined ? "*" : target);
     const until = command === "shelve" ? shelveDeadline(args.duration, now) : null;
     const user = args.user ?? null;
     this.begin(now);
