@@ -3,7 +3,7 @@ import { AlarmEngine, type AlarmEvent, type AlarmView, type BlockSummary } from 
 import { AlarmError } from "../../lib/alarm/AlarmError";
 import { historyRecord, type HistoryRecord } from "../../lib/alarm/AlarmHistory";
 import { HistoryStore } from "../../lib/alarm/HistoryStore";
-import { parseBlockConfig, type BlockOptions, type RawConfig } from "../../lib/alarm/BlockConfig";
+import { parseBlockConfig, type BlockOptions, type RawConfig, type RefusedAlarm } from "../../lib/alarm/BlockConfig";
 import { decodeBlockSnapshot, encodeBlockSnapshot, type BlockSnapshot } from "../../lib/alarm/BlockSnapshot";
 import { TextTemplate, type PlaceholderValue } from "../../lib/common/Placeholders";
 import { SnapshotFile } from "../../lib/common/SnapshotFile";
@@ -60,6 +60,8 @@ const STATUS_INTERVAL_MS = 250;
  */
 export class BlockNode {
   readonly configError?: Error;
+  /** The alarm rows left out at deploy, for the dialog to mark (`GET /alarm-mail-block/:id/refused`). */
+  readonly refused: readonly RefusedAlarm[] = [];
   private readonly engine?: AlarmEngine;
   private readonly store?: HistoryStore;
   private readonly options?: BlockOptions;
@@ -97,6 +99,8 @@ export class BlockNode {
       );
       this.store.opened().catch((err: unknown) => this.warnHistory(err instanceof Error ? err.message : String(err)));
       this.savedRevision = this.engine.revision;
+      this.refused = config.refused;
+      if (config.refused.length > 0) node.error(this.refusedText());
     } catch (err) {
       this.configError = reportConfigError(RED, node, err, { status: true });
     }
@@ -106,6 +110,25 @@ export class BlockNode {
       void this.close(removed).finally(done);
     });
     whenFlowsStart(RED, this.onStarted);
+  }
+
+  /** Each row left out, as the dialog says it: "Alarm 3 (TT-1-L): Enter the setpoint, a number." */
+  refusedRows(): Array<RefusedAlarm & { reason: string; message: string }> {
+    return this.refused.map((refused) => {
+      const reason = `alarm-mail-block.validation.${refused.rule}`;
+      const message = this.RED._("alarm-mail-block.validation.row", {
+        row: refused.row,
+        id: refused.id,
+        message: this.RED._(reason),
+      });
+      return { ...refused, reason, message };
+    });
+  }
+
+  /** The one error at deploy that names every row left out, and why. */
+  private refusedText(): string {
+    const rows = this.refusedRows().map((refused) => refused.message);
+    return this.RED._("alarm-mail-block.warn.rows-refused", { count: rows.length, rows: rows.join(" ") });
   }
 
   /** The block's history, oldest first: what the CSV attacher exports. */
@@ -342,6 +365,13 @@ export class BlockNode {
   private showStatus(): void {
     const summary = this.engine?.summary();
     if (!summary || this.faulty) return;
+    if (this.refused.length > 0) {
+      // Until the table is mended; a catalogue key, which the editor shows in its own language.
+      if (this.lastStatus === "refused") return;
+      this.lastStatus = "refused";
+      this.node.status({ fill: "yellow", shape: "ring", text: "alarm-mail-block.status.refused" });
+      return;
+    }
     const hidden = summary.suppressed + summary.outOfService;
     const unwatched = this.unwatched.size;
     const key = `${summary.active}|${summary.unacked}|${summary.shelved}|${hidden}|${summary.chattering}|${summary.flood}|${unwatched}`;

@@ -1,0 +1,143 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, it } from "node:test";
+import type { NodeStatus } from "node-red";
+import { HIGH } from "../support/alarms";
+import { helper, loadMailFlow, until, watchStatuses, type FlowNode } from "../support/flows";
+import { EditorStatuses } from "../support/comms";
+import { NodeRedProcess } from "../support/NodeRedProcess";
+import { downPort, Sinks } from "../support/smtp";
+
+/**
+ * The mistakes a new user makes in the first hour (issue 21), each as the steps that person takes in a real Node-RED
+ * runtime, and what the runtime must then say or do.
+ */
+
+const sinks = new Sinks();
+
+let red: NodeRedProcess | undefined;
+let statuses: EditorStatuses | undefined;
+
+afterEach(async () => {
+  await helper.unload();
+  await sinks.closeAll();
+  statuses?.close();
+  await red?.stop();
+  red = undefined;
+  statuses = undefined;
+});
+
+/** A text of a node's English catalogue, filled as Node-RED fills it. */
+function english(type: string, key: string, params: Record<string, string | number> = {}): string {
+  const catalogue = JSON.parse(readFileSync(join(__dirname, "..", "..", "locales", "en-US", `${type}.json`), "utf8"));
+  const text = key.split(".").reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], catalogue);
+  return Object.entries(params).reduce((t, [name, value]) => t.split(`__${name}__`).join(String(value)), String(text));
+}
+
+/** The lines of the runtime's log that say an error of node `id`. */
+function errorsOf(id: string): string[] {
+  return (red?.output ?? "").split("\n").filter((line) => line.includes("[error]") && line.includes(`:${id}]`));
+}
+
+describe("first hour: a block with a half-filled alarm row", () => {
+  it("runs its valid rows and says which row is wrong and why, once, at deploy", async () => {
+    red = await NodeRedProcess.start();
+    const editor = (statuses = await EditorStatuses.open(red.url));
+    const broken = { ...HIGH, id: "TT-1-L", label: "Frost", topic: "TT-1", condition: "low", setpoint: "" };
+    await red.deploy([
+      { id: "tab", type: "tab", label: "first hour" },
+      { id: "level", z: "tab", type: "inject", topic: "LT-201", payload: "7", payloadType: "num", wires: [["block"]] },
+      { id: "block", z: "tab", type: "alarm-mail-block", block: 1, alarms: [HIGH, broken], wires: [["keep-event"]] },
+      {
+        id: "keep-event",
+        z: "tab",
+        type: "function",
+        func: "flow.set('events', (flow.get('events') || []).concat(msg.event + ':' + msg.alarm.id));\nreturn null;",
+        wires: [],
+      },
+    ]);
+    const rowText = english("alarm-mail-block", "alarm-mail-block.validation.row", {
+      row: 2,
+      id: "TT-1-L",
+      message: english("alarm-mail-block", "alarm-mail-block.validation.setpoint"),
+    });
+    await until(
+      () => errorsOf("block").length > 0,
+      "the error at deploy",
+      10_000,
+      () => red?.output ?? "",
+    );
+    assert.equal(errorsOf("block").length, 1, "one error");
+    assert.ok(errorsOf("block")[0].includes(rowText), errorsOf("block")[0]);
+
+    const refused = (await (await red.request("GET", "/alarm-mail-block/block/refused")).json()) as unknown;
+    assert.deepEqual(refused, {
+      ok: true,
+      refused: [
+        {
+          row: 2,
+          id: "TT-1-L",
+          field: "setpoint",
+          rule: "setpoint",
+          reason: "alarm-mail-block.validation.setpoint",
+          message: rowText,
+        },
+      ],
+    });
+
+    await until(() => editor.of("block")?.fill === "yellow", "a yellow status on the block");
+    assert.equal(editor.of("block")?.text, "alarm-mail-block.status.refused", "a key the editor translates");
+
+    await red.inject("level");
+    const events = async () => {
+      const res = await red?.request("GET", "/context/flow/tab/events");
+      const body = (await res?.json()) as { msg?: string } | undefined;
+      return body?.msg ?? "";
+    };
+    await until(async () => (await events()).includes("trigger:LT-201-H"), "the valid alarm's trigger");
+    assert.equal(errorsOf("block").length, 1, "the valid row's value is no error");
+  });
+});
+
+const alarm = { topic: "Basin 2: level high", payload: "7.4", alarm: { priority: 1 } };
+
+/** A server, a recipient group and a send node, as a person wires them in the editor. */
+function mailFlow(port: number, server: Record<string, unknown> = {}): FlowNode[] {
+  return [
+    { id: "tab", type: "tab", label: "first hour" },
+    { id: "server", type: "alarm-mail-server", host: "127.0.0.1", port, security: "none", auth: "none", ...server },
+    { id: "recipients", type: "alarm-mail-recipients", to: "operator@plant.example" },
+    {
+      id: "send",
+      z: "tab",
+      type: "alarm-mail-send",
+      server: "server",
+      recipients: "recipients",
+      wires: [["ok"], ["failed"]],
+    },
+    { id: "ok", z: "tab", type: "helper" },
+    { id: "failed", z: "tab", type: "helper" },
+  ];
+}
+
+describe("first hour: a corrected server setting ends the wait of the queued mails", () => {
+  // A long retry delay: a mail that kept its scheduled retry would not arrive within the test's wait.
+  const slow = { retryDelay: 60_000, retryMaxDelay: 600_000, connectionTimeout: 500, socketTimeout: 500 };
+
+  for (const mistake of ["a port where nothing listens", "the implicit TLS port of a plain server"] as const) {
+    it(`${mistake}, corrected and deployed: the queued mail goes at once`, async () => {
+      const smtp = await sinks.start();
+      const wrongPort =
+        mistake === "a port where nothing listens" ? await downPort() : (await sinks.start({ secure: true })).port;
+      await loadMailFlow(wrongPort, { server: slow });
+      // loadMailFlow deploys the same three nodes; the second deploy changes the port alone.
+      const statuses = watchStatuses("send");
+      helper.getNode("send").receive({ ...alarm });
+      await until(() => statuses.some((s: NodeStatus) => s.fill === "yellow"), "the send node saying it will retry");
+
+      await helper.setFlows(mailFlow(smtp.port, { ...slow, from: "gateway@plant.example" }), "nodes");
+      await until(() => smtp.received.length === 1, "the queued mail at the corrected port", 10_000);
+    });
+  }
+});
