@@ -40,6 +40,108 @@ function errorsOf(id: string): string[] {
   return (red?.output ?? "").split("\n").filter((line) => line.includes("[error]") && line.includes(`:${id}]`));
 }
 
+const CONFIG_STATUS = {
+  fill: "red",
+  shape: "ring",
+  text: "@alarm-mail/node-red/alarm-mail-server:alarm-mail-server.status.config",
+};
+
+describe("first hour: a node that cannot work says so at deploy", () => {
+  /** Deploys `nodes` on a tab of a real Node-RED and waits until each of `ids` shows a status. */
+  async function deploy(nodes: FlowNode[], ids: string[]): Promise<EditorStatuses> {
+    red = await NodeRedProcess.start();
+    const editor = (statuses = await EditorStatuses.open(red.url));
+    await red.deploy([{ id: "tab", type: "tab", label: "first hour" }, ...nodes]);
+    await until(
+      () => ids.every((id) => editor.of(id) !== undefined),
+      `a status under ${ids.join(", ")}`,
+      10_000,
+      () => red?.output ?? "",
+    );
+    return editor;
+  }
+
+  it("a send node dropped on the canvas with no server: red at once, one error", async () => {
+    const editor = await deploy(
+      [{ id: "send", z: "tab", type: "alarm-mail-send", server: "", wires: [[], []] }],
+      ["send"],
+    );
+    assert.deepEqual(editor.of("send"), CONFIG_STATUS);
+    const words = english("alarm-mail-server", "errors.config-missing", { field: "server" });
+    assert.deepEqual(errorsOf("send").length, 1);
+    assert.ok(errorsOf("send")[0].endsWith(words), errorsOf("send")[0]);
+  });
+
+  it("a recipient group with two mistyped addresses: its send node is red at once, and both are named", async () => {
+    const editor = await deploy(
+      [
+        { id: "server", type: "alarm-mail-server", host: "127.0.0.1", port: 2525, security: "none", auth: "none" },
+        {
+          id: "group",
+          type: "alarm-mail-recipients",
+          to: "operator@plant.example, shift lead at plant\nops.plant.example",
+        },
+        { id: "group-cc", type: "alarm-mail-recipients", to: "a@plant.example", cc: "boss at plant.example" },
+        { id: "send", z: "tab", type: "alarm-mail-send", server: "server", recipients: "group", wires: [[], []] },
+      ].map((node) => ({ from: "gateway@plant.example", ...node })),
+      ["send"],
+    );
+    assert.deepEqual(editor.of("send"), CONFIG_STATUS);
+    const both = english("alarm-mail-server", "errors.addresses-invalid", {
+      field: "to",
+      addresses: '"shift lead at plant", "ops.plant.example"',
+    });
+    assert.ok(
+      errorsOf("group").some((line) => line.endsWith(both)),
+      red?.output,
+    );
+    assert.ok(
+      errorsOf("send").some((line) => line.endsWith(both)),
+      "the send node says why",
+    );
+    const cc = english("alarm-mail-server", "errors.address-invalid", {
+      field: "cc",
+      address: "boss at plant.example",
+    });
+    assert.ok(
+      errorsOf("group-cc").some((line) => line.endsWith(cc)),
+      red?.output,
+    );
+  });
+
+  it("a server with port 70000: its send node is red at once, in the words of the dialog's port rule", async () => {
+    const editor = await deploy(
+      [
+        { id: "server", type: "alarm-mail-server", host: "127.0.0.1", port: 70000, from: "gateway@plant.example" },
+        { id: "send", z: "tab", type: "alarm-mail-send", server: "server", wires: [[], []] },
+      ],
+      ["send"],
+    );
+    assert.deepEqual(editor.of("send"), CONFIG_STATUS);
+    const rule = english("alarm-mail-server", "alarm-mail-server.validation.port");
+    const words = english("alarm-mail-server", "errors.config-rule", { field: "port", validation: rule });
+    assert.ok(
+      errorsOf("server").some((line) => line.endsWith(words)),
+      red?.output,
+    );
+    assert.ok(
+      errorsOf("send").some((line) => line.endsWith(words)),
+      red?.output,
+    );
+  });
+
+  it("a CSV node whose block was never deployed: red at once, one error naming it", async () => {
+    const editor = await deploy(
+      [{ id: "csv", z: "tab", type: "alarm-mail-csv", source: "history", block: "gone", wires: [[]] }],
+      ["csv"],
+    );
+    assert.deepEqual(editor.of("csv"), CONFIG_STATUS);
+    const words = english("alarm-mail-csv", "errors.csv-block-missing", { id: "gone" });
+    assert.equal(errorsOf("csv").length, 1);
+    assert.ok(errorsOf("csv")[0].endsWith(words), errorsOf("csv")[0]);
+  });
+});
+
 describe("first hour: a block with a half-filled alarm row", () => {
   it("runs its valid rows and says which row is wrong and why, once, at deploy", async () => {
     red = await NodeRedProcess.start();

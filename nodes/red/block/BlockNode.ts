@@ -372,19 +372,19 @@ export class BlockNode {
       this.node.status({ fill: "yellow", shape: "ring", text: "alarm-mail-block.status.refused" });
       return;
     }
-    const hidden = summary.suppressed + summary.outOfService;
     const unwatched = this.unwatched.size;
-    const key = `${summary.active}|${summary.unacked}|${summary.shelved}|${hidden}|${summary.chattering}|${summary.flood}|${unwatched}`;
+    const key = `${summary.active}|${summary.unacked}|${summary.chattering}|${summary.flood}|${unwatched}`;
     if (key === this.lastStatus) return;
     this.lastStatus = key;
+    // One thing in a few words, the most pressing first: shelved and hidden alarms are in the status command's reply.
     const params = counts(summary);
-    const parts = [this.text("status.summary", params)];
-    if (summary.shelved > 0) parts.push(this.text("status.shelved", params));
-    if (hidden > 0) parts.push(this.text("status.hidden", { count: hidden }));
-    if (summary.chattering > 0) parts.push(this.text("status.chattering", params));
-    if (unwatched > 0) parts.push(this.text("status.unwatched", { count: unwatched }));
-    let text = parts.join(", ");
-    if (summary.flood) text = this.text("status.flood", { text });
+    const text = summary.flood
+      ? this.text("status.flood", params)
+      : summary.chattering > 0
+        ? this.text("status.chattering", params)
+        : unwatched > 0
+          ? this.text("status.unwatched", { count: unwatched })
+          : this.text("status.summary", params);
     const fill: NodeStatus["fill"] =
       summary.flood || summary.chattering > 0 ? "yellow" : summary.active > 0 || summary.unacked > 0 ? "blue" : "green";
     this.node.status({ fill, shape: "dot", text });
@@ -427,13 +427,9 @@ export class BlockNode {
     this.node.error(text);
     this.faulty = true;
     this.lastStatus = "";
-    const code = (err as { code?: unknown } | null)?.code;
+    // A key the editor shows in its language; the file and the reason are in the error above.
     const status = key === "snapshot-unreadable" ? "status.unreadable" : "status.unsaved";
-    this.node.status({
-      fill: "red",
-      shape: "ring",
-      text: this.RED._(`alarm-mail-block.${status}`, { code: typeof code === "string" ? code : "" }),
-    });
+    this.node.status({ fill: "red", shape: "ring", text: `alarm-mail-block.${status}` });
   }
 
   private saveSoon(): void {
