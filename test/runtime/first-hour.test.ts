@@ -237,6 +237,8 @@ describe("first hour: a corrected server setting ends the wait of the queued mai
       const statuses = watchStatuses("send");
       helper.getNode("send").receive({ ...alarm });
       await until(() => statuses.some((s: NodeStatus) => s.fill === "yellow"), "the send node saying it will retry");
+      // A few words that fit under the node, with no code: the fault and the next try are in the outbox.
+      assert.equal(statuses.find((s: NodeStatus) => s.fill === "yellow")?.text, "alarm-mail-send.status.retrying");
 
       await helper.setFlows(mailFlow(smtp.port, { ...slow, from: "gateway@plant.example" }), "nodes");
       await until(() => smtp.received.length === 1, "the queued mail at the corrected port", 10_000);
