@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import type { NodeStatus } from "node-red";
+import { demoFlow } from "../../dev/demoFlow";
 import { HIGH } from "../support/alarms";
 import { helper, loadMailFlow, until, watchStatuses, type FlowNode } from "../support/flows";
 import { EditorStatuses } from "../support/comms";
@@ -244,4 +245,49 @@ describe("first hour: a corrected server setting ends the wait of the queued mai
       await until(() => smtp.received.length === 1, "the queued mail at the corrected port", 10_000);
     });
   }
+});
+
+describe("first hour: the demo of npm start", () => {
+  it("mails once per simulated alarm, not once per deploy", async () => {
+    const smtp = await sinks.start();
+    red = await NodeRedProcess.start();
+    const target = {
+      capture: true,
+      host: "127.0.0.1",
+      port: smtp.port,
+      security: "none",
+      auth: "none",
+      from: "gateway@plant.example",
+      to: "operators@plant.example",
+    };
+    // Beside the demo, a count of the presses of its Simulate alarm button, the automatic one at each start included.
+    const presses: FlowNode[] = [
+      { id: "presses", z: "demo-tab", type: "complete", scope: ["demo-inject"], wires: [["count-press"]] },
+      {
+        id: "count-press",
+        z: "demo-tab",
+        type: "function",
+        func: "global.set('presses', (global.get('presses') || 0) + 1);\nreturn null;",
+        wires: [],
+      },
+    ];
+    const flows = [...(demoFlow(target) as FlowNode[]), ...presses];
+    const pressed = async () => {
+      const body = (await (await red?.request("GET", "/context/global/presses"))?.json()) as { msg?: string };
+      return Number(body.msg ?? 0);
+    };
+    await red.deploy(flows);
+    await smtp.waitFor(1);
+    await until(async () => (await pressed()) === 1, "the first press");
+
+    // A full deploy starts every node again, and the inject-once presses Simulate alarm again: the alarm is still
+    // active, so nothing new is mailed.
+    await red.deploy(flows);
+    await until(async () => (await pressed()) === 2, "the press at the deploy", 15_000);
+    await red.inject("demo-normal");
+    await red.inject("demo-inject");
+    await smtp.waitFor(2);
+    await until(async () => (await pressed()) === 3, "the person's press");
+    assert.equal(smtp.received.length, 2, "one mail at the first start, one for the person's new alarm");
+  });
 });
