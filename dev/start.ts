@@ -27,6 +27,7 @@ import {
 import { createRequire } from "node:module";
 import { networkInterfaces } from "node:os";
 import { join, relative, resolve } from "node:path";
+import { demoFlow, SERVER_ID, type MailTarget } from "./demoFlow";
 
 const root = resolve(__dirname, "..");
 const requireHere = createRequire(__filename);
@@ -39,23 +40,8 @@ const secretFile = join(userDir, ".secret");
 const passwordFile = join(userDir, ".admin-password");
 const reset = process.argv.slice(2).includes("--reset");
 
-const SERVER_ID = "demo-mail-server";
 const DEFAULT_PORTS: Record<string, number> = { none: 25, starttls: 587, "require-starttls": 587, tls: 465 };
 const AUTH_METHODS = ["none", "auto", "plain", "login", "cram-md5"];
-
-/**
- * Where the demo flow's mail goes. These settings are written into flows.json as they are, so that the editor shows
- * a readable, valid server node; the login never is: see startFlows.
- */
-interface MailTarget {
-  capture: boolean;
-  host: string;
-  port: number;
-  security: string;
-  auth: string;
-  from: string;
-  to: string;
-}
 
 function say(line: string): void {
   process.stdout.write(`[start] ${line}\n`);
@@ -208,155 +194,6 @@ function networkUrls(host: string, port: number): string[] {
 
 function urlHost(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
-}
-
-function demoFlow(target: MailTarget): object[] {
-  const tab = "demo-tab";
-  const alarm = {
-    id: "LT-201-HH",
-    label: "Bassin 2 bacteria level high",
-    block: 1,
-    priority: 1,
-    state: "unacked",
-    value: 7.4,
-    setpoint: 6,
-    condition: "high",
-  };
-  return [
-    {
-      id: tab,
-      type: "tab",
-      label: "Alarm Mail demo",
-      disabled: false,
-      info:
-        "Written by `npm start` (dev/start.ts) for the local capture server, or for the server that SMTP_HOST named " +
-        "then. The server's login is stored as the references ${SMTP_USER} and ${SMTP_PASSWORD}, which Node-RED " +
-        "fills from the environment when the node starts.\n\n" +
-        "Your edits are kept; `npm start -- --reset` writes this demo again.",
-    },
-    {
-      id: "demo-comment",
-      type: "comment",
-      z: tab,
-      name: "Click the inject button to raise the alarm again",
-      info: "The capture server shows each mail on its web page (the banner of `npm start` gives its address) and keeps it under .dev/mail/.",
-      x: 220,
-      y: 60,
-      wires: [],
-    },
-    {
-      id: "demo-inject",
-      type: "inject",
-      z: tab,
-      name: "Simulate alarm",
-      props: [
-        { p: "event", v: "trigger", vt: "str" },
-        { p: "alarm", v: JSON.stringify(alarm), vt: "json" },
-        { p: "topic", v: `Alarm ${alarm.id}: ${alarm.label}`, vt: "str" },
-        { p: "payload", v: `${alarm.label}: ${alarm.value} (setpoint ${alarm.setpoint})`, vt: "str" },
-      ],
-      repeat: "",
-      crontab: "",
-      once: true,
-      onceDelay: 3,
-      topic: "",
-      x: 150,
-      y: 120,
-      wires: [["demo-stamp"]],
-    },
-    {
-      id: "demo-stamp",
-      type: "change",
-      z: tab,
-      name: "Stamp triggeredAt",
-      rules: [{ t: "set", p: "alarm.triggeredAt", pt: "msg", to: "iso", tot: "date" }],
-      x: 350,
-      y: 120,
-      wires: [["demo-send"]],
-    },
-    {
-      id: "demo-send",
-      type: "alarm-mail-send",
-      z: tab,
-      name: "Mail the operators",
-      server: SERVER_ID,
-      recipients: "demo-recipients",
-      events: "",
-      x: 570,
-      y: 120,
-      wires: [["demo-sent"], ["demo-failed"]],
-    },
-    {
-      id: "demo-sent",
-      type: "debug",
-      z: tab,
-      name: "Delivered",
-      active: true,
-      tosidebar: true,
-      console: true,
-      tostatus: false,
-      complete: "mail",
-      targetType: "msg",
-      x: 790,
-      y: 100,
-      wires: [],
-    },
-    {
-      id: "demo-failed",
-      type: "debug",
-      z: tab,
-      name: "Failed",
-      active: true,
-      tosidebar: true,
-      console: true,
-      tostatus: false,
-      complete: "error",
-      targetType: "msg",
-      x: 780,
-      y: 140,
-      wires: [],
-    },
-    {
-      id: SERVER_ID,
-      type: "alarm-mail-server",
-      name: target.capture ? "Capture server (npm start)" : target.host,
-      host: target.host,
-      port: target.port,
-      security: target.security,
-      auth: target.auth,
-      from: target.from,
-      fromName: "Plant gateway (demo)",
-      rejectUnauthorized: true,
-      servername: "",
-      connectionTimeout: 15000,
-      socketTimeout: 60000,
-    },
-    {
-      id: "demo-recipients",
-      type: "alarm-mail-recipients",
-      name: "Operators",
-      to: target.to,
-      cc: "",
-      bcc: "",
-      subject: "[{{alarm.priority}}] {{alarm.label}}",
-      body: [
-        "Alarm {{alarm.id}} ({{event}}): {{alarm.label}}",
-        "Value {{alarm.value}}, setpoint {{alarm.setpoint}} ({{alarm.condition}}), priority {{alarm.priority}}, block {{alarm.block}}.",
-        "Triggered at {{alarm.triggeredAt}}; mail composed at {{timestamp}}.",
-        "",
-        "Sent by the Alarm Mail demo flow (npm start).",
-      ].join("\n"),
-      html: [
-        '<h2 style="color:#b00020">{{alarm.label}}</h2>',
-        "<table>",
-        '<tr><th align="left">Alarm</th><td>{{alarm.id}} ({{event}})</td></tr>',
-        '<tr><th align="left">Value</th><td><b>{{alarm.value}}</b> (setpoint {{alarm.setpoint}}, {{alarm.condition}})</td></tr>',
-        '<tr><th align="left">Priority</th><td>{{alarm.priority}}</td></tr>',
-        '<tr><th align="left">Time</th><td>{{timestamp}}</td></tr>',
-        "</table>",
-      ].join("\n"),
-    },
-  ];
 }
 
 /** Returns whether the flow's demo server node still matches `target`. */

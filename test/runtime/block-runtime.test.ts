@@ -330,13 +330,22 @@ describe("alarm-mail-block in a Node-RED runtime: states and events", () => {
     }
   });
 
-  it("a wrong table is an error at deploy, and every msg is refused with it and a red status", async () => {
-    await load([HIGH, HIGH]);
-    assert.ok(logged("@alarm-mail/node-red/alarm-mail-block:errors.alarm-duplicate"), "the deploy logged the error");
+  it("a wrong block setting is an error at deploy, and every msg is refused with it and a red status", async () => {
+    await load([HIGH], { floodCount: 0 });
+    assert.ok(logged("@alarm-mail/node-red/alarm-mail-block:errors.block-config-invalid"), "the deploy logged it");
     await send({ topic: "LT-201", payload: 7 });
     assert.deepEqual(seen(), []);
     assert.equal(lastStatus()?.fill, "red");
-    assert.equal(probe.errors.at(-1), "@alarm-mail/node-red/alarm-mail-block:errors.alarm-duplicate");
+    assert.equal(probe.errors.at(-1), "@alarm-mail/node-red/alarm-mail-block:errors.block-config-invalid");
+  });
+
+  it("a second row with the same id is left out with a yellow status; the first runs", async () => {
+    await load([HIGH, { ...HIGH, setpoint: 9 }]);
+    assert.ok(logged("alarm-mail-block.warn.rows-refused"), "the deploy logged the row left out");
+    await send({ topic: "LT-201", payload: 7 });
+    assert.deepEqual(seen(), ["trigger:LT-201-H"], "the first row's setpoint, 6");
+    await until(() => lastStatus()?.text === "alarm-mail-block.status.refused", "the yellow status");
+    assert.equal(lastStatus()?.fill, "yellow");
   });
 });
 

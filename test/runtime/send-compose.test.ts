@@ -224,7 +224,7 @@ describe("alarm-mail-send: configuration problems", () => {
   });
 
   it("a server with an invalid setting says which", async () => {
-    await refused({ payload: "x" }, "config-invalid", { server: { port: 70000 } });
+    await refused({ payload: "x" }, "config-rule", { server: { port: 70000 } });
   });
 
   it("a malformed msg.priority is an error, a valid one is passed on", async () => {

@@ -254,7 +254,13 @@ export class Editor {
     const tabs = await page.evaluate(() => window.RED.nodes.filterNodes({}).length);
     await page.click("#red-ui-clipboard-dialog-ok");
     await dialog.waitFor({ state: "hidden" });
-    await page.waitForFunction((n) => window.RED.nodes.filterNodes({}).length > n, tabs);
+    const grown = (n: number) => window.RED.nodes.filterNodes({}).length > n;
+    // The examples share the capture server's id: when it is already in the workspace Node-RED asks, and a copy
+    // keeps that one server.
+    const copy = page.getByRole("button", { name: "Import copy" });
+    await Promise.race([page.waitForFunction(grown, tabs), copy.waitFor()]);
+    if (await copy.isVisible()) await copy.click();
+    await page.waitForFunction(grown, tabs);
     return page.evaluate(() => window.RED.nodes.filterNodes({ z: window.RED.workspaces.active() }).map((n) => n.id));
   }
 

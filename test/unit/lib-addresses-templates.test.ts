@@ -62,6 +62,14 @@ describe("AddressList", () => {
     } catch (err) {
       assert.deepEqual((err as MailError).params, { field: "bcc", address: "nope" });
     }
+    // Every bad entry of a field is named at once, so that one correction mends them all.
+    assert.throws(
+      () => parseAddressList("ok@plant.example, nope\nshift lead at plant", "to", { lineSeparated: true }),
+      (err: unknown) =>
+        err instanceof MailError &&
+        err.code === "addresses-invalid" &&
+        err.params.addresses === '"nope", "shift lead at plant"',
+    );
     // A value that is not text is said to be what it is, not shown as "42" or "[object Object]" and called an address.
     assert.equal(
       code(() => parseAddressList(42 as unknown as string, "to")),

@@ -62,24 +62,33 @@ describe("BlockConfig", () => {
     assert.equal(parseBlockConfig({ block: "Clarifier 2", alarms: [] }).options.block, "Clarifier 2");
   });
 
-  it("refuses each kind of mistake, naming the alarm and the field", () => {
-    const block = (alarms: RawConfig[]) => ({ block: 1, alarms });
-    refused(block([row({ id: "" })]), "alarm-config-invalid", { alarm: "#1", field: "id" });
-    refused(block([row({ id: "*" })]), "alarm-config-invalid", { field: "id" });
-    refused(block([row({ topic: " " })]), "alarm-config-invalid", { alarm: "LT-201-H", field: "topic" });
-    refused(block([row({ condition: "above" })]), "alarm-config-invalid", { field: "condition" });
-    refused(block([row({ setpoint: "" })]), "alarm-config-invalid", { field: "setpoint" });
-    refused(block([row({ setpoint: "six" })]), "alarm-config-invalid", { field: "setpoint" });
-    refused(block([row({ deadband: -1 })]), "alarm-config-invalid", { field: "deadband" });
-    refused(block([row({ onDelay: "1s" })]), "alarm-config-invalid", { field: "onDelay" });
-    refused(block([row({ priority: 5 })]), "alarm-config-invalid", { field: "priority" });
-    refused(block([row({ priority: undefined })]), "alarm-config-invalid", { field: "priority" });
-    refused(block([row({ ack: "later" })]), "alarm-config-invalid", { field: "ack" });
-    refused(block([row({ condition: "bit", bit: 32 })]), "alarm-config-invalid", { field: "bit" });
-    refused(block([row({ condition: "bit", bit: 1.5 })]), "alarm-config-invalid", { field: "bit" });
-    refused(block([row({ condition: "bit" })]), "alarm-config-invalid", { field: "bit" });
-    refused(block([row({ latch: "maybe" })]), "alarm-config-invalid", { field: "latch" });
-    refused(block([row(), row()]), "alarm-duplicate", { alarm: "LT-201-H" });
+  it("leaves out each kind of wrong row, naming its row, id, field and rule; refuses a wrong block setting", () => {
+    const block = (alarms: unknown[]) => ({ block: 1, alarms });
+    const left = (rows: unknown[]) =>
+      parseBlockConfig(block(rows)).refused.map((r) => `${r.row}:${r.id}:${r.field}:${r.rule}`);
+    assert.deepEqual(left([row({ id: "" })]), ["1::id:id"]);
+    assert.deepEqual(left([row({ id: "*" })]), ["1:*:id:id"]);
+    assert.deepEqual(left([row({ topic: " " })]), ["1:LT-201-H:topic:topic"]);
+    assert.deepEqual(left([row({ condition: "above" })]), ["1:LT-201-H:condition:condition"]);
+    assert.deepEqual(left([row({ setpoint: "" })]), ["1:LT-201-H:setpoint:setpoint"]);
+    assert.deepEqual(left([row({ setpoint: "six" })]), ["1:LT-201-H:setpoint:setpoint"]);
+    assert.deepEqual(left([row({ deadband: -1 })]), ["1:LT-201-H:deadband:number"]);
+    assert.deepEqual(left([row({ onDelay: "1s" })]), ["1:LT-201-H:onDelay:number"]);
+    assert.deepEqual(left([row({ priority: 5 })]), ["1:LT-201-H:priority:priority"]);
+    assert.deepEqual(left([row({ priority: undefined })]), ["1:LT-201-H:priority:priority"]);
+    assert.deepEqual(left([row({ ack: "later" })]), ["1:LT-201-H:ack:ack"]);
+    assert.deepEqual(left([row({ condition: "bit", bit: 32 })]), ["1:LT-201-H:bit:bit"]);
+    assert.deepEqual(left([row({ condition: "bit", bit: 1.5 })]), ["1:LT-201-H:bit:bit"]);
+    assert.deepEqual(left([row({ condition: "bit" })]), ["1:LT-201-H:bit:bit"]);
+    assert.deepEqual(left([row({ latch: "maybe" })]), ["1:LT-201-H:latch:latch"]);
+    assert.deepEqual(left([row(), row()]), ["2:LT-201-H:id:duplicate"], "the first of two rows with one id runs");
+    assert.deepEqual(left(["LT-201"]), ["1::row:object"]);
+    const mixed = parseBlockConfig(block([row({ setpoint: "" }), row({ id: "LT-201-HH", setpoint: 8 })]));
+    assert.deepEqual(
+      mixed.alarms.map((a) => a.id),
+      ["LT-201-HH"],
+      "the valid row runs beside the wrong one",
+    );
     refused({ block: "", alarms: [] }, "block-config-invalid", { field: "block" });
     refused({ block: 1, alarms: "LT-201" }, "block-config-invalid", { field: "alarms" });
     refused({ block: 1, alarms: [], floodCount: 0 }, "block-config-invalid", { field: "floodCount" });

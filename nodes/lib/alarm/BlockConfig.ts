@@ -52,10 +52,29 @@ export interface BlockOptions {
   historyDays: number;
 }
 
+/**
+ * The rule an alarm row breaks, one word each: the block's catalogue says it as `validation.<rule>`, the same words
+ * in the dialog (which marks the row) and in the runtime's error.
+ */
+export type AlarmRule =
+  "object" | "id" | "duplicate" | "topic" | "condition" | "setpoint" | "number" | "priority" | "ack" | "bit" | "latch";
+
+/** A row of the table that the block left out at deploy: the other rows run. */
+export interface RefusedAlarm {
+  /** 1 for the first row of the table, as the dialog numbers them. */
+  row: number;
+  /** The row's id as written ("" when it has none). */
+  id: string;
+  field: string;
+  rule: AlarmRule;
+}
+
 export interface BlockConfig {
   version: number;
   alarms: AlarmDefinition[];
   options: BlockOptions;
+  /** Rows that break a rule, in table order; a valid row never waits for a wrong one to be mended. */
+  refused: RefusedAlarm[];
 }
 
 export const DEFAULT_OPTIONS: Omit<BlockOptions, "block"> = {
@@ -93,7 +112,11 @@ export function migrateBlockConfig(config: RawConfig): RawConfig {
   return { ...migrated, version: CONFIG_VERSION };
 }
 
-/** Checks a block's configuration (as the flow file holds it) and returns it in the engine's types. */
+/**
+ * Checks a block's configuration (as the flow file holds it) and returns it in the engine's types. A wrong block
+ * setting refuses the whole configuration; a wrong alarm row leaves that row out (`refused`), so that one
+ * half-filled row does not stop the alarms that are right.
+ */
 export function parseBlockConfig(raw: RawConfig): BlockConfig {
   const config = migrateBlockConfig(raw);
   const options: BlockOptions = {
@@ -107,13 +130,52 @@ export function parseBlockConfig(raw: RawConfig): BlockConfig {
   };
   if (!Array.isArray(config.alarms)) throw new AlarmError("block-config-invalid", { field: "alarms", value: "" });
   const seen = new Set<string>();
-  const alarms = config.alarms.map((row: unknown, index) => {
-    const alarm = parseAlarm(row, index);
-    if (seen.has(alarm.id)) throw new AlarmError("alarm-duplicate", { alarm: alarm.id });
+  const alarms: AlarmDefinition[] = [];
+  const refused: RefusedAlarm[] = [];
+  config.alarms.forEach((row: unknown, index) => {
+    const id = isRow(row) ? text(row.id) : "";
+    let alarm: AlarmDefinition;
+    try {
+      alarm = parseAlarm(row, index);
+    } catch (err) {
+      const field = err instanceof AlarmError ? String(err.params.field) : "row";
+      refused.push({ row: index + 1, id, field, rule: ruleOf(field) });
+      return;
+    }
+    // The first of two rows with one id runs; the second is the one to mend.
+    if (seen.has(alarm.id)) {
+      refused.push({ row: index + 1, id, field: "id", rule: "duplicate" });
+      return;
+    }
     seen.add(alarm.id);
-    return alarm;
+    alarms.push(alarm);
   });
-  return { version: CONFIG_VERSION, alarms, options };
+  return { version: CONFIG_VERSION, alarms, options, refused };
+}
+
+function isRow(row: unknown): row is RawConfig {
+  return row !== null && typeof row === "object" && !Array.isArray(row);
+}
+
+/** The rule behind a field that parseAlarm refused. */
+function ruleOf(field: string): AlarmRule {
+  switch (field) {
+    case "id":
+    case "topic":
+    case "condition":
+    case "setpoint":
+    case "priority":
+    case "ack":
+    case "bit":
+    case "latch":
+      return field;
+    case "deadband":
+    case "onDelay":
+    case "offDelay":
+      return "number";
+    default:
+      return "object";
+  }
 }
 
 function blockName(value: unknown): string | number {
@@ -135,10 +197,10 @@ function optionInteger(config: RawConfig, field: keyof typeof DEFAULT_OPTIONS, m
 
 /** One row of the table. Numbers may come as numeric strings, as they do from a CSV import or a hand-written flow. */
 export function parseAlarm(row: unknown, index: number): AlarmDefinition {
-  if (row === null || typeof row !== "object" || Array.isArray(row)) {
+  if (!isRow(row)) {
     throw new AlarmError("alarm-config-invalid", { alarm: `#${index + 1}`, field: "row", value: String(row) });
   }
-  const fields = row as RawConfig;
+  const fields = row;
   const id = text(fields.id);
   if (id === "" || id === "*")
     throw new AlarmError("alarm-config-invalid", { alarm: `#${index + 1}`, field: "id", value: id });

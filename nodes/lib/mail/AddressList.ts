@@ -38,6 +38,8 @@ export function parseAddressList(
   }
   const entries: readonly unknown[] = typeof input === "string" ? [input] : input;
   const result: MailAddress[] = [];
+  // Every entry that is not an address, so that one correction mends them all.
+  const invalid: string[] = [];
   for (const entry of entries) {
     if (typeof entry !== "string") {
       throw new MailError("field-type", { field: `msg.${field}`, type: typeName(entry) });
@@ -47,22 +49,24 @@ export function parseAddressList(
     }
     const text = entry.replace(/\r?\n/g, ",");
     for (const parsed of addressparser(text, { flatten: true })) {
-      result.push(checkAddress(parsed.name, parsed.address, text, field));
+      if (isAddress(parsed.name, parsed.address, text)) result.push({ name: parsed.name, address: parsed.address });
+      else
+        invalid.push(
+          parsed.name && parsed.address ? `${parsed.name} <${parsed.address}>` : parsed.name || parsed.address,
+        );
     }
+  }
+  if (invalid.length === 1) throw new MailError("address-invalid", { field, address: invalid[0] });
+  if (invalid.length > 1) {
+    throw new MailError("addresses-invalid", { field, addresses: invalid.map((a) => `"${a}"`).join(", ") });
   }
   return result;
 }
 
-function checkAddress(name: string, address: string, source: string, field: AddressField): MailAddress {
-  const shown = name && address ? `${name} <${address}>` : name || address;
-  if (!ADDRESS.test(address)) {
-    throw new MailError("address-invalid", { field, address: shown });
-  }
+function isAddress(name: string, address: string, source: string): boolean {
+  if (!ADDRESS.test(address)) return false;
   // addressparser folds stray words into the display name; "a@x.org b@y.org" must not become one recipient.
-  if (/[<>]/.test(name) || (ADDRESS_INSIDE.test(name) && !source.includes(`<${address}>`))) {
-    throw new MailError("address-invalid", { field, address: shown });
-  }
-  return { name, address };
+  return !(/[<>]/.test(name) || (ADDRESS_INSIDE.test(name) && !source.includes(`<${address}>`)));
 }
 
 /** The text form for a header or a log line. */

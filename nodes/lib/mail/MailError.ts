@@ -4,6 +4,7 @@ import { CodedError, type ErrorParams } from "../common/CodedError";
  * shares, so that the runtime and the dialog say them alike. */
 export type MailErrorCode =
   | "address-invalid"
+  | "addresses-invalid"
   | "address-missing"
   | "address-crlf"
   | "header-crlf"
@@ -21,6 +22,7 @@ export type MailErrorCode =
   | "template-invalid"
   | "config-missing"
   | "config-invalid"
+  | "config-rule"
   | "smtp-connection-refused"
   | "smtp-dns"
   | "smtp-timeout"
@@ -59,7 +61,7 @@ export type MailErrorCode =
   | "digest-unavailable";
 
 export class MailError extends CodedError<MailErrorCode> {
-  constructor(code: MailErrorCode, params: ErrorParams = {}, options?: { cause?: unknown }) {
+  constructor(code: MailErrorCode, params: ErrorParams = {}, options?: { cause?: unknown; terms?: readonly string[] }) {
     super("alarm-mail-server", code, params, options);
   }
 }

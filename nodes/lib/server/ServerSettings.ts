@@ -87,7 +87,7 @@ export function parseServerSettings(config: ServerConfig, credentials: ServerCre
   const transport = oneOf(config.transport, TRANSPORTS, "smtp", "transport");
   const service = transport === "smtp" ? undefined : serviceSettings(transport, config);
   const host = service ? service.address.hostname : text(config.host);
-  if (!host || /\s/.test(host)) throw new MailError("config-invalid", { field: "host" });
+  if (!host || /\s/.test(host)) throw invalidSetting("host", "host");
   const security = service ? "tls" : oneOf(config.security, SECURITIES, "starttls", "security");
   const chosen = oneOf(config.auth, AUTH_METHODS, "auto", "auth");
   // "Automatic" without a user name is a relay that takes mail without a login, as nodemailer does without auth.
@@ -96,7 +96,7 @@ export function parseServerSettings(config: ServerConfig, credentials: ServerCre
   const from = senderAddress(config.from);
   const fromName = text(config.fromName);
   if (/[\r\n]/.test(fromName)) throw new MailError("config-invalid", { field: "fromName" });
-  if (auth !== "none" && !service && !credentials.user) throw new MailError("config-invalid", { field: "user" });
+  if (auth !== "none" && !service && !credentials.user) throw invalidSetting("user", "user");
 
   const limits: MailLimits = {
     maxAddresses: count(config.maxAddresses, DEFAULT_LIMITS.maxAddresses, "maxAddresses"),
@@ -171,7 +171,7 @@ function serviceSettings(
   const root = url(transport === "graph" ? config.graphUrl : config.gmailUrl, field, false) ?? fallback;
   const mailbox = text(config.mailbox);
   if (transport === "graph" && (!mailbox || /[\s/?#]/.test(mailbox))) {
-    throw new MailError("config-invalid", { field: "mailbox" });
+    throw invalidSetting("mailbox", "graphMailbox");
   }
   return { url: root, address: new URL(root), mailbox };
 }
@@ -183,7 +183,7 @@ function senderAddress(value: unknown): MailAddress {
   } catch {
     // Reported below as the setting to fix, like every other setting.
   }
-  if (list.length !== 1) throw new MailError("config-invalid", { field: "from" });
+  if (list.length !== 1) throw invalidSetting("from", "from");
   return list[0];
 }
 
@@ -193,7 +193,7 @@ function oauthSettings(
 ): OAuthSettings & { refreshToken?: string } {
   const flow = oneOf(config.oauthFlow, OAUTH_FLOWS, "authorization_code", "oauthFlow");
   const clientId = credentials.clientId?.trim();
-  if (!clientId) throw new MailError("config-invalid", { field: "clientId" });
+  if (!clientId) throw invalidSetting("clientId", "clientId");
   const authorizeUrl = url(config.authorizeUrl, "authorizeUrl", flow === "authorization_code");
   const deviceUrl = url(config.deviceUrl, "deviceUrl", flow === "device_code");
   return {
@@ -211,7 +211,7 @@ function oauthSettings(
 function url(value: unknown, field: string, required: boolean): string | undefined {
   const raw = text(value);
   if (!raw) {
-    if (required) throw new MailError("config-invalid", { field });
+    if (required) throw invalidSetting(field, "url");
     return undefined;
   }
   try {
@@ -220,7 +220,7 @@ function url(value: unknown, field: string, required: boolean): string | undefin
   } catch {
     // Reported below with the field's name.
   }
-  throw new MailError("config-invalid", { field });
+  throw invalidSetting(field, "url");
 }
 
 function isEhloName(name: string): boolean {
@@ -236,13 +236,13 @@ function text(value: unknown): string {
 function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T, field: string): T {
   if (value === undefined || value === null || value === "") return fallback;
   if ((allowed as readonly unknown[]).includes(value)) return value as T;
-  throw new MailError("config-invalid", { field });
+  throw invalidSetting(field, "choice");
 }
 
-function count(value: unknown, fallback: number, field: string): number {
+function count(value: unknown, fallback: number, field: string, rule: SettingRule = "positive"): number {
   if (value === undefined || value === null || value === "") return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new MailError("config-invalid", { field });
+  if (!Number.isInteger(n) || n <= 0) throw invalidSetting(field, rule);
   return n;
 }
 
@@ -250,18 +250,30 @@ function count(value: unknown, fallback: number, field: string): number {
 function duration(value: unknown, fallbackMs: number, field: string, unit = 1): number {
   if (value === undefined || value === null || value === "") return fallbackMs;
   const ms = readDuration(value, { least: unit, whole: true, unit });
-  if (ms === undefined) throw new MailError("config-invalid", { field });
+  if (ms === undefined) throw invalidSetting(field, "positive");
   return ms;
 }
 
 /** A cap that may be left empty (or 0) for "no cap". */
 function optionalCount(value: unknown, field: string): number {
   if (value === 0 || value === "0") return 0;
-  return count(value, 0, field);
+  return count(value, 0, field, "cap");
 }
 
 function port(value: unknown, fallback: number): number {
-  const n = count(value, fallback, "port");
-  if (n > 65535) throw new MailError("config-invalid", { field: "port" });
+  const n = count(value, fallback, "port", "port");
+  if (n > 65535) throw invalidSetting("port", "port");
   return n;
+}
+
+/**
+ * The rules the server dialog checks too, each said by one text of the catalogue (`alarm-mail-server.validation.<rule>`):
+ * the runtime's error and the dialog's hint use the same words for the same rule.
+ */
+type SettingRule =
+  "host" | "port" | "choice" | "from" | "positive" | "cap" | "user" | "mailbox" | "graphMailbox" | "clientId" | "url";
+
+/** A setting that breaks a rule: its name, and the rule in the dialog's words. */
+function invalidSetting(field: string, rule: SettingRule): MailError {
+  return new MailError("config-rule", { field, validation: rule }, { terms: ["validation"] });
 }

@@ -3,7 +3,8 @@ import type { NodeAPI } from "node-red";
 import { formatAlarmTable, parseAlarmTable, type TableRow } from "../../lib/alarm/AlarmTableCsv";
 import { AlarmError } from "../../lib/alarm/AlarmError";
 import { describeError } from "../kit/i18n";
-import { readBody } from "../kit/requests";
+import { readBody, routeNodeId, unknownNode } from "../kit/requests";
+import { findBlock } from "./BlockNode";
 
 const CATALOGUE = "alarm-mail-block";
 
@@ -32,6 +33,18 @@ export function registerBlockEndpoints(RED: NodeAPI): void {
     } catch (err) {
       res.json({ ok: false, message: describeError(RED, err) });
     }
+  });
+
+  // The rows the deployed block left out, so that the dialog can mark each one with the same words as the log.
+  RED.httpAdmin.get("/alarm-mail-block/:id/refused", canRead, (req: Request, res: Response) => {
+    const id = routeNodeId(RED, req, res, CATALOGUE, "id");
+    if (id === undefined) return;
+    const block = findBlock(RED, id);
+    if (!block) {
+      unknownNode(RED, res, CATALOGUE, id);
+      return;
+    }
+    res.json({ ok: true, refused: block.refusedRows() });
   });
 
   RED.httpAdmin.post("/alarm-mail-block/table/format", canRead, (req: Request, res: Response) => {

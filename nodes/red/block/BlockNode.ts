@@ -10,7 +10,7 @@ import {
 import { AlarmError } from "../../lib/alarm/AlarmError";
 import { historyRecord, type HistoryRecord } from "../../lib/alarm/AlarmHistory";
 import { HistoryStore } from "../../lib/alarm/HistoryStore";
-import { parseBlockConfig, type BlockOptions, type RawConfig } from "../../lib/alarm/BlockConfig";
+import { parseBlockConfig, type BlockOptions, type RawConfig, type RefusedAlarm } from "../../lib/alarm/BlockConfig";
 import { decodeBlockSnapshot, encodeBlockSnapshot, type BlockSnapshot } from "../../lib/alarm/BlockSnapshot";
 import { TextTemplate, type PlaceholderValue } from "../../lib/common/Placeholders";
 import { SnapshotFile } from "../../lib/common/SnapshotFile";
@@ -67,6 +67,8 @@ const STATUS_INTERVAL_MS = 250;
  */
 export class BlockNode {
   readonly configError?: Error;
+  /** The alarm rows left out at deploy, for the dialog to mark (`GET /alarm-mail-block/:id/refused`). */
+  readonly refused: readonly RefusedAlarm[] = [];
   private readonly engine?: AlarmEngine;
   private readonly store?: HistoryStore;
   private readonly options?: BlockOptions;
@@ -104,6 +106,8 @@ export class BlockNode {
       );
       this.store.opened().catch((err: unknown) => this.warnHistory(err instanceof Error ? err.message : String(err)));
       this.savedRevision = this.engine.revision;
+      this.refused = config.refused;
+      if (config.refused.length > 0) node.error(this.refusedText());
     } catch (err) {
       this.configError = reportConfigError(RED, node, err, { status: true });
     }
@@ -113,6 +117,25 @@ export class BlockNode {
       void this.close(removed).finally(done);
     });
     whenFlowsStart(RED, this.onStarted);
+  }
+
+  /** Each row left out, as the dialog says it: "Alarm 3 (TT-1-L): Enter the setpoint, a number." */
+  refusedRows(): Array<RefusedAlarm & { reason: string; message: string }> {
+    return this.refused.map((refused) => {
+      const reason = `alarm-mail-block.validation.${refused.rule}`;
+      const message = this.RED._("alarm-mail-block.validation.row", {
+        row: refused.row,
+        id: refused.id,
+        message: this.RED._(reason),
+      });
+      return { ...refused, reason, message };
+    });
+  }
+
+  /** The one error at deploy that names every row left out, and why. */
+  private refusedText(): string {
+    const rows = this.refusedRows().map((refused) => refused.message);
+    return this.RED._("alarm-mail-block.warn.rows-refused", { count: rows.length, rows: rows.join(" ") });
   }
 
   /** The block's history, oldest first: what the CSV attacher exports. */
@@ -371,19 +394,26 @@ export class BlockNode {
   private showStatus(): void {
     const summary = this.engine?.summary();
     if (!summary || this.faulty) return;
-    const hidden = summary.suppressed + summary.outOfService;
+    if (this.refused.length > 0) {
+      // Until the table is mended; a catalogue key, which the editor shows in its own language.
+      if (this.lastStatus === "refused") return;
+      this.lastStatus = "refused";
+      this.node.status({ fill: "yellow", shape: "ring", text: "alarm-mail-block.status.refused" });
+      return;
+    }
     const unwatched = this.unwatched.size;
-    const key = `${summary.active}|${summary.unacked}|${summary.shelved}|${hidden}|${summary.chattering}|${summary.flood}|${unwatched}`;
+    const key = `${summary.active}|${summary.unacked}|${summary.chattering}|${summary.flood}|${unwatched}`;
     if (key === this.lastStatus) return;
     this.lastStatus = key;
+    // One thing in a few words, the most pressing first: shelved and hidden alarms are in the status command's reply.
     const params = counts(summary);
-    const parts = [this.text("status.summary", params)];
-    if (summary.shelved > 0) parts.push(this.text("status.shelved", params));
-    if (hidden > 0) parts.push(this.text("status.hidden", { count: hidden }));
-    if (summary.chattering > 0) parts.push(this.text("status.chattering", params));
-    if (unwatched > 0) parts.push(this.text("status.unwatched", { count: unwatched }));
-    let text = parts.join(", ");
-    if (summary.flood) text = this.text("status.flood", { text });
+    const text = summary.flood
+      ? this.text("status.flood", params)
+      : summary.chattering > 0
+        ? this.text("status.chattering", params)
+        : unwatched > 0
+          ? this.text("status.unwatched", { count: unwatched })
+          : this.text("status.summary", params);
     const fill: NodeStatus["fill"] =
       summary.flood || summary.chattering > 0 ? "yellow" : summary.active > 0 || summary.unacked > 0 ? "blue" : "green";
     this.node.status({ fill, shape: "dot", text });
@@ -426,13 +456,9 @@ export class BlockNode {
     this.node.error(text);
     this.faulty = true;
     this.lastStatus = "";
-    const code = (err as { code?: unknown } | null)?.code;
+    // A key the editor shows in its language; the file and the reason are in the error above.
     const status = key === "snapshot-unreadable" ? "status.unreadable" : "status.unsaved";
-    this.node.status({
-      fill: "red",
-      shape: "ring",
-      text: this.RED._(`alarm-mail-block.${status}`, { code: typeof code === "string" ? code : "" }),
-    });
+    this.node.status({ fill: "red", shape: "ring", text: `alarm-mail-block.${status}` });
   }
 
   private saveSoon(): void {

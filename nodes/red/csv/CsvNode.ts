@@ -17,8 +17,9 @@ import { CodedError } from "../../lib/common/CodedError";
 import { SnapshotFile } from "../../lib/common/SnapshotFile";
 import { attachmentList } from "../../lib/mail/MailComposer";
 import { findBlock, type BlockNode } from "../block/BlockNode";
-import { describeError, statusText } from "../kit/i18n";
+import { describeError } from "../kit/i18n";
 import { closeWithinBudget, reportConfigError } from "../kit/lifecycle";
+import { inFlows } from "../kit/nodes";
 import { nodeDataPath } from "../kit/storage";
 import { findTrace, type TraceNode } from "../trace/TraceNode";
 
@@ -62,6 +63,9 @@ export class CsvNode {
       this.config = parseCsvConfig(def);
       this.dates = new DateFormatter(this.config.dateFormat, this.config.datePattern, this.config.timeZone);
       if (this.config.range === "since-mail") this.lastExport = this.loadLastExport();
+      // Said at deploy rather than at the first alarm; each msg still looks the node up, which may be deployed later.
+      const missing = missingSource(RED, this.config);
+      if (missing) reportConfigError(RED, node, missing, { status: true });
     } catch (err) {
       this.configError = reportConfigError(RED, node, err, { status: true });
     }
@@ -97,18 +101,14 @@ export class CsvNode {
       this.node.status({
         fill: "green",
         shape: "dot",
-        text: this.t("status.attached", {
-          name: filename,
-          rows: source.rows,
-          size: Math.ceil(content.length / 1024),
-          time: now.toLocaleTimeString(),
-        }),
+        text: this.t("status.attached", { rows: source.rows, size: Math.ceil(content.length / 1024) }),
       });
     } catch (err) {
       const message = describeError(this.RED, err);
       msg.csvError = { code: err instanceof CodedError ? err.code : "csv-failed", message };
       this.node.warn(this.t("warn.failed", { message }));
-      this.node.status({ fill: "yellow", shape: "ring", text: statusText(message) });
+      // The reason is in the warning and msg.csvError; the status says it in a few words, in the editor's language.
+      this.node.status({ fill: "yellow", shape: "ring", text: "alarm-mail-csv.status.missing" });
     }
     // An alarm mail must never wait on its attachment: the msg goes on and completes either way, as a screenshot's.
     send(msg);
@@ -182,6 +182,17 @@ export class CsvNode {
   private t(key: string, params: Record<string, string | number> = {}): string {
     return this.RED._(`alarm-mail-csv.${key}`, params);
   }
+}
+
+/** The block or trace log that the configuration names but the deployed flows do not hold. */
+function missingSource(RED: NodeAPI, config: CsvConfig): CsvError | undefined {
+  if ((config.source === "history" || config.source === "active") && !inFlows(RED, config.block, "alarm-mail-block")) {
+    return new CsvError("csv-block-missing", { id: config.block });
+  }
+  if (config.source === "trace" && !inFlows(RED, config.trace, "alarm-mail-trace")) {
+    return new CsvError("csv-trace-missing", { id: config.trace });
+  }
+  return undefined;
 }
 
 function reasonOf(err: unknown): string {

@@ -17,9 +17,3 @@ export function describeError(RED: NodeAPI, err: unknown): string {
   }
   return RED._(`${catalogue}errors.${err.code}`, params);
 }
-
-/** A status line is short: the first sentence of the message, cut to fit under a node. */
-export function statusText(text: string): string {
-  const first = text.split(/(?<=[.!?])\s/)[0] ?? text;
-  return first.length > 60 ? `${first.slice(0, 59)}…` : first;
-}

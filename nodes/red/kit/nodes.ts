@@ -10,3 +10,16 @@ export function deployedNode<N extends Node>(RED: NodeAPI, id: unknown, type: st
   if (typeof found !== "object" || found === null || !Object.hasOwn(found, "type")) return undefined;
   return (found as Node).type === type ? (found as N) : undefined;
 }
+
+/**
+ * Whether the deployed flows hold an enabled node `id` of `type`, started or not: what a node checks at deploy about
+ * the nodes it names, since nodes start in no set order.
+ */
+export function inFlows(RED: NodeAPI, id: unknown, type: string): boolean {
+  if (typeof id !== "string" || id === "") return false;
+  let found = false;
+  RED.nodes.eachNode((def) => {
+    if (def.id === id && def.type === type && (def as { d?: unknown }).d !== true) found = true;
+  });
+  return found;
+}

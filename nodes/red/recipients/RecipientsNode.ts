@@ -1,6 +1,7 @@
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import { parseAddressList } from "../../lib/mail/AddressList";
 import type { RecipientGroup } from "../../lib/mail/MailComposer";
+import { describeError } from "../kit/i18n";
 import { reportConfigError } from "../kit/lifecycle";
 import { deployedNode } from "../kit/nodes";
 
@@ -24,18 +25,29 @@ export class RecipientsNode {
   readonly configError?: Error;
 
   constructor(RED: NodeAPI, node: Node, def: RecipientsNodeDef) {
-    try {
-      const lines = { lineSeparated: true };
-      this.group = {
-        to: parseAddressList(def.to ?? "", "to", lines),
-        cc: parseAddressList(def.cc ?? "", "cc", lines),
-        bcc: parseAddressList(def.bcc ?? "", "bcc", lines),
-        subject: def.subject ?? "",
-        body: def.body ?? "",
-        html: def.html ?? "",
-      };
-    } catch (err) {
-      this.configError = reportConfigError(RED, node, err, { status: false });
+    // Every field is checked, and every bad address named in one error: one deploy mends them all.
+    const problems: unknown[] = [];
+    const field = (text: string | undefined, name: "to" | "cc" | "bcc") => {
+      try {
+        return parseAddressList(text ?? "", name, { lineSeparated: true });
+      } catch (err) {
+        problems.push(err);
+        return [];
+      }
+    };
+    const group = {
+      to: field(def.to, "to"),
+      cc: field(def.cc, "cc"),
+      bcc: field(def.bcc, "bcc"),
+      subject: def.subject ?? "",
+      body: def.body ?? "",
+      html: def.html ?? "",
+    };
+    if (problems.length === 0) this.group = group;
+    else {
+      const error =
+        problems.length === 1 ? problems[0] : new Error(problems.map((p) => describeError(RED, p)).join(" "));
+      this.configError = reportConfigError(RED, node, error, { status: false });
     }
   }
 }

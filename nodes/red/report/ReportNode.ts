@@ -24,6 +24,7 @@ import { findChromium, leaseScreenshotter, type ScreenshotterLease } from "../..
 import { findBlock, type BlockNode } from "../block/BlockNode";
 import { describeError } from "../kit/i18n";
 import { closeWithinBudget, failMessage, reportConfigError } from "../kit/lifecycle";
+import { inFlows } from "../kit/nodes";
 import { findServer } from "../server/ServerNode";
 
 export interface ReportNodeDef extends NodeDef {
@@ -56,6 +57,11 @@ export class ReportNode {
   ) {
     try {
       this.config = parseReportConfig(def as unknown as Record<string, unknown>);
+      // Said at deploy rather than at the first report; each msg still looks the blocks up.
+      const missing = this.config.blocks.find((id) => !inFlows(RED, id, "alarm-mail-block"));
+      if (missing !== undefined) {
+        reportConfigError(RED, node, new ReportError("report-block-missing", { id: missing }), { status: true });
+      }
     } catch (err) {
       this.configError = reportConfigError(RED, node, err, { status: true });
     }
@@ -113,10 +119,11 @@ export class ReportNode {
       });
       const over = report.figures.filter((f) => f.verdict === "over").length;
       const alarms = report.figures.find((f) => f.key === "alarms")?.value ?? 0;
+      // Yellow when a figure is over its target or the chart could not be drawn; the mail says which.
       this.node.status({
-        fill: "content" in chart ? "green" : "yellow",
+        fill: "content" in chart && over === 0 ? "green" : "yellow",
         shape: "dot",
-        text: this.t("content" in chart ? "status.made" : "status.no-chart", { alarms, over, time: day }),
+        text: "content" in chart ? this.t("status.made", { alarms }) : "alarm-mail-report.status.no-chart",
       });
       send(msg);
       done();

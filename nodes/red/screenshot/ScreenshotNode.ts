@@ -15,7 +15,7 @@ import {
   type ScreenshotterLease,
 } from "../../lib/screenshot/Screenshotter";
 import { attachmentList } from "../../lib/mail/MailComposer";
-import { describeError, statusText } from "../kit/i18n";
+import { describeError } from "../kit/i18n";
 import { reportConfigError } from "../kit/lifecycle";
 
 export type ScreenshotNodeDef = NodeDef & RawScreenshotConfig;
@@ -55,7 +55,7 @@ export class ScreenshotNode {
       this.config = parseScreenshotConfig(def);
       if (this.config.mode === "page" && !findChromium(this.config.chromiumPath).path) {
         // Said at deploy in the status only: the log stays for captures that actually fail.
-        node.status({ fill: "yellow", shape: "ring", text: RED._("alarm-mail-screenshot.status.noChromium") });
+        node.status({ fill: "yellow", shape: "ring", text: "alarm-mail-screenshot.status.noChromium" });
       }
     } catch (err) {
       this.configError = reportConfigError(RED, node, err, { status: true });
@@ -73,7 +73,7 @@ export class ScreenshotNode {
     try {
       if (!this.config) throw this.configError;
       const config = this.config;
-      this.node.status({ fill: "blue", shape: "ring", text: this.RED._("alarm-mail-screenshot.status.capturing") });
+      this.node.status({ fill: "blue", shape: "ring", text: "alarm-mail-screenshot.status.capturing" });
       const taken = await this.take(config, msg);
       const picture = await this.fit(config, taken, config.timeoutMs - (Date.now() - started));
       const attachment = {
@@ -85,18 +85,15 @@ export class ScreenshotNode {
       this.node.status({
         fill: "green",
         shape: "dot",
-        text: this.RED._("alarm-mail-screenshot.status.attached", {
-          name: attachment.filename,
-          size: Math.ceil(picture.content.length / 1024),
-          time: new Date().toLocaleTimeString(),
-        }),
+        text: this.RED._("alarm-mail-screenshot.status.attached", { size: Math.ceil(picture.content.length / 1024) }),
       });
     } catch (err) {
       const message = describeError(this.RED, err);
       const failure: ScreenshotFailure = { code: errorCode(err), message };
       msg.screenshotError = failure;
       this.node.warn(this.RED._("alarm-mail-screenshot.warn.failed", { message }));
-      this.node.status({ fill: "yellow", shape: "ring", text: statusText(message) });
+      // The reason is in the warning and msg.screenshotError; the status says it in a few words.
+      this.node.status({ fill: "yellow", shape: "ring", text: "alarm-mail-screenshot.status.missing" });
     }
     // The alarm mail matters more than its picture: the msg goes on and completes either way.
     send(msg);

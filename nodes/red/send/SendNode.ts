@@ -10,7 +10,8 @@ import type { DeliveryReceipt } from "../../lib/transport/SmtpTransport";
 import { timestampFields, type TemplateView } from "../../lib/mail/Template";
 import { DigestCollector } from "./DigestCollector";
 import { readDuration } from "../../lib/common/Duration";
-import { describeError, statusText } from "../kit/i18n";
+import { describeError } from "../kit/i18n";
+import { reportConfigError, STATUS } from "../kit/lifecycle";
 import { findRecipients } from "../recipients/RecipientsNode";
 import { leaseMailThreads } from "../kit/threads";
 import { blockOfOccurrence } from "../../lib/alarm/AlarmEngine";
@@ -55,6 +56,8 @@ export class SendNode implements OutboxListener {
   /** The last outcome, as a status built only when it is shown: a storm delivers hundreds of mails a second. */
   private lastOutcome?: () => NodeStatus;
   private shownSignIn = false;
+  /** The log said that the login was refused, once per occurrence. */
+  private warnedBlocked = false;
   private readonly signInStatus: NodeStatus;
   private statusTimer?: NodeJS.Timeout;
   private subscribed?: ServerNode;
@@ -66,7 +69,7 @@ export class SendNode implements OutboxListener {
     private readonly def: SendNodeDef,
   ) {
     this.events = eventList(def.events);
-    this.signInStatus = { fill: "yellow", shape: "ring", text: RED._("alarm-mail-send.status.signIn") };
+    this.signInStatus = { fill: "yellow", shape: "ring", text: "alarm-mail-send.status.signIn" };
     // A window a timer cannot wait (or not a number) is no window: the digest is off rather than firing at once.
     const digestMs = readDuration(def.digest ?? 0, { whole: true }) ?? 0;
     this.digestBypass = Number(def.digestBypass ?? 1);
@@ -84,6 +87,13 @@ export class SendNode implements OutboxListener {
     if (server) {
       this.subscribed = server;
       server.subscribe(node.id, this);
+    }
+    // Config nodes start before flow nodes: a node that cannot send says so at deploy, not at the first alarm.
+    const problem = this.configProblem();
+    if (problem) {
+      const status: NodeStatus = { fill: "red", shape: "ring", text: STATUS.config };
+      reportConfigError(RED, node, problem, { status: true });
+      this.lastOutcome = () => status;
     }
     node.on("input", (msg, send, done) => void this.onInput(msg, send, done));
     node.on("close", (_removed: boolean, done: () => void) => {
@@ -112,7 +122,7 @@ export class SendNode implements OutboxListener {
         ? {
             fill: "yellow",
             shape: "dot",
-            text: this.RED._("alarm-mail-send.status.partial", { count: rejected, time }),
+            text: this.RED._("alarm-mail-send.status.partial", { count: rejected }),
           }
         : { fill: "green", shape: "dot", text: this.RED._("alarm-mail-send.status.sent", { time }) };
     };
@@ -138,6 +148,7 @@ export class SendNode implements OutboxListener {
       if (status) this.node.status(status);
       else if (this.shownSignIn) this.node.status({});
       this.shownSignIn = status === this.signInStatus;
+      this.warnOnce(status);
     }, STATUS_INTERVAL_MS);
   }
 
@@ -280,7 +291,7 @@ export class SendNode implements OutboxListener {
   private reportFailure(waiting: Waiting, err: unknown, attempts: number): void {
     const message = describeError(this.RED, err);
     waiting.msg.error = { message, code: err instanceof MailError ? err.code : undefined, attempts };
-    const status: NodeStatus = { fill: "red", shape: "ring", text: statusText(message) };
+    const status: NodeStatus = { fill: "red", shape: "ring", text: STATUS.failed };
     this.lastOutcome = () => status;
     this.node.status(status);
     waiting.send([null, waiting.msg]);
@@ -308,32 +319,21 @@ export class SendNode implements OutboxListener {
     };
   }
 
+  /**
+   * The state under the node in a few words; its detail (the fault, the next retry) is in the outbox. The states
+   * without a number are catalogue keys, shown in the editor's language.
+   */
   private queueStatus(): NodeStatus | undefined {
     if (!this.subscribed) return undefined;
     const count = this.subscribed.queued;
     const health: QueueHealth = this.subscribed.health;
-    const time = (at: number) => new Date(at).toLocaleTimeString();
     switch (health.state) {
       case "auth-blocked":
-        return { fill: "red", shape: "ring", text: this.RED._("alarm-mail-send.status.authBlocked", { count }) };
+        return { fill: "red", shape: "ring", text: "alarm-mail-send.status.authBlocked" };
       case "retrying":
-        return {
-          fill: "yellow",
-          shape: "ring",
-          text: statusText(
-            this.RED._("alarm-mail-send.status.retrying", {
-              count,
-              time: time(health.nextAt),
-              reason: health.error.code,
-            }),
-          ),
-        };
+        return { fill: "yellow", shape: "ring", text: "alarm-mail-send.status.retrying" };
       case "rate-limited":
-        return {
-          fill: "yellow",
-          shape: "ring",
-          text: this.RED._("alarm-mail-send.status.rateLimited", { count, time: time(health.until) }),
-        };
+        return { fill: "yellow", shape: "ring", text: "alarm-mail-send.status.rateLimited" };
       case "sending":
         return { fill: "blue", shape: "dot", text: this.RED._("alarm-mail-send.status.queued", { count }) };
       case "idle":
@@ -341,6 +341,30 @@ export class SendNode implements OutboxListener {
           return { fill: "blue", shape: "ring", text: this.RED._("alarm-mail-send.status.queued", { count }) };
         }
         return this.subscribed.signInNeeded ? this.signInStatus : this.lastOutcome?.();
+    }
+  }
+
+  /**
+   * A refused login stops delivery until a person acts: what to do is said once in the log and the debug sidebar
+   * when the status first shows it. (A sign-in not made yet is the state of a new OAuth2 server: its status says it.)
+   */
+  private warnOnce(status: NodeStatus | undefined): void {
+    const blocked = status?.text === "alarm-mail-send.status.authBlocked";
+    if (blocked && !this.warnedBlocked) {
+      this.node.warn(this.RED._("alarm-mail-send.warn.authBlocked", { count: this.subscribed?.queued ?? 0 }));
+    }
+    this.warnedBlocked = blocked;
+  }
+
+  /** Why this node cannot send any mail: a server or group that is missing or whose settings are wrong. */
+  private configProblem(): unknown {
+    try {
+      const server = this.server();
+      if (server.configError) return server.configError;
+      this.group();
+      return undefined;
+    } catch (err) {
+      return err;
     }
   }
 

@@ -1,0 +1,38 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+
+/**
+ * Node-RED's guide asks for status texts under 20 characters: longer ones run off the canvas or into the next node.
+ * Every status of every catalogue, filled with two-digit counts and the longest time of day, must fit.
+ */
+const LOCALES = join(__dirname, "..", "..", "locales");
+const LANGUAGES = ["en-US", "fr", "de", "ro"];
+const TYPES = ["block", "csv", "report", "screenshot", "send", "server", "trace"].map((t) => `alarm-mail-${t}`);
+const LONGEST_TIME = "10:34:11 PM";
+
+function statuses(lang: string, type: string): Record<string, string> {
+  const catalogue = JSON.parse(readFileSync(join(LOCALES, lang, `${type}.json`), "utf8")) as Record<
+    string,
+    Record<string, Record<string, string> | string>
+  >;
+  const found = catalogue[type]?.status;
+  return typeof found === "object" ? found : {};
+}
+
+describe("status texts", () => {
+  for (const lang of LANGUAGES) {
+    it(`fit under 20 characters in ${lang}`, () => {
+      let checked = 0;
+      for (const type of TYPES) {
+        for (const [key, text] of Object.entries(statuses(lang, type))) {
+          const filled = text.replace(/__(\w+)__/g, (_all, name: string) => (name === "time" ? LONGEST_TIME : "99"));
+          assert.ok(filled.length < 20, `${lang} ${type}.status.${key}: "${filled}" has ${filled.length} characters`);
+          checked++;
+        }
+      }
+      assert.ok(checked >= 25, `every node's statuses were read (${checked})`);
+    });
+  }
+});
