@@ -44,7 +44,7 @@ export async function cutTexts(root: Locator): Promise<Cut[]> {
     };
     const cuts: Array<{ what: string; text: string; needs: number; has: number }> = [];
     const texts = top.querySelectorAll<HTMLElement>("label, button, a, .red-ui-tab-label, span, th, td");
-    for (const el of texts) {
+    for (const el of Array.from(texts)) {
       if (!visible(el)) continue;
       const text = (el.textContent ?? "").replace(/\s+/g, " ").trim();
       if (text === "") continue;
@@ -61,12 +61,12 @@ export async function cutTexts(root: Locator): Promise<Cut[]> {
         if (needs > has + 1) cuts.push({ what: name(el), text, needs: Math.ceil(needs), has });
       }
     }
-    for (const select of top.querySelectorAll<HTMLSelectElement>("select")) {
+    for (const select of Array.from(top.querySelectorAll<HTMLSelectElement>("select"))) {
       if (!visible(select)) continue;
       const style = getComputedStyle(select);
       // The room for a choice's text: the box without its padding and the drop-down arrow (about a line's height).
       const has = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 16;
-      for (const option of select.options) {
+      for (const option of Array.from(select.options)) {
         const text = option.text.trim();
         const needs = widthOf(text, select);
         if (needs > has + 1) cuts.push({ what: name(select), text, needs: Math.ceil(needs), has: Math.floor(has) });
@@ -92,7 +92,7 @@ export async function overlaps(root: Locator, selector: string): Promise<string[
   await namesInPage(root);
   return root.evaluate((top, fields) => {
     const boxes: Array<{ name: string; rect: Rect; el: Element }> = [];
-    for (const el of top.querySelectorAll<HTMLElement>(fields)) {
+    for (const el of Array.from(top.querySelectorAll<HTMLElement>(fields))) {
       if (el.getClientRects().length === 0) continue;
       const rect = el.getBoundingClientRect();
       if (rect.width === 0 || rect.height === 0) continue;
