@@ -138,13 +138,13 @@
   }
 
   /**
-   * Node-RED opens a dialog as wide as its content is then (500 px at least). A select is as wide as its longest
-   * choice before its percentage width applies, so a long choice in one language opened the whole dialog wider than
-   * Node-RED's default; contained, the selects take their share of the dialog's width and never set it. Called from
-   * oneditprepare with any field of the dialog.
+   * Node-RED opens a dialog as wide as its content is then (500 px at least). A row's content is as wide as it is
+   * unwrapped (a select as its longest choice, a checkbox's label as its whole sentence) before percentage widths and
+   * wrapping apply, so a long text in one language opened the whole dialog wider than Node-RED's default. Contained,
+   * rows and selects take the dialog's width and never set it. Called from oneditprepare with any field of the dialog.
    */
   function fitDefaultWidth(field) {
-    $(field).closest("form").find("select").css("contain", "inline-size");
+    $(field).closest("form").find(".form-row, select").css("contain", "inline-size");
   }
 
   /**
