@@ -137,7 +137,40 @@
     return !text || text === key || text === "errors." + code ? message || code : text;
   }
 
+  /**
+   * Node-RED opens a dialog as wide as its content is then (500 px at least). A row's content is as wide as it is
+   * unwrapped (a select as its longest choice, a checkbox's label as its whole sentence) before percentage widths and
+   * wrapping apply, so a long text in one language opened the whole dialog wider than Node-RED's default. Contained,
+   * rows and selects take the dialog's width and never set it. Called from oneditprepare with any field of the dialog.
+   */
+  function fitDefaultWidth(field) {
+    $(field).closest("form").find(".form-row, select").css("contain", "inline-size");
+  }
+
+  /**
+   * Sets a new node's config property to the only config node of that type, when there is exactly one: a person with
+   * one server does not have to choose it from a list that starts at "none".
+   */
+  function onlyConfig(node, property, type) {
+    if (node[property]) {
+      return;
+    }
+    var found = [];
+    RED.nodes.eachConfig(function (config) {
+      if (config.type === type) {
+        found.push(config.id);
+      }
+    });
+    if (found.length === 1) {
+      node[property] = found[0];
+      // The editor checked the node before onadd: checked again, it is drawn without the "not configured" mark.
+      RED.editor.validateNode(node);
+    }
+  }
+
   window.AlarmMailEditor = {
+    onlyConfig: onlyConfig,
+    fitDefaultWidth: fitDefaultWidth,
     translator: translator,
     isEnvVar: isEnvVar,
     isEmpty: isEmpty,

@@ -146,25 +146,13 @@ describe("alarm-mail-block's dialog in the Node-RED editor", () => {
     await editor.cancel();
   });
 
-  it("opens on the first alarms of a table taller than the dialog", async () => {
-    await editor.page.setViewportSize({ width: 1440, height: 640 });
-    await openDialog(3);
-    // Node-RED's list scrolls to each row it adds, a tick later; give those ticks time to pass.
-    await editor.page.waitForTimeout(300);
-    const list = await editor.page.evaluate(() => {
-      const container = document.querySelector("#alarm-mail-block-alarms")?.closest(".red-ui-editableList-container");
-      return container ? { top: container.scrollTop, overflow: container.scrollHeight > container.clientHeight } : null;
-    });
-    assert.deepEqual(list, { top: 0, overflow: true });
-    await editor.cancel();
-  });
-
   it("leaves a picture of the dialog with a basin's alarm table for the README", async () => {
     // A taller window gives the table the room for its three rows.
     await editor.page.setViewportSize({ width: 1440, height: 1000 });
     const tray = await openDialog(3);
     await tray.locator("#node-input-name").fill("Basin 2 level alarms");
     await tray.locator("#node-input-block").fill("Basin 2");
+    await rows().nth(2).locator(".alarm-mail-block-more").click();
     await field(2, "latch").check();
     await editor.screenshot("alarm-mail-block-dialog");
     await editor.cancel();

@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { Editor } from "../support/Editor";
+import { NodeRedProcess } from "../support/NodeRedProcess";
+
+const OURS = [
+  "alarm-mail-block",
+  "alarm-mail-send",
+  "alarm-mail-csv",
+  "alarm-mail-screenshot",
+  "alarm-mail-trace",
+  "alarm-mail-report",
+];
+
+/** A person who knows Node-RED but not this package, with one server and one recipient group already set up. */
+describe("the first hour in the editor", () => {
+  let red: NodeRedProcess;
+  let editor: Editor;
+
+  before(async () => {
+    red = await NodeRedProcess.start();
+    await red.deploy([
+      { id: "tab", type: "tab", label: "plant" },
+      {
+        id: "srv",
+        type: "alarm-mail-server",
+        host: "127.0.0.1",
+        port: 2525,
+        security: "none",
+        auth: "none",
+        from: "gateway@plant.example",
+      },
+      { id: "grp", type: "alarm-mail-recipients", name: "Operators", to: "operator@plant.example" },
+    ]);
+    editor = await Editor.open(red);
+  });
+  after(async () => {
+    await editor?.close();
+    await red?.kill();
+  });
+
+  it("tells the package's nodes apart in the palette, by name and icon, from each other and from the core csv node", async () => {
+    const entry = (type: string) => editor.page.locator(`.red-ui-palette-node[data-palette-type='${type}']`);
+    const icons = await Promise.all(
+      OURS.map((type) => entry(type).locator(".red-ui-palette-icon-container").getAttribute("data-palette-icon")),
+    );
+    assert.equal(new Set(icons).size, OURS.length, `icons: ${icons.join(", ")}`);
+    const names = await Promise.all(OURS.map((type) => entry(type).getAttribute("data-palette-label")));
+    assert.equal(new Set(names).size, OURS.length);
+    assert.notEqual(await entry("alarm-mail-csv").getAttribute("data-palette-label"), "csv");
+  });
+
+  it("gives a new send node the only server and the only recipient group", async () => {
+    const id = await editor.drag("alarm-mail-send", 300, 200);
+    const node = await editor.page.evaluate((sent) => window.RED.nodes.node(sent), id);
+    assert.equal(node?.server, "srv");
+    assert.equal(node?.recipients, "grp");
+    await editor.page.waitForFunction((sent) => window.RED.nodes.node(sent)?.valid === true, id);
+    assert.equal(await editor.marked(id), false, "not marked as unconfigured");
+    const tray = await editor.openDialog(id);
+    assert.equal(await tray.locator("#node-input-server").inputValue(), "srv");
+    await editor.cancel();
+  });
+});
