@@ -20,6 +20,8 @@ const LIB_RANK: Record<string, number> = {
   digest: 2,
   csv: 2,
   screenshot: 2,
+  // Reads the alarm domain's deadline queue.
+  escalation: 2,
   outbox: 3,
   // Reads the alarm history, writes CSVs.
   report: 3,
