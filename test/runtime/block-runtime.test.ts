@@ -117,7 +117,10 @@ describe("alarm-mail-block in a Node-RED runtime: states and events", () => {
     assert.equal(ack.event, "ack");
     assert.equal(ack.user, "jean.dupont");
     assert.equal(ack.alarm?.ackBy, "jean.dupont");
+    assert.equal(ack.alarm?.ackVia, "flow");
     assert.equal(ack.alarm?.state, "acked");
+    assert.match(String(trigger.alarm?.occurrence), /^block\/LT-201-H\//, "the occurrence names the block node");
+    assert.equal(ack.alarm?.occurrence, trigger.alarm?.occurrence);
 
     await send({ topic: "LT-201", payload: "5" });
     assert.deepEqual(seen(), ["trigger:LT-201-H", "ack:LT-201-H", "recovery:LT-201-H"]);
@@ -354,6 +357,28 @@ describe("alarm-mail-block in a Node-RED runtime: persistence", () => {
     await send({ command: "ack", alarm: "LT-201-H", user: "jean" });
     await send({ topic: "LT-201", payload: 5 });
     assert.deepEqual(seen(), ["ack:LT-201-H", "recovery:LT-201-H"]);
+  });
+
+  it("an acknowledgement from a mail is on disk when it is answered, keeps its occurrence across a redeploy, and goes out as an ack event", async () => {
+    await load([HIGH]);
+    await send({ topic: "LT-201", payload: 7 });
+    const occurrence = String(probe.events[0].alarm?.occurrence);
+    await helper.unload();
+    await load([HIGH]);
+    assert.equal(block().alarmBlock.activeAlarms()[0].occurrence, occurrence, "the same occurrence after a redeploy");
+    const by = { user: "ana@plant.example", via: "mail" } as const;
+    assert.equal(await block().alarmBlock.acknowledgeOccurrence("LT-201-H", `${occurrence}-old`, by), "outdated");
+    assert.equal(await block().alarmBlock.acknowledgeOccurrence("LT-201-H", occurrence, by), "acked");
+    const file = join(dataDir, "blocks", "block.json");
+    const saved = JSON.parse(readFileSync(file, "utf8")) as {
+      engine: { alarms: Record<string, { acked: boolean; ackVia: string }> };
+    };
+    assert.deepEqual([saved.engine.alarms["LT-201-H"].acked, saved.engine.alarms["LT-201-H"].ackVia], [true, "mail"]);
+    await until(() => probe.events.length === 1);
+    assert.equal(probe.events[0].event, "ack");
+    assert.equal(probe.events[0].alarm?.ackBy, "ana@plant.example");
+    assert.equal(await block().alarmBlock.acknowledgeOccurrence("LT-201-H", occurrence, by), "already-acked");
+    assert.equal(await block().alarmBlock.acknowledgeOccurrence("LT-201-X", occurrence, by), "unknown-alarm");
   });
 
   it("writes a snapshot within a second of a change, before any stop", async () => {

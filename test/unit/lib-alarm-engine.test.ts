@@ -529,3 +529,63 @@ describe("AlarmEngine: acknowledge all", () => {
     assert.deepEqual(e.command("ack", undefined, {}, T0 + 2), [], "nothing left to acknowledge");
   });
 });
+
+describe("AlarmEngine: occurrences and acknowledgement from a mail", () => {
+  const prefixed = (restored?: ConstructorParameters<typeof AlarmEngine>[2]) =>
+    new AlarmEngine([alarm()], OPTIONS, restored, "block-a/");
+
+  it("names each occurrence once, keeps the name through ack and recovery, and takes a new one at the next trigger", () => {
+    const e = prefixed();
+    assert.equal(e.select("LT-201-H")[0].occurrence, null, "no occurrence before the first trigger");
+    const [trigger] = e.update("LT-201", 7, T0);
+    const first = trigger.alarm?.occurrence;
+    assert.equal(first, `block-a/LT-201-H/${T0.toString(36)}`);
+    const [recovery] = e.update("LT-201", 5, T0 + 1);
+    assert.equal(recovery.alarm?.occurrence, first);
+    const [ack] = e.command("ack", "LT-201-H", { user: "ana" }, T0 + 2);
+    assert.equal(ack.alarm?.occurrence, first);
+    assert.equal(ack.alarm?.ackVia, "flow", "an ack from the flow says so");
+    const [second] = e.update("LT-201", 7, T0 + 3);
+    assert.notEqual(second.alarm?.occurrence, first);
+    assert.equal(second.alarm?.ackVia, null, "a new occurrence is not acknowledged by anyone");
+  });
+
+  it("gives two occurrences in one millisecond different names", () => {
+    const e = new AlarmEngine([alarm({ ack: "none" })], OPTIONS, undefined, "b/");
+    const seen = new Set<string | null | undefined>();
+    for (const v of [7, 5, 7, 5, 7]) {
+      for (const event of e.update("LT-201", v, T0)) if (event.event === "trigger") seen.add(event.alarm?.occurrence);
+    }
+    assert.equal(seen.size, 3);
+  });
+
+  it("keeps the name across a restart, and names an occurrence saved by an older version from its trigger time", () => {
+    const e = prefixed();
+    const name = e.update("LT-201", 7, T0)[0].alarm?.occurrence;
+    const snapshot = JSON.parse(JSON.stringify(e.snapshot())) as ReturnType<AlarmEngine["snapshot"]>;
+    assert.equal(prefixed(snapshot).select("LT-201-H")[0].occurrence, name);
+    delete snapshot.alarms["LT-201-H"].occurrence;
+    delete snapshot.alarms["LT-201-H"].ackVia;
+    const old = prefixed(snapshot).select("LT-201-H")[0];
+    assert.equal(old.occurrence, name);
+    assert.equal(old.ackVia, null);
+  });
+
+  it("acknowledges only the current unacknowledged occurrence, and says why not otherwise", () => {
+    const e = prefixed();
+    const name = e.update("LT-201", 7, T0)[0].alarm?.occurrence ?? "";
+    const by = { user: "ana@plant.example", via: "link" } as const;
+    assert.deepEqual(e.acknowledgeOccurrence("NOPE", name, by, T0 + 1), { outcome: "unknown-alarm", events: [] });
+    assert.equal(e.acknowledgeOccurrence("LT-201-H", `${name}x`, by, T0 + 1).outcome, "outdated");
+    assert.equal(state(e), "unacked", "a refused ack changes nothing");
+    const taken = e.acknowledgeOccurrence("LT-201-H", name, by, T0 + 2);
+    assert.equal(taken.outcome, "acked");
+    assert.deepEqual(names(taken.events), ["ack:LT-201-H"]);
+    assert.equal(taken.events[0].alarm?.ackBy, "ana@plant.example");
+    assert.equal(taken.events[0].alarm?.ackVia, "link");
+    assert.deepEqual(e.acknowledgeOccurrence("LT-201-H", name, by, T0 + 3), { outcome: "already-acked", events: [] });
+    e.update("LT-201", 5, T0 + 4);
+    e.update("LT-201", 7, T0 + 5);
+    assert.equal(e.acknowledgeOccurrence("LT-201-H", name, by, T0 + 6).outcome, "outdated", "a newer occurrence");
+  });
+});

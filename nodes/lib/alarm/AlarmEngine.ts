@@ -11,6 +11,15 @@ export type AlarmState = "normal" | "unacked" | "acked" | "rtn-unacked" | "shelv
 
 export type AlarmValue = number | boolean;
 
+/** How an acknowledgement came: a msg in the flow, a reply to the alarm mail, or the link in it. */
+export type AckVia = "flow" | "mail" | "link";
+
+/**
+ * What became of an acknowledgement for one occurrence (from a mail reply or link): taken, or why not. An occurrence
+ * that is over was acknowledged, so it answers `already-acked`; one that a newer occurrence replaced is `outdated`.
+ */
+export type OccurrenceAck = "acked" | "already-acked" | "outdated" | "unknown-alarm";
+
 export type AlarmEventType =
   | "trigger"
   | "ack"
@@ -55,6 +64,9 @@ export interface AlarmView {
   ackedAt: number | null;
   recoveredAt: number | null;
   ackBy: string | null;
+  ackVia: AckVia | null;
+  /** The current or last occurrence: unique to it and stable across restarts; null before the first. */
+  occurrence: string | null;
   topic: string;
   bit?: number;
   ack: AckMode;
@@ -112,6 +124,10 @@ export interface SlotState {
   ackedAt: number | null;
   recoveredAt: number | null;
   ackBy: string | null;
+  /** Absent in snapshots from before acknowledgement by mail: read as null. */
+  ackVia?: AckVia | null;
+  /** Absent in snapshots from before occurrences had names: made from the trigger time when read. */
+  occurrence?: string | null;
   shelved: boolean;
   shelvedUntil: number | null;
   suppressed: boolean;
@@ -207,6 +223,8 @@ function freshState(): SlotState {
     ackedAt: null,
     recoveredAt: null,
     ackBy: null,
+    ackVia: null,
+    occurrence: null,
     shelved: false,
     shelvedUntil: null,
     suppressed: false,
@@ -240,8 +258,10 @@ export class AlarmEngine {
     definitions: AlarmDefinition[],
     private readonly options: BlockOptions,
     restored?: EngineSnapshot,
+    /** Put before every occurrence name, so that names are unique across blocks too (the block node's id). */
+    private readonly occurrencePrefix = "",
   ) {
-    this.slots = definitions.map((def) => makeSlot(def, restored?.alarms[def.id] ?? freshState()));
+    this.slots = definitions.map((def) => makeSlot(def, restored?.alarms[def.id] ?? freshState(), occurrencePrefix));
     for (const slot of this.slots) {
       if (slot.value !== null) {
         // A snapshot from before the deadband held only an active alarm, or from an older table, may keep a condition
@@ -322,7 +342,7 @@ export class AlarmEngine {
   command(
     command: unknown,
     target: AlarmTarget,
-    args: { user?: string | null; duration?: unknown },
+    args: { user?: string | null; duration?: unknown; via?: AckVia },
     now: number,
   ): AlarmEvent[] {
     if (typeof command !== "string" || !isCommand(command)) {
@@ -336,7 +356,7 @@ export class AlarmEngine {
     for (const slot of slots) {
       switch (command) {
         case "ack":
-          this.acknowledge(slot, user, now);
+          this.acknowledge(slot, user, args.via ?? "flow", now);
           break;
         case "reset":
           if (slot.latched && !slot.active) {
@@ -381,6 +401,29 @@ export class AlarmEngine {
       this.deadlines.pop();
     }
     return undefined;
+  }
+
+  /**
+   * Acknowledges one occurrence of one alarm, as a reply to its mail or the link in it asks: only while that occurrence
+   * is the alarm's current one and unacknowledged, so that an old mail cannot acknowledge a newer alarm.
+   */
+  acknowledgeOccurrence(
+    alarm: string,
+    occurrence: string,
+    args: { user: string | null; via: AckVia },
+    now: number,
+  ): { outcome: OccurrenceAck; events: AlarmEvent[] } {
+    const slot = this.byId.get(alarm);
+    if (!slot) return { outcome: "unknown-alarm", events: [] };
+    this.begin(now);
+    let outcome: OccurrenceAck;
+    if (slot.occurrence !== occurrence) outcome = "outdated";
+    else if (slot.acked) outcome = "already-acked";
+    else {
+      this.acknowledge(slot, args.user, args.via, now);
+      outcome = "acked";
+    }
+    return { outcome, events: this.end() };
   }
 
   /** The alarms a target names, as they are now; throws like `command` for unknown ids. */
@@ -530,6 +573,8 @@ export class AlarmEngine {
     slot.triggeredAt = at;
     slot.recoveredAt = null;
     slot.ackBy = null;
+    slot.ackVia = null;
+    slot.occurrence = nextOccurrence(this.occurrencePrefix, slot, at);
     slot.acked = slot.def.ack === "none";
     slot.ackedAt = slot.acked ? at : null;
   }
@@ -564,11 +609,12 @@ export class AlarmEngine {
     this.emit("recovery", slot, at, user === null ? {} : { user });
   }
 
-  private acknowledge(slot: Slot, user: string | null, at: number): void {
+  private acknowledge(slot: Slot, user: string | null, via: AckVia, at: number): void {
     if (slot.acked) return;
     slot.acked = true;
     slot.ackedAt = at;
     slot.ackBy = user;
+    slot.ackVia = via;
     this.emit("ack", slot, at, { user });
   }
 
@@ -669,6 +715,8 @@ export class AlarmEngine {
       ackedAt: slot.ackedAt,
       recoveredAt: slot.recoveredAt,
       ackBy: slot.ackBy,
+      ackVia: slot.ackVia ?? null,
+      occurrence: slot.occurrence ?? null,
       topic: def.topic,
       ...(def.condition === "bit" ? { bit: def.bit } : {}),
       ack: def.ack,
@@ -684,7 +732,7 @@ export class AlarmEngine {
  * A slot written out field by field, not spread: V8 then keeps every field inside the object, which is what makes an
  * update as cheap with 10,000 alarms as with 10 (a spread object keeps some of them in a second block of memory).
  */
-function makeSlot(def: AlarmDefinition, s: SlotState): Slot {
+function makeSlot(def: AlarmDefinition, s: SlotState, prefix: string): Slot {
   return {
     value: s.value,
     raw: s.raw,
@@ -697,6 +745,8 @@ function makeSlot(def: AlarmDefinition, s: SlotState): Slot {
     ackedAt: s.ackedAt,
     recoveredAt: s.recoveredAt,
     ackBy: s.ackBy,
+    ackVia: s.ackVia ?? null,
+    occurrence: s.occurrence ?? (s.triggeredAt === null ? null : occurrenceName(prefix, def.id, s.triggeredAt)),
     shelved: s.shelved,
     shelvedUntil: s.shelvedUntil,
     suppressed: s.suppressed,
@@ -723,6 +773,8 @@ function stateOfSlot(slot: Slot): SlotState {
     ackedAt: slot.ackedAt,
     recoveredAt: slot.recoveredAt,
     ackBy: slot.ackBy,
+    ackVia: slot.ackVia,
+    occurrence: slot.occurrence,
     shelved: slot.shelved,
     shelvedUntil: slot.shelvedUntil,
     suppressed: slot.suppressed,
@@ -771,4 +823,17 @@ function show(value: unknown): string {
   if (Array.isArray(value)) return "an array";
   if (Buffer.isBuffer(value)) return "a Buffer";
   return typeof value === "object" ? "an object" : `a ${typeof value}`;
+}
+
+function occurrenceName(prefix: string, id: string, at: number): string {
+  return `${prefix}${id}/${at.toString(36)}`;
+}
+
+/** A name for a new occurrence; a second one in the same millisecond (no ack needed, value bouncing) gets a suffix. */
+function nextOccurrence(prefix: string, slot: Slot, at: number): string {
+  const name = occurrenceName(prefix, slot.def.id, at);
+  const last = slot.occurrence ?? "";
+  if (last !== name && !last.startsWith(`${name}.`)) return name;
+  const n = last === name ? 1 : Number(last.slice(name.length + 1));
+  return `${name}.${n + 1}`;
 }

@@ -45,6 +45,10 @@ const orNull =
   (check: Check): Check =>
   (v) =>
     v === null || check(v);
+const optional =
+  (check: Check): Check =>
+  (v) =>
+    v === undefined || check(v);
 /** Times must be dates: a deadline past year 275760 would throw when it is shown, at every msg. */
 const isTimes: Check = (v) => Array.isArray(v) && v.every(isTime);
 
@@ -69,6 +73,8 @@ const SLOT_SHAPE: Record<keyof SlotState, Check> = {
   ackedAt: orNull(isTime),
   recoveredAt: orNull(isTime),
   ackBy: orNull((v) => typeof v === "string"),
+  ackVia: optional(orNull((v) => v === "flow" || v === "mail" || v === "link")),
+  occurrence: optional(orNull((v) => typeof v === "string")),
   shelved: isBoolean,
   shelvedUntil: orNull(isTime),
   suppressed: isBoolean,

@@ -1,5 +1,12 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
-import { AlarmEngine, type AlarmEvent, type AlarmView, type BlockSummary } from "../../lib/alarm/AlarmEngine";
+import {
+  AlarmEngine,
+  type AckVia,
+  type AlarmEvent,
+  type AlarmView,
+  type BlockSummary,
+  type OccurrenceAck,
+} from "../../lib/alarm/AlarmEngine";
 import { AlarmError } from "../../lib/alarm/AlarmError";
 import { historyRecord, type HistoryRecord } from "../../lib/alarm/AlarmHistory";
 import { HistoryStore } from "../../lib/alarm/HistoryStore";
@@ -88,7 +95,7 @@ export class BlockNode {
       const config = parseBlockConfig(def as unknown as RawConfig);
       const restored = this.load();
       this.options = config.options;
-      this.engine = new AlarmEngine(config.alarms, config.options, restored?.engine);
+      this.engine = new AlarmEngine(config.alarms, config.options, restored?.engine, `${node.id}/`);
       this.store = new HistoryStore(
         nodeDataPath(RED, "history", node.id),
         { days: config.options.historyDays, maxEvents: config.options.historySize, seed: restored?.history },
@@ -121,6 +128,28 @@ export class BlockNode {
   /** The alarms in alarm or awaiting an acknowledgement, most urgent first, as `msg.alarm` shows them. */
   activeAlarms(): MessageAlarm[] {
     return (this.engine?.activeAlarms() ?? []).map(messageAlarm);
+  }
+
+  /**
+   * An acknowledgement from outside the flow (a reply to the alarm mail, the link in it) for one occurrence. It is on
+   * disk before the promise settles, because the person is then told it was taken: the one-second save window of
+   * values must not lose it. The `ack` event goes out of the block as a flow's ack does, to every send node.
+   */
+  async acknowledgeOccurrence(
+    alarm: string,
+    occurrence: string,
+    args: { user: string | null; via: Exclude<AckVia, "flow"> },
+  ): Promise<OccurrenceAck | "block-unavailable" | "unsaved"> {
+    if (!this.engine) return "block-unavailable";
+    const { outcome, events } = this.engine.acknowledgeOccurrence(alarm, occurrence, args, Date.now());
+    this.publish(events, (msg) => this.node.send(msg));
+    if (outcome === "acked") {
+      this.status.request();
+      this.arm();
+      // Taken in memory but not on disk (the block's status and log say why): the person must not be told it is safe.
+      if (!(await this.save())) return "unsaved";
+    }
+    return outcome;
   }
 
   summary(): BlockSummary | undefined {
@@ -414,8 +443,9 @@ export class BlockNode {
     }, SAVE_DELAY_MS);
   }
 
-  private async save(): Promise<void> {
-    if (!this.engine) return;
+  /** Writes the state now; false when the disk refused it (then said in the status and log). */
+  private async save(): Promise<boolean> {
+    if (!this.engine) return false;
     const revision = this.engine.revision;
     // The history has its own files now; an empty list keeps the snapshot readable by an older version.
     const text = encodeBlockSnapshot({ engine: this.engine.snapshot(), history: [] }, Date.now());
@@ -426,12 +456,13 @@ export class BlockNode {
       // The next change tries again; until then the previous snapshot stays whole.
       this.savedRevision = -1;
       this.snapshotFault("snapshot-unwritable", err);
-      return;
+      return false;
     }
     if (this.faulty) {
       this.faulty = false;
       this.showStatus();
     }
+    return true;
   }
 
   private async close(removed: boolean): Promise<void> {
