@@ -21,6 +21,8 @@ export type MailErrorCode =
   | "template-invalid"
   | "config-missing"
   | "config-invalid"
+  | "recipients-unknown"
+  | "recipients-ambiguous"
   | "smtp-connection-refused"
   | "smtp-dns"
   | "smtp-timeout"
