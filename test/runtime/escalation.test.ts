@@ -199,7 +199,8 @@ describe("alarm-mail-escalation in a running flow", () => {
     value(9);
     const file = join(run.userDir, "alarm-mail", "escalation", "escalation.json");
     await until(() => existsSync(file), "the state file");
-    await helper.setFlows([{ id: "tab", type: "tab", label: "alarm mail test" }], "full");
+    const withoutEscalation: FlowNode[] = [{ id: "tab", type: "tab", label: "alarm mail test" }];
+    await helper.setFlows(withoutEscalation, "full");
     assert.equal(existsSync(file), false);
   });
 });
