@@ -184,6 +184,23 @@ describe("alarm-mail-escalation in a running flow", () => {
     await run.sink.waitFor(1);
   });
 
+  it("says at start which group no recipients node answers to", async () => {
+    await load({
+      rosters: { night: [{ recipients: "Night shift", days: [1], from: "22:00", to: "06:00" }] },
+      levels: [
+        { recipients: "Operators", after: 0, repeat: 0 },
+        { recipients: "roster:night", after: 1000, repeat: 0 },
+      ],
+    });
+    const warned = () =>
+      helper
+        .log()
+        .args.filter((args: unknown[]) => (args[0] as { type?: unknown }).type === "alarm-mail-escalation")
+        .map((args: unknown[]) => String((args[0] as { msg?: unknown }).msg));
+    await until(() => warned().length > 0, "the warning");
+    assert.deepEqual(warned(), ["alarm-mail-escalation.warn.group-unknown"]);
+  });
+
   it("a msg without an occurrence is refused with a clear error", async () => {
     await load({ levels: [{ recipients: "ops", after: 0, repeat: 0 }] });
     const node = helper.getNode("escalation") as Node & EventEmitter;

@@ -2,7 +2,12 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus
 import { isPlainObject } from "../../lib/common/PlainObject";
 import { SnapshotFile } from "../../lib/common/SnapshotFile";
 import { Throttle } from "../../lib/common/Throttle";
-import { EscalationError, parseEscalationConfig } from "../../lib/escalation/EscalationConfig";
+import {
+  EscalationError,
+  parseEscalationConfig,
+  ROSTER_PREFIX,
+  type EscalationConfig,
+} from "../../lib/escalation/EscalationConfig";
 import {
   EscalationEngine,
   type EscalationEvent,
@@ -14,6 +19,7 @@ import { decodeEscalationSnapshot, encodeEscalationSnapshot } from "../../lib/es
 import { closeWithinBudget, failMessage, reportConfigError } from "../kit/lifecycle";
 import { deployedNode } from "../kit/nodes";
 import { nodeDataPath } from "../kit/storage";
+import { recipientsNamed } from "../recipients/RecipientsNode";
 
 export interface EscalationNodeDef extends NodeDef {
   levels?: unknown;
@@ -46,6 +52,7 @@ const FOLLOWED = new Set(["trigger", "ack", "recovery"]);
 export class EscalationNode {
   readonly configError?: Error;
   private readonly engine?: EscalationEngine;
+  private readonly config?: EscalationConfig;
   private readonly file: SnapshotFile;
   private started = false;
   private timer?: NodeJS.Timeout;
@@ -65,6 +72,7 @@ export class EscalationNode {
     this.file = new SnapshotFile(nodeDataPath(RED, "escalation", node.id, ".json"));
     try {
       const config = parseEscalationConfig(def as unknown as Record<string, unknown>);
+      this.config = config;
       this.engine = new EscalationEngine(config, this.load());
       this.savedRevision = this.engine.revision;
     } catch (err) {
@@ -81,8 +89,29 @@ export class EscalationNode {
   /** Deadlines that passed while Node-RED was stopped fire once every node can receive what they send. */
   private readonly onStarted = (): void => {
     this.started = true;
+    this.checkGroups();
     this.wake();
   };
+
+  /**
+   * A group that no deployed recipients node answers to is said at start, once each, rather than first at 3 a.m.
+   * when the send node refuses the escalation. Config nodes exist by the time the flows have started.
+   */
+  private checkGroups(): void {
+    if (!this.config) return;
+    const named = new Set<string>();
+    for (const level of this.config.levels) {
+      if (!level.recipients.startsWith(ROSTER_PREFIX)) named.add(level.recipients);
+    }
+    for (const shifts of this.config.rosters.values()) for (const shift of shifts) named.add(shift.recipients);
+    for (const group of named) {
+      try {
+        recipientsNamed(this.RED, group);
+      } catch {
+        this.node.warn(this.RED._("alarm-mail-escalation.warn.group-unknown", { group }));
+      }
+    }
+  }
 
   private onInput(msg: NodeMessageInFlow, send: Send, done: Done): void {
     try {
