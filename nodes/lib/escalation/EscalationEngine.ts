@@ -99,6 +99,8 @@ export class EscalationEngine {
   private nextToken = 1;
   private unacked = 0;
   private held = 0;
+  /** Occurrences changed (or gone) since the last `takeChanged`: what a state file must write again. */
+  private readonly changed = new Set<string>();
 
   constructor(
     private readonly config: EscalationConfig,
@@ -110,6 +112,7 @@ export class EscalationEngine {
       const level = Math.min(state.level, config.levels.length - 1);
       const occurrence: Occurrence = { ...state, level, told: [...state.told], token: 0 };
       this.occurrences.set(state.key, occurrence);
+      this.changed.add(state.key);
       if (!state.acked) this.unacked++;
       if (state.held) this.held++;
       if (state.due !== undefined) this.schedule(occurrence, state.due);
@@ -142,7 +145,7 @@ export class EscalationEngine {
       };
       this.occurrences.set(input.key, occurrence);
       this.unacked++;
-      this.revision++;
+      this.touch(occurrence);
       const first = now + this.config.levels[0].after;
       if (first <= now) this.act(occurrence, first, now, out);
       else this.schedule(occurrence, first);
@@ -167,9 +170,9 @@ export class EscalationEngine {
         });
       }
     }
+    this.touch(found);
     if (this.stopped(found)) this.cancel(found);
     if (input.over) this.forget(found);
-    this.revision++;
     return out;
   }
 
@@ -227,6 +230,13 @@ export class EscalationEngine {
     return { occurrences: [...this.occurrences.values()].map(stateOf) };
   }
 
+  /** The occurrences changed or forgotten since the last call, once each: a state file rewrites only those. */
+  takeChanged(): string[] {
+    const keys = [...this.changed];
+    this.changed.clear();
+    return keys;
+  }
+
   /** The clock the engine reads rosters and quiet hours with: a status shows the next deadline on it. */
   wallClock(): ZonedClock {
     return this.clock;
@@ -237,7 +247,7 @@ export class EscalationEngine {
    * hours hold it; then set its next deadline.
    */
   private act(occurrence: Occurrence, at: number, now: number, out: EscalationOutput): void {
-    this.revision++;
+    this.touch(occurrence);
     if (this.stopped(occurrence)) return;
     const quiet = this.config.quiet;
     if (quiet && occurrence.priority > quiet.priority) {
@@ -340,6 +350,11 @@ export class EscalationEngine {
       case "both":
         return occurrence.acked || occurrence.recovered;
     }
+  }
+
+  private touch(occurrence: Occurrence): void {
+    this.revision++;
+    this.changed.add(occurrence.key);
   }
 
   private schedule(occurrence: Occurrence, at: number): void {

@@ -15,7 +15,7 @@ import {
   type EscalationOutput,
   type EscalationSnapshot,
 } from "../../lib/escalation/EscalationEngine";
-import { decodeEscalationSnapshot, encodeEscalationSnapshot } from "../../lib/escalation/EscalationSnapshot";
+import { decodeEscalationSnapshot, SnapshotEncoder } from "../../lib/escalation/EscalationSnapshot";
 import { closeWithinBudget, failMessage, reportConfigError } from "../kit/lifecycle";
 import { deployedNode } from "../kit/nodes";
 import { nodeDataPath } from "../kit/storage";
@@ -61,6 +61,7 @@ export class EscalationNode {
   /** The write that has not started yet: every change made before it starts is in it. */
   private nextWrite?: Promise<void>;
   private faulty = false;
+  private readonly encoder = new SnapshotEncoder();
   private lastStatus = "";
   private readonly status = new Throttle(() => this.showStatus(), STATUS_INTERVAL_MS);
 
@@ -244,7 +245,7 @@ export class EscalationNode {
       this.nextWrite = undefined;
       const revision = engine.revision;
       try {
-        await this.file.write(encodeEscalationSnapshot(engine.snapshot(), Date.now()));
+        await this.file.write(this.encoder.encode(engine, Date.now()));
       } catch (err) {
         this.snapshotFault("snapshot-unwritable", err);
         return;
