@@ -21,6 +21,8 @@ const LIB_RANK: Record<string, number> = {
   digest: 2,
   csv: 2,
   screenshot: 2,
+  // Reads the alarm domain's deadline queue.
+  escalation: 2,
   outbox: 3,
   // Reads the alarm history, writes CSVs.
   report: 3,
@@ -37,6 +39,7 @@ const RED_RANK: Record<string, number> = {
   send: 2,
   csv: 2,
   report: 2,
+  escalation: 2,
 };
 /** Past this a module must be one cohesive class, not a bag of helpers. */
 const MAX_LINES = 450;

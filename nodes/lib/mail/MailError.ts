@@ -23,6 +23,8 @@ export type MailErrorCode =
   | "config-missing"
   | "config-invalid"
   | "config-rule"
+  | "recipients-unknown"
+  | "recipients-ambiguous"
   | "smtp-connection-refused"
   | "smtp-dns"
   | "smtp-timeout"

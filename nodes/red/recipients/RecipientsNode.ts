@@ -1,5 +1,6 @@
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import { parseAddressList } from "../../lib/mail/AddressList";
+import { MailError } from "../../lib/mail/MailError";
 import type { RecipientGroup } from "../../lib/mail/MailComposer";
 import { describeError } from "../kit/i18n";
 import { reportConfigError } from "../kit/lifecycle";
@@ -55,4 +56,27 @@ export class RecipientsNode {
 /** The deployed `alarm-mail-recipients` node `id`. */
 export function findRecipients(RED: NodeAPI, id: unknown): RecipientsNode | undefined {
   return deployedNode<RecipientsNodeObject>(RED, id, "alarm-mail-recipients")?.recipients;
+}
+
+/**
+ * The group that `msg.recipients` names: the id of a deployed `alarm-mail-recipients` node, else the name of exactly
+ * one. A name that matches none or several is an error that says so, never a mail to the wrong people.
+ */
+export function recipientsNamed(RED: NodeAPI, idOrName: unknown): RecipientsNode {
+  if (typeof idOrName !== "string" || idOrName.trim() === "") {
+    throw new MailError("recipients-unknown", { name: typeof idOrName === "string" ? idOrName : typeof idOrName });
+  }
+  const byId = findRecipients(RED, idOrName);
+  if (byId) return byId;
+  const name = idOrName.trim();
+  const named: string[] = [];
+  RED.nodes.eachNode((def) => {
+    if (def.type === "alarm-mail-recipients" && typeof def.name === "string" && def.name.trim() === name) {
+      named.push(def.id);
+    }
+  });
+  if (named.length > 1) throw new MailError("recipients-ambiguous", { name, count: named.length });
+  const found = findRecipients(RED, named[0]);
+  if (!found) throw new MailError("recipients-unknown", { name });
+  return found;
 }

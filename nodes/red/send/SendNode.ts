@@ -12,7 +12,7 @@ import { DigestCollector } from "./DigestCollector";
 import { readDuration } from "../../lib/common/Duration";
 import { describeError } from "../kit/i18n";
 import { reportConfigError, STATUS } from "../kit/lifecycle";
-import { findRecipients } from "../recipients/RecipientsNode";
+import { findRecipients, recipientsNamed } from "../recipients/RecipientsNode";
 import { leaseMailThreads } from "../kit/threads";
 import { blockOfOccurrence } from "../../lib/alarm/AlarmEngine";
 import type { MailThreads } from "../../lib/thread/MailThreads";
@@ -162,7 +162,7 @@ export class SendNode implements OutboxListener {
       if (!server.composer) throw server.configError;
       // Composing first finds a bad msg at once, even when it then waits in a digest window.
       const mail = await server.composer.compose(
-        this.group(),
+        this.group(msg),
         msg as MessageFields,
         this.view(msg, new Date()),
         this.missingAttachments(msg),
@@ -233,6 +233,7 @@ export class SendNode implements OutboxListener {
    */
   private joinsDigest(msg: NodeMessageInFlow): boolean {
     if (msg.to !== undefined || msg.cc !== undefined || msg.bcc !== undefined) return false;
+    if (msg.recipients !== undefined) return false;
     const priority = (msg.alarm as { priority?: unknown } | undefined)?.priority;
     return !(typeof priority === "number" && priority <= this.digestBypass);
   }
@@ -374,7 +375,13 @@ export class SendNode implements OutboxListener {
     return server;
   }
 
-  private group() {
+  /** The group of this msg: the one `msg.recipients` names (an escalation's level), else the node's own. */
+  private group(msg?: NodeMessageInFlow) {
+    if (msg?.recipients !== undefined) {
+      const named = recipientsNamed(this.RED, msg.recipients);
+      if (!named.group) throw named.configError;
+      return named.group;
+    }
     if (!this.def.recipients) return undefined;
     const recipients = findRecipients(this.RED, this.def.recipients);
     if (!recipients) throw new MailError("config-missing", { field: "recipients" });
