@@ -23,6 +23,8 @@ const LIB_RANK: Record<string, number> = {
   outbox: 3,
   // Reads the alarm history, writes CSVs.
   report: 3,
+  // Matches replies to the thread store's alarm mails.
+  inbox: 3,
   server: 4,
 };
 /** Adapter folders by rank: the shared kit below the nodes; a node's adapter may read the config nodes it uses. */

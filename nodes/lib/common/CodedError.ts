@@ -5,7 +5,8 @@ export type Catalogue =
   | "alarm-mail-trace"
   | "alarm-mail-csv"
   | "alarm-mail-screenshot"
-  | "alarm-mail-report";
+  | "alarm-mail-report"
+  | "alarm-mail-inbox";
 
 export type ErrorParams = Record<string, string | number>;
 
