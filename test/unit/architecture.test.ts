@@ -15,6 +15,7 @@ const LIB_RANK: Record<string, number> = {
   mail: 1,
   alarm: 1,
   trace: 1,
+  thread: 1,
   oauth: 2,
   transport: 2,
   digest: 2,

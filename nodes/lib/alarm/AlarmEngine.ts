@@ -825,6 +825,15 @@ function show(value: unknown): string {
   return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }
 
+/**
+ * The block node an occurrence is of: the prefix its block gave, before the first "/" (Node-RED's node ids have
+ * none, alarm ids may).
+ */
+export function blockOfOccurrence(occurrence: string): string {
+  const slash = occurrence.indexOf("/");
+  return slash === -1 ? "" : occurrence.slice(0, slash);
+}
+
 function occurrenceName(prefix: string, id: string, at: number): string {
   return `${prefix}${id}/${at.toString(36)}`;
 }

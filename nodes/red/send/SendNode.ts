@@ -12,6 +12,9 @@ import { DigestCollector } from "./DigestCollector";
 import { readDuration } from "../../lib/common/Duration";
 import { describeError, statusText } from "../kit/i18n";
 import { findRecipients } from "../recipients/RecipientsNode";
+import { leaseMailThreads } from "../kit/threads";
+import { blockOfOccurrence } from "../../lib/alarm/AlarmEngine";
+import type { MailThreads } from "../../lib/thread/MailThreads";
 import { findServer, type OutboxListener, type ServerNode } from "../server/ServerNode";
 
 export interface SendNodeDef extends NodeDef {
@@ -55,6 +58,7 @@ export class SendNode implements OutboxListener {
   private readonly signInStatus: NodeStatus;
   private statusTimer?: NodeJS.Timeout;
   private subscribed?: ServerNode;
+  private readonly threads: { threads: Promise<MailThreads>; release: () => Promise<void> };
 
   constructor(
     private readonly RED: NodeAPI,
@@ -71,6 +75,11 @@ export class SendNode implements OutboxListener {
         this.sendDigest(items, callbacks),
       );
     }
+    this.threads = leaseMailThreads(RED);
+    // A store that cannot open leaves mails unthreaded, never unsent: said once here, and the mails still go.
+    this.threads.threads.catch((err: unknown) =>
+      node.warn(RED._("alarm-mail-send.warn.threads-unavailable", { reason: describeError(RED, err) })),
+    );
     const server = findServer(RED, def.server);
     if (server) {
       this.subscribed = server;
@@ -80,7 +89,7 @@ export class SendNode implements OutboxListener {
     node.on("close", (_removed: boolean, done: () => void) => {
       this.subscribed?.unsubscribe(node.id, this);
       clearTimeout(this.statusTimer);
-      void (this.digest?.close() ?? Promise.resolve()).finally(done);
+      void Promise.all([this.digest?.close(), this.threads.release().catch(() => undefined)]).finally(done);
     });
   }
 
@@ -159,6 +168,7 @@ export class SendNode implements OutboxListener {
       const mailsTriggers = this.events.length === 0 || this.events.includes("trigger");
       const order = eventOrderOf(msg, this.node.id, mailsTriggers);
       await this.queue(server, mail, [{ msg, send, done }], rankOf(msg, mail), storable(msg), order);
+      await this.thread(msg, mail);
     } catch (err) {
       this.lastOutcome = undefined;
       this.reportFailure({ msg, send, done }, err, 0);
@@ -181,6 +191,29 @@ export class SendNode implements OutboxListener {
       throw err;
     }
     this.change();
+  }
+
+  /**
+   * Puts a queued mail about an alarm occurrence in its thread: what later mails of the occurrence answer, and what an
+   * inbox matches a reply with. The mail is queued already, so a store that fails loses the thread, not the mail.
+   */
+  private async thread(msg: NodeMessageInFlow, mail: OutgoingMail): Promise<void> {
+    const alarm = msg.alarm as { id?: unknown; occurrence?: unknown } | undefined;
+    if (typeof alarm?.occurrence !== "string" || typeof alarm.id !== "string") return;
+    try {
+      const threads = await this.threads.threads;
+      await threads.record({
+        messageId: mail.messageId,
+        occurrence: alarm.occurrence,
+        block: blockOfOccurrence(alarm.occurrence),
+        alarm: alarm.id,
+        group: this.def.recipients || "msg",
+        recipients: [...mail.to, ...mail.cc, ...mail.bcc].map((a) => a.address),
+        at: mail.date.getTime(),
+      });
+    } catch (err) {
+      this.node.warn(this.RED._("alarm-mail-send.warn.thread-unsaved", { reason: describeError(this.RED, err) }));
+    }
   }
 
   /**

@@ -1,0 +1,52 @@
+import type { NodeAPI } from "node-red";
+import { MailThreads } from "../../lib/thread/MailThreads";
+import { dataDir } from "./storage";
+
+interface OpenStore {
+  threads: Promise<MailThreads>;
+  leases: number;
+}
+
+/** One thread store per data folder: every send node and inbox of the gateway shares it. */
+const stores = new Map<string, OpenStore>();
+
+function storeFor(RED: NodeAPI): { dir: string; store: OpenStore } {
+  const dir = dataDir(RED, "threads");
+  let store = stores.get(dir);
+  if (!store) {
+    store = {
+      threads: MailThreads.open(dir, {
+        onCorrupt: (corrupt) => RED.log.warn(RED._("alarm-mail-send.warn.thread-damaged", { ...corrupt })),
+      }),
+      leases: 0,
+    };
+    stores.set(dir, store);
+  }
+  return { dir, store };
+}
+
+/** The gateway's thread store, opened if need be; it stays open while a node holds a lease on it. */
+export function mailThreads(RED: NodeAPI): Promise<MailThreads> {
+  return storeFor(RED).store.threads;
+}
+
+/**
+ * A node's hold on the thread store: the file is closed when the last node that holds it closes, so that a redeploy
+ * or a stop leaves no file open behind it.
+ */
+export function leaseMailThreads(RED: NodeAPI): { threads: Promise<MailThreads>; release: () => Promise<void> } {
+  const { dir, store } = storeFor(RED);
+  store.leases += 1;
+  let released = false;
+  return {
+    threads: store.threads,
+    release: async () => {
+      if (released) return;
+      released = true;
+      store.leases -= 1;
+      if (store.leases > 0 || stores.get(dir) !== store) return;
+      stores.delete(dir);
+      await (await store.threads.catch(() => undefined))?.close();
+    },
+  };
+}
