@@ -25,7 +25,7 @@ const LIB_RANK: Record<string, number> = {
   // Reads the alarm history, writes CSVs.
   report: 3,
   // Matches replies to the thread store's alarm mails.
-  inbox: 3,
+  inbox: 2,
   server: 4,
 };
 /** Adapter folders by rank: the shared kit below the nodes; a node's adapter may read the config nodes it uses. */
@@ -39,6 +39,7 @@ const RED_RANK: Record<string, number> = {
   send: 2,
   csv: 2,
   report: 2,
+  inbox: 2,
 };
 /** Past this a module must be one cohesive class, not a bag of helpers. */
 const MAX_LINES = 450;

@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import {
   baseSubject,
   headerValue,
+  matchSubject,
   judgeReply,
   matchReply,
   messageIds,
@@ -184,5 +185,20 @@ describe("InboxSettings: the node's properties checked at deploy", () => {
     assert.equal(field({ host: "h", port: 70000 }, { user: "a", password: "p" }), "config-invalid:port");
     assert.equal(field({ host: "h", security: "ssl" }, { user: "a", password: "p" }), "config-invalid:security");
     assert.equal(field({ host: "h", afterRead: "move" }, { user: "a", password: "p" }), "config-invalid:afterRead");
+  });
+});
+
+describe("matchSubject: the fallback when no header names an alarm mail", () => {
+  const tank = { block: "b1", alarm: "LT-201-H", label: "Tank 1 level high", priority: 1, occurrence: "b1/LT-201-H/x" };
+  const pump = { block: "b1", alarm: "P-101", label: "Pump 101 fault", priority: 2, occurrence: "b1/P-101/y" };
+  it("matches the code of the block's subject behind the reply prefixes, in English and French", () => {
+    assert.equal(matchSubject("Re: [P1] Tank 1 level high: trigger", [tank, pump]), tank);
+    assert.equal(matchSubject("RE : TR: [P2] Pump 101 fault : déclenchement", [tank, pump]), pump);
+  });
+  it("matches nothing on a partial label, another priority, or a code two alarms carry", () => {
+    assert.equal(matchSubject("Re: [P1] Tank 1 level: trigger", [tank]), undefined);
+    assert.equal(matchSubject("Re: [P1] Tank 1 level high 2: trigger", [tank]), undefined);
+    assert.equal(matchSubject("Re: [P3] Tank 1 level high: trigger", [tank]), undefined);
+    assert.equal(matchSubject("Re: [P1] Tank 1 level high: trigger", [tank, { ...tank, block: "b2" }]), undefined);
   });
 });

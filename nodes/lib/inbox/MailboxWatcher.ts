@@ -141,22 +141,7 @@ export class MailboxWatcher {
     const c = this.options.connection;
     const renew = this.renewToken;
     this.renewToken = false;
-    const auth = c.accessToken
-      ? { user: c.user, accessToken: await c.accessToken(renew) }
-      : { user: c.user, pass: c.password ?? "" };
-    const client = new ImapFlow({
-      host: c.host,
-      port: c.port,
-      secure: c.security === "tls",
-      doSTARTTLS: c.security === "starttls" ? true : c.security === "none" ? false : undefined,
-      servername: c.servername,
-      tls: { rejectUnauthorized: c.rejectUnauthorized, ...(c.ca ? { ca: c.ca } : {}) },
-      auth,
-      logger: false,
-      disableAutoIdle: true,
-      connectionTimeout: c.timeoutMs ?? 30_000,
-      greetingTimeout: c.timeoutMs ?? 30_000,
-    });
+    const client = await imapClient(c, renew);
     this.client = client;
     let lastError: unknown;
     // Without a listener an 'error' event would throw out of the emitter and stop Node-RED.
@@ -301,6 +286,54 @@ export class MailboxWatcher {
     ]);
     clearTimeout(timer);
     this.kicked = false;
+  }
+}
+
+/** A client for the connection, not connected yet; it logs nothing (errors are reported by the watcher). */
+async function imapClient(c: ImapConnection, renew = false): Promise<ImapFlow> {
+  const auth = c.accessToken
+    ? { user: c.user, accessToken: await c.accessToken(renew) }
+    : { user: c.user, pass: c.password ?? "" };
+  return new ImapFlow({
+    host: c.host,
+    port: c.port,
+    secure: c.security === "tls",
+    // STARTTLS when asked is required, never skipped: a stripped capability must not send the password in clear.
+    doSTARTTLS: c.security === "starttls" ? true : c.security === "none" ? false : undefined,
+    servername: c.servername,
+    tls: { rejectUnauthorized: c.rejectUnauthorized, ...(c.ca ? { ca: c.ca } : {}) },
+    auth,
+    logger: false,
+    disableAutoIdle: true,
+    connectionTimeout: c.timeoutMs ?? 30_000,
+    greetingTimeout: c.timeoutMs ?? 30_000,
+  });
+}
+
+/** What Test connection found: the mailbox's size and whether the server offers IDLE. */
+export interface MailboxProbe {
+  mailbox: string;
+  exists: number;
+  idle: boolean;
+}
+
+/** Logs in, opens the mailbox read-only and logs out: the dialog's Test connection. */
+export async function probeMailbox(connection: ImapConnection, mailbox: string): Promise<MailboxProbe> {
+  const client = await imapClient(connection);
+  let lastError: unknown;
+  client.on("error", (err: Error) => (lastError = err));
+  try {
+    await client.connect();
+    const box = await client.mailboxOpen(mailbox, { readOnly: true }).catch((err: unknown) => {
+      throw new InboxError("imap-mailbox", { mailbox, reason: reasonOf(err) }, { cause: err });
+    });
+    const found = { mailbox: box.path, exists: box.exists, idle: client.capabilities.has("IDLE") };
+    await client.logout();
+    return found;
+  } catch (err) {
+    throw toInboxError(err instanceof InboxError ? err : (lastError ?? err));
+  } finally {
+    client.close();
   }
 }
 

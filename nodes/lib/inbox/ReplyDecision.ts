@@ -1,14 +1,11 @@
+import type { ThreadInfo } from "../thread/MailThreads";
 import { firstLine, newText, startsWithAckWord } from "./ReplyText";
 
-/** An alarm mail this gateway sent, as the thread store knows it: which occurrence, and to whom it went. */
-export interface RepliedMail {
-  occurrence: string;
-  /** The id of the block node that raised the alarm. */
-  block: string;
-  alarm: string;
-  /** Lower-case addresses the mails of that occurrence went to. */
-  recipients: readonly string[];
-}
+/**
+ * An alarm mail this gateway sent, as the thread store knows it: the occurrence, the block node and alarm it came
+ * from, and the lower-case addresses the mails of that occurrence went to.
+ */
+export type RepliedMail = Pick<ThreadInfo, "occurrence" | "block" | "alarm" | "recipients">;
 
 /** One mail read from the mailbox, reduced to what the decision needs. */
 export interface Reply {
@@ -119,4 +116,29 @@ const SUBJECT_PREFIX = /^\s*(?:(?:re|aw|antw|fwd?|tr|wg|rif|sv|ref)\s*(?:\[\d+\]
 /** A subject without the "Re: ", "AW: ", "TR: " ... that replies and forwards put before it. */
 export function baseSubject(subject: string): string {
   return subject.replace(SUBJECT_PREFIX, "").trim();
+}
+
+/** An alarm in alarm or awaiting an acknowledgement, as the subject fallback compares it. */
+export interface SubjectCandidate {
+  /** The block node's id. */
+  block: string;
+  alarm: string;
+  label: string;
+  priority: number;
+  occurrence: string;
+}
+
+/**
+ * The alarm a subject names when no header matched (a client that drops In-Reply-To and References). The block's
+ * subject starts with the alarm's code, `[P<priority>] <label>`, then a colon (before it a space in French); the reply
+ * matches when, without its Re:/AW:/TR: prefixes, it starts the same way. Only a code that exactly one alarm of the
+ * gateway carries counts: two blocks with the same label and priority cannot be told apart by subject.
+ */
+export function matchSubject(subject: string, candidates: readonly SubjectCandidate[]): SubjectCandidate | undefined {
+  const base = baseSubject(subject);
+  const found = candidates.filter((c) => {
+    const code = `[P${c.priority}] ${c.label}`;
+    return base.startsWith(code) && /^\s*:/.test(base.slice(code.length));
+  });
+  return found.length === 1 ? found[0] : undefined;
 }
