@@ -149,8 +149,15 @@ ${this.options.noIdle ? "imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID 
 
   /** Starts Dovecot in the foreground and waits until it accepts an IMAP login. */
   private async run(): Promise<void> {
+    // A process group of its own, so that a stop ends the IMAP processes too: Dovecot's master leaves them serving
+    // their connections when it stops alone, and a restart would then drop no client.
     const child = spawn("/usr/sbin/dovecot", ["-F", "-c", join(this.dir, "dovecot.conf")], {
       stdio: ["ignore", "ignore", "pipe"],
+      detached: true,
+    });
+    // A test that fails before its after() hook must not leave a Dovecot behind.
+    process.once("exit", () => {
+      if (child.pid && child.exitCode === null) process.kill(-child.pid, "SIGKILL");
     });
     let stderr = "";
     child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
@@ -169,13 +176,13 @@ ${this.options.noIdle ? "imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID 
     );
   }
 
-  /** Stops the server (the port closes) and keeps its mail, as an IMAP server that restarts. */
+  /** Stops the server and every connection it serves, and keeps its mail, as an IMAP server that restarts. */
   async stop(): Promise<void> {
     const child = this.child;
     this.child = undefined;
-    if (!child || child.exitCode !== null) return;
+    if (!child?.pid || child.exitCode !== null) return;
     const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGTERM");
+    process.kill(-child.pid, "SIGTERM");
     await exited;
   }
 

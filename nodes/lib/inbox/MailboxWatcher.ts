@@ -76,6 +76,8 @@ export class MailboxWatcher {
   private closing = false;
   private client?: ImapFlow;
   private running?: Promise<void>;
+  /** The mail being taken: a close lets it finish (its ack and its UID on disk) before logging out. */
+  private taking?: Promise<void>;
   private kicked = false;
   private wakeUp?: () => void;
   private renewToken = false;
@@ -103,6 +105,7 @@ export class MailboxWatcher {
   async close(): Promise<void> {
     this.closing = true;
     this.wake();
+    await this.taking?.catch(() => undefined);
     const client = this.client;
     if (client) {
       // A polite LOGOUT, but a server that does not answer must not hold a redeploy.
@@ -215,18 +218,35 @@ export class MailboxWatcher {
     let newest = last;
     for (const message of found.filter((m) => m.uid > last).sort((a, b) => a.uid - b.uid)) {
       if (this.closing || !client.usable) break;
-      try {
-        const mail = await this.read(client, message);
-        if (await this.options.take(mail)) await this.afterRead(client, message.uid);
-      } catch (err) {
-        // One unreadable mail must not stop the mailbox; a dropped connection shows in the next command.
-        if (!client.usable) throw err;
-        this.options.onError(err);
-      }
+      const taking = this.takeOne(client, message, validity, Math.max(newest, message.uid));
+      this.taking = taking;
+      await taking;
       newest = Math.max(newest, message.uid);
-      await this.options.mark.save({ account: this.account, uidValidity: validity, lastUid: newest });
     }
     return Math.max(newest, last);
+  }
+
+  /**
+   * One mail: judged and acted on, then recorded as read (so that a restart does not take it again, whatever comes
+   * next), then marked or deleted. A mail that cannot be read is recorded too: it must not stop the mailbox.
+   */
+  private async takeOne(client: ImapFlow, message: FetchMessageObject, validity: string, lastUid: number) {
+    let taken = false;
+    try {
+      taken = await this.options.take(await this.read(client, message));
+    } catch (err) {
+      // A dropped connection shows here first: the mail is read again on the next one.
+      if (!client.usable) throw err;
+      this.options.onError(err);
+    }
+    await this.options.mark.save({ account: this.account, uidValidity: validity, lastUid });
+    if (!taken) return;
+    try {
+      await this.afterRead(client, message.uid);
+    } catch (err) {
+      if (!client.usable) throw err;
+      this.options.onError(err);
+    }
   }
 
   private async afterRead(client: ImapFlow, uid: number): Promise<void> {

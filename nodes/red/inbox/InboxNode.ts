@@ -90,7 +90,8 @@ export class InboxNode {
   private async take(mail: InboxMail): Promise<boolean> {
     const threads = await this.threads?.threads.catch(() => undefined);
     let decision: Decision = judgeReply(mail.reply, {
-      byMessageId: (id) => threads?.find(id),
+      // The store keeps Message-IDs as the header writes them, in angle brackets.
+      byMessageId: (id) => threads?.find(`<${id}>`),
       bySubject: (subject) => this.bySubject(subject, threads),
     });
     if (decision.event === "ack") {

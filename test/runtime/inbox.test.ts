@@ -1,0 +1,271 @@
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { SmtpSink } from "../../dev/SmtpSink";
+import { HIGH } from "../support/alarms";
+import { Dovecot, replyMail } from "../support/Dovecot";
+import { NodeRedProcess } from "../support/NodeRedProcess";
+import { Sinks } from "../support/smtp";
+import { until } from "../support/until";
+
+const MAILBOX = "alarms@plant.example";
+const ANA = "ana@plant.example";
+const ION = "ion@plant.example";
+
+interface Line {
+  event: string;
+  from?: string | null;
+  reason?: string;
+  payload?: string;
+  alarm?: { id?: string; occurrence?: string; ackBy?: string | null; ackVia?: string | null; state?: string };
+}
+
+/** Every msg of a node written as a JSON line to a file: observed from outside, so that the runtime can restart. */
+function recorder(id: string, tab: string, file: string): object[] {
+  return [
+    {
+      id: `${id}-json`,
+      z: tab,
+      type: "function",
+      func: "msg.payload = JSON.stringify({ event: msg.event, from: msg.from, reason: msg.reason, payload: msg.payload, alarm: msg.alarm }); return msg;",
+      outputs: 1,
+      wires: [[`${id}-file`]],
+    },
+    {
+      id: `${id}-file`,
+      z: tab,
+      type: "file",
+      filename: file,
+      filenameType: "str",
+      appendNewline: true,
+      createDir: true,
+      overwriteFile: "false",
+      encoding: "utf8",
+      wires: [],
+    },
+  ];
+}
+
+/**
+ * The plant's flow: a block on one tab mails its alarms to Ana and Ion; the inbox on another tab watches the mailbox
+ * their replies go to. Both write what they send to files.
+ */
+function flow(dir: string, dovecot: Dovecot, smtpPort: number, inbox: Record<string, unknown> = {}): object[] {
+  const level = (id: string, value: number) => ({
+    id,
+    z: "plant",
+    type: "inject",
+    props: [
+      { p: "topic", v: "LT-201", vt: "str" },
+      { p: "payload", v: String(value), vt: "num" },
+    ],
+    repeat: "",
+    once: false,
+    wires: [["block"]],
+  });
+  return [
+    { id: "plant", type: "tab", label: "plant" },
+    { id: "mail", type: "tab", label: "mail" },
+    {
+      id: "server",
+      type: "alarm-mail-server",
+      host: "127.0.0.1",
+      port: smtpPort,
+      security: "none",
+      auth: "none",
+      from: MAILBOX,
+    },
+    { id: "group", type: "alarm-mail-recipients", name: "operators", to: `${ANA}, ${ION}` },
+    {
+      id: "block",
+      z: "plant",
+      type: "alarm-mail-block",
+      block: 1,
+      alarms: [HIGH],
+      version: 1,
+      wires: [["send", "block-json"]],
+    },
+    level("high", 9),
+    level("normal", 5),
+    { id: "send", z: "plant", type: "alarm-mail-send", server: "server", recipients: "group", wires: [[], []] },
+    ...recorder("block", "plant", join(dir, "block.jsonl")),
+    {
+      id: "inbox",
+      z: "mail",
+      type: "alarm-mail-inbox",
+      host: "127.0.0.1",
+      port: dovecot.port,
+      security: "none",
+      auth: "login",
+      mailbox: "INBOX",
+      afterRead: "seen",
+      rejectUnauthorized: true,
+      credentials: { user: MAILBOX, password: dovecot.users[MAILBOX] },
+      wires: [["inbox-json"]],
+      ...inbox,
+    },
+    ...recorder("inbox", "mail", join(dir, "inbox.jsonl")),
+  ];
+}
+
+function lines(file: string): Line[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Line);
+}
+
+describe("alarm-mail-inbox: acknowledge by reply, with a real Node-RED, SMTP server and Dovecot", () => {
+  let dovecot: Dovecot;
+  const sinks = new Sinks();
+  let sink: SmtpSink;
+  let red: NodeRedProcess | undefined;
+  const userDirs: string[] = [];
+
+  /** The mails the SMTP server received, or a failure that shows the runtime's log. */
+  const mails = (count: number) =>
+    sink.waitFor(count, 15_000).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${red?.output ?? ""}`);
+    });
+
+  before(async () => {
+    dovecot = await Dovecot.start();
+    sink = await sinks.start();
+  });
+  after(async () => {
+    await red?.stop();
+    await sinks.closeAll();
+    await dovecot.close();
+    for (const dir of userDirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("acks, refuses and ignores replies by the contract's rules, across restarts of Node-RED and of Dovecot", async () => {
+    red = await NodeRedProcess.start();
+    const userDir = red.userDir;
+    userDirs.push(userDir);
+    const inboxFile = join(userDir, "inbox.jsonl");
+    const blockFile = join(userDir, "block.jsonl");
+    const inboxLines = async (count: number) => {
+      await until(
+        () => lines(inboxFile).length >= count,
+        `${count} inbox msgs`,
+        20_000,
+        () => red?.output ?? "",
+      );
+      return lines(inboxFile);
+    };
+    // The outbox may send a new trigger before the last recovery: the trigger mail is found by its subject.
+    const triggerMail = async (count: number) => {
+      for (const mail of (await mails(count)).slice().reverse()) {
+        if ((await mail.parse()).subject?.endsWith(": ALARM")) return mail;
+      }
+      throw new Error("no trigger mail");
+    };
+    const reply = (from: string, text: string, inReplyTo: string, subject = "Re: alarm") =>
+      dovecot.deliver(MAILBOX, replyMail({ from, subject, text, inReplyTo }));
+
+    await red.deploy(flow(userDir, dovecot, sink.port));
+    await red.inject("high");
+    const trigger = await triggerMail(1);
+    const occurrence1 = lines(blockFile)[0]?.alarm?.occurrence;
+    assert.ok(occurrence1, "the trigger names its occurrence");
+
+    // A stranger, then a recipient without the word, then a recipient's "OK" quoting the alarm mail.
+    await reply("Eve <eve@elsewhere.example>", "ok", trigger.messageId);
+    await reply(`Ion <${ION}>`, "Who is on duty tonight?\n\nOn Monday Alarm wrote:\n> high", trigger.messageId);
+    await reply(
+      `Ana Pop <${ANA}>`,
+      "OK, on my way\n\nOn Monday, Alarm <a@b> wrote:\n> Basin 2 high",
+      trigger.messageId,
+    );
+    let seen = await inboxLines(3);
+    assert.deepEqual(
+      seen.map((l) => [l.event, l.from, l.reason ?? null]),
+      [
+        ["refused", "eve@elsewhere.example", "unknown-sender"],
+        ["ignored", ION, "no-ack-word"],
+        ["ack", ANA, null],
+      ],
+    );
+    assert.equal(seen[2].payload, "OK, on my way");
+    assert.equal(seen[2].alarm?.occurrence, occurrence1);
+    await until(() => lines(blockFile).some((l) => l.event === "ack"), "the block's ack event");
+    const ack = lines(blockFile).find((l) => l.event === "ack");
+    assert.deepEqual([ack?.alarm?.id, ack?.alarm?.ackBy, ack?.alarm?.ackVia], [HIGH.id, ANA, "mail"]);
+    // The block's ack goes out by mail like a flow's ack.
+    await mails(2);
+
+    // A second reply to the acknowledged alarm: ignored, with why.
+    await reply(`Ion <${ION}>`, "ack", trigger.messageId);
+    seen = await inboxLines(4);
+    assert.deepEqual([seen[3].event, seen[3].reason], ["ignored", "already-acked"]);
+    const flags = await dovecot.messages(MAILBOX);
+    assert.ok(
+      flags.every((m) => m.flags.includes("\\Seen")),
+      "replies to alarm mails are marked read",
+    );
+
+    // A new occurrence whose reply arrives while Node-RED is down is taken at start, and nothing before it again.
+    await red.inject("normal");
+    await red.inject("high");
+    const trigger2 = await triggerMail(4);
+    await red.stop();
+    await reply(`Ion <${ION}>`, "Quittieren", trigger2.messageId);
+    // The flows and their credentials come back from the user directory, as after a reboot of the gateway.
+    red = await NodeRedProcess.start({ userDir });
+    seen = await inboxLines(5);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    seen = lines(inboxFile);
+    assert.equal(seen.length, 5, "no reply taken twice after the restart");
+    assert.deepEqual([seen[4].event, seen[4].from, seen[4].reason], ["ack", ION, undefined]);
+    assert.notEqual(seen[4].alarm?.occurrence, occurrence1);
+
+    // Dovecot restarts: the inbox reconnects; a reply without threading headers is matched by its subject.
+    await dovecot.restart();
+    await red.inject("normal");
+    await red.inject("high");
+    const trigger3 = await triggerMail(6);
+    const subject = (await trigger3.parse()).subject ?? "";
+    assert.match(subject, /^\[P2\] Basin 2 bacteria level high/);
+    await dovecot.deliver(MAILBOX, replyMail({ from: ANA, subject: `AW: ${subject}`, text: "confirm" }));
+    seen = await inboxLines(6);
+    assert.deepEqual([seen[5].event, seen[5].from], ["ack", ANA]);
+    // The outage was said once, and the way back too.
+    assert.equal(red.output.match(/\[alarm-mail-inbox:inbox\] The IMAP server failed/g)?.length, 1, red.output);
+    assert.match(red.output, /\[alarm-mail-inbox:inbox\] Connected to the mailbox again/);
+  });
+
+  it("deletes the replies it took when afterRead is delete, and leaves other mail alone", async () => {
+    await red?.stop();
+    red = await NodeRedProcess.start();
+    const userDir = red.userDir;
+    userDirs.push(userDir);
+    const inboxFile = join(userDir, "inbox.jsonl");
+    await red.deploy(flow(userDir, dovecot, sink.port, { afterRead: "delete" }));
+    const before = sink.received.length;
+    await red.inject("high");
+    const trigger = (await mails(before + 1))[before];
+    const start = (await dovecot.messages(MAILBOX)).length;
+    await dovecot.deliver(
+      MAILBOX,
+      replyMail({ from: ANA, subject: "Re: x", text: "ok", inReplyTo: trigger.messageId }),
+    );
+    await dovecot.deliver(MAILBOX, replyMail({ from: ANA, subject: "Lunch?", text: "ok?" }));
+    await until(
+      () => lines(inboxFile).length >= 2,
+      "two inbox msgs",
+      20_000,
+      () => red?.output ?? "",
+    );
+    assert.deepEqual(
+      lines(inboxFile).map((l) => [l.event, l.reason ?? null]),
+      [
+        ["ack", null],
+        ["ignored", "not-alarm-reply"],
+      ],
+    );
+    await until(async () => (await dovecot.messages(MAILBOX)).length === start + 1, "the reply deleted, not the other");
+  });
+});
