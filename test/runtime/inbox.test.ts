@@ -131,7 +131,7 @@ describe("alarm-mail-inbox: acknowledge by reply, with a real Node-RED, SMTP ser
     });
 
   before(async () => {
-    dovecot = await Dovecot.start();
+    dovecot = await Dovecot.start({ tls: true });
     sink = await sinks.start();
   });
   after(async () => {
@@ -267,5 +267,103 @@ describe("alarm-mail-inbox: acknowledge by reply, with a real Node-RED, SMTP ser
       ],
     );
     await until(async () => (await dovecot.messages(MAILBOX)).length === start + 1, "the reply deleted, not the other");
+  });
+  it('runs the example "Acknowledge by reply" once its inbox is set and enabled', async () => {
+    await red?.stop();
+    red = await NodeRedProcess.start();
+    userDirs.push(red.userDir);
+    const res = await red.request(
+      "GET",
+      encodeURI("/library/examples/flows/@alarm-mail/node-red/Acknowledge by reply"),
+    );
+    const example = (await res.json()) as Array<Record<string, unknown> & { id: string; type: string }>;
+    const inbox = example.find((n) => n.type === "alarm-mail-inbox");
+    assert.equal(inbox?.d, true, "the example's inbox waits to be set up");
+    const operator = String(example.find((n) => n.type === "alarm-mail-recipients")?.to);
+    const logStart = red.output.length;
+    await red.deploy([
+      { id: "example", type: "tab", label: "Acknowledge by reply" },
+      ...example.map((node) => {
+        const placed = { z: "example", ...node };
+        if (node.type === "alarm-mail-server") return { ...placed, port: sink.port };
+        if (node.type !== "alarm-mail-inbox") return placed;
+        return {
+          ...placed,
+          d: false,
+          host: "127.0.0.1",
+          port: dovecot.port,
+          security: "none",
+          credentials: { user: MAILBOX, password: dovecot.users[MAILBOX] },
+        };
+      }),
+    ]);
+    const before = sink.received.length;
+    const high = example.find((n) => n.type === "inject" && String(n.name).includes("high"));
+    await red.inject(String(high?.id));
+    const trigger = (await mails(before + 1))[before];
+    await dovecot.deliver(
+      MAILBOX,
+      replyMail({ from: operator, subject: "Re: alarm", text: "ok", inReplyTo: trigger.messageId }),
+    );
+    const ackMail = async () => {
+      for (const mail of sink.received.slice(before + 1)) {
+        if ((await mail.parse()).subject?.endsWith(": acknowledged")) return true;
+      }
+      return false;
+    };
+    await until(ackMail, "the acknowledgement mailed by the example's send node", 20_000, () => red?.output ?? "");
+    assert.doesNotMatch(red.output.slice(logStart), /\[(error|warn)\]/);
+  });
+
+  it("tests the connection from the dialog: permission, login, TLS, STARTTLS and the stored password", async () => {
+    await red?.stop();
+    red = await NodeRedProcess.start({ adminAuth: true });
+    userDirs.push(red.userDir);
+    const admin = await red.token("admin");
+    const viewer = await red.token("viewer");
+    const login = { user: MAILBOX, password: dovecot.users[MAILBOX] };
+    const plain = { host: "127.0.0.1", port: dovecot.port, security: "none", mailbox: "INBOX" };
+    const verify = async (body: unknown, token = admin, id = "inbox-1") => {
+      const res = await red?.request("POST", `/alarm-mail-inbox/${id}/verify`, body, token);
+      assert.ok(res);
+      const text = await res.text();
+      // A refused permission is Node-RED's own answer, not JSON.
+      return { status: res.status, body: (res.status === 401 ? {} : JSON.parse(text)) as Record<string, unknown> };
+    };
+
+    assert.equal((await verify({ config: plain, credentials: login }, viewer)).status, 401, "a viewer may not");
+    const ok = await verify({ config: plain, credentials: login });
+    assert.deepEqual([ok.status, ok.body.ok, ok.body.idle, ok.body.mailbox], [200, true, true, "INBOX"]);
+    assert.match(String(ok.body.message), /^Connected: INBOX holds \d+ mails/);
+
+    const refused = await verify({ config: plain, credentials: { ...login, password: "wrong" } });
+    assert.deepEqual([refused.body.ok, refused.body.code], [false, "imap-auth"]);
+    assert.match(String(refused.body.message), /refused the login/);
+
+    const tls = { host: "127.0.0.1", port: dovecot.tlsPort, security: "tls", servername: "localhost" };
+    const untrusted = await verify({ config: tls, credentials: login });
+    assert.deepEqual([untrusted.body.ok, untrusted.body.code], [false, "imap-failed"]);
+    assert.match(String(untrusted.body.message), /certificate/i);
+    const trusted = await verify({ config: tls, credentials: { ...login, ca: dovecot.cert } });
+    assert.equal(trusted.body.ok, true, String(trusted.body.message));
+    const starttls = { ...plain, security: "starttls", servername: "localhost" };
+    const upgraded = await verify({ config: starttls, credentials: { ...login, ca: dovecot.cert } });
+    assert.equal(upgraded.body.ok, true, String(upgraded.body.message));
+
+    const missing = await verify({ config: { ...plain, mailbox: "Nowhere" }, credentials: login });
+    assert.deepEqual([missing.body.ok, missing.body.code], [false, "imap-mailbox"]);
+    const misspelt = await verify({ config: plain, credentials: login, extra: 1 });
+    assert.equal(misspelt.status, 400);
+
+    // A deployed inbox: the dialog sends "__PWRD__" for a password it was not shown, and the stored one is used.
+    await red.deploy(
+      [
+        { id: "tab", type: "tab", label: "t" },
+        { id: "inbox-1", z: "tab", type: "alarm-mail-inbox", ...plain, credentials: login, wires: [[]] },
+      ],
+      admin,
+    );
+    const stored = await verify({ config: plain, credentials: { user: MAILBOX, password: "__PWRD__" } });
+    assert.equal(stored.body.ok, true, String(stored.body.message));
   });
 });
