@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import {
   baseSubject,
@@ -15,6 +18,7 @@ import {
 import { firstLine, htmlToText, newText, startsWithAckWord } from "../../nodes/lib/inbox/ReplyText";
 import { parseInboxSettings } from "../../nodes/lib/inbox/InboxSettings";
 import { InboxError } from "../../nodes/lib/inbox/InboxError";
+import { UidMark } from "../../nodes/lib/inbox/UidMark";
 
 describe("ReplyText: what the person wrote", () => {
   it("takes the lines above the quoted alarm mail and its header, in each client's wording", () => {
@@ -200,5 +204,42 @@ describe("matchSubject: the fallback when no header names an alarm mail", () => 
     assert.equal(matchSubject("Re: [P1] Tank 1 level high 2: trigger", [tank]), undefined);
     assert.equal(matchSubject("Re: [P3] Tank 1 level high: trigger", [tank]), undefined);
     assert.equal(matchSubject("Re: [P1] Tank 1 level high: trigger", [tank, { ...tank, block: "b2" }]), undefined);
+  });
+});
+
+describe("UidMark: where reading resumes", () => {
+  it("resumes for the same account and UIDVALIDITY only, and reads a damaged file as none", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "alarm-mail-uidmark-"));
+    try {
+      const file = join(dir, "inbox", "n1.json");
+      const mark = new UidMark(file);
+      assert.equal(mark.resume("a@h:993/INBOX", "7"), undefined, "nothing read yet");
+      await mark.save({ account: "a@h:993/INBOX", uidValidity: "7", lastUid: 42 });
+      assert.equal(new UidMark(file).resume("a@h:993/INBOX", "7"), 42);
+      assert.equal(new UidMark(file).resume("a@h:993/INBOX", "8"), undefined, "a rebuilt mailbox");
+      assert.equal(new UidMark(file).resume("a@h:993/Alarms", "7"), undefined, "another folder");
+      writeFileSync(file, '{"account":"a@h:993/INBOX","uidValidity":"7","lastUid":');
+      assert.equal(new UidMark(file).resume("a@h:993/INBOX", "7"), undefined);
+      writeFileSync(file, '{"account":"a@h:993/INBOX","uidValidity":"7","lastUid":-1}');
+      assert.equal(new UidMark(file).resume("a@h:993/INBOX", "7"), undefined);
+      await mark.remove();
+      assert.equal(existsSync(file), false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("alarm-mail-inbox statuses", () => {
+  it("fit under a node (under 20 characters) in every language", () => {
+    for (const language of ["en-US", "fr", "de", "ro"]) {
+      const catalogue = JSON.parse(
+        readFileSync(join(__dirname, "..", "..", "locales", language, "alarm-mail-inbox.json"), "utf8"),
+      ) as { "alarm-mail-inbox": { status: Record<string, string> } };
+      for (const [key, text] of Object.entries(catalogue["alarm-mail-inbox"].status)) {
+        const shown = text.replace("__time__", "08:42");
+        assert.ok(shown.length < 20, `${language} status.${key}: "${shown}"`);
+      }
+    }
   });
 });
