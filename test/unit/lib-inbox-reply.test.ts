@@ -100,6 +100,11 @@ describe("ReplyDecision: which alarm a reply answers, and what becomes of it", (
   it("applies the contract's rules in order", () => {
     const ids = { "root@gw": root };
     assert.deepEqual(judgeReply(reply(), lookup(ids)), { event: "ack", mail: root });
+    assert.deepEqual(judgeReply(reply({ messageId: "root@gw", text: "OK" }), lookup(ids)), {
+      event: "ignored",
+      reason: "own-mail",
+      mail: root,
+    });
     assert.deepEqual(judgeReply(reply({ inReplyTo: ["other@x"] }), lookup(ids)), {
       event: "ignored",
       reason: "not-alarm-reply",

@@ -63,6 +63,9 @@ const DEFAULT_BACKOFF = { firstMs: 1_000, maxMs: 60_000 };
 /** A refused login waits at least this long: retrying a wrong password every minute may lock the account. */
 const AUTH_RETRY_MS = 5 * 60_000;
 const DEFAULT_IDLE_RESTART_MS = 5 * 60_000;
+/** A close lets the session finish its mail and log out for this long, within Node-RED's close budget. */
+const CLOSE_WAIT_MS = 8_000;
+const LOGOUT_WAIT_MS = 3_000;
 /** An IDLE that ends sooner than this by itself did not work: the watcher polls instead. */
 const IDLE_MIN_MS = 1_000;
 
@@ -76,8 +79,6 @@ export class MailboxWatcher {
   private closing = false;
   private client?: ImapFlow;
   private running?: Promise<void>;
-  /** The mail being taken: a close lets it finish (its ack and its UID on disk) before logging out. */
-  private taking?: Promise<void>;
   private kicked = false;
   private wakeUp?: () => void;
   private renewToken = false;
@@ -101,18 +102,18 @@ export class MailboxWatcher {
     this.running ??= this.run();
   }
 
-  /** Logs out and stops every timer; a mail being taken is finished first (its ack is on disk before it returns). */
+  /**
+   * Stops watching: the session finishes the mail being taken (its ack and its UID on disk), logs out and ends its
+   * timers; a server that does not let it finish within `CLOSE_WAIT_MS` is cut off.
+   */
   async close(): Promise<void> {
     this.closing = true;
     this.wake();
-    await this.taking?.catch(() => undefined);
-    const client = this.client;
-    if (client) {
-      // A polite LOGOUT, but a server that does not answer must not hold a redeploy.
-      await Promise.race([client.logout().catch(() => undefined), delay(3_000)]);
-      client.close();
+    const running = this.running ?? Promise.resolve();
+    if (!(await within(running, CLOSE_WAIT_MS))) {
+      this.client?.close();
+      await running;
     }
-    await this.running;
     await this.options.mark.settled();
     this.options.onState({ state: "closed" });
   }
@@ -134,7 +135,9 @@ export class MailboxWatcher {
       const retryInMs = failure.code === "imap-auth" ? Math.max(wait, AUTH_RETRY_MS) : wait;
       if (failure.code === "imap-auth" && this.options.connection.accessToken) this.renewToken = true;
       this.options.onState({ state: "waiting", error: failure, retryInMs });
-      await this.sleep(retryInMs);
+      // The wake of the connection that just ended must not cut this wait short.
+      this.kicked = false;
+      await this.pause(retryInMs);
       wait = Math.min(wait * 2, this.backoff.maxMs);
     }
   }
@@ -171,24 +174,37 @@ export class MailboxWatcher {
       while (!this.closing && client.usable) {
         last = await this.takeNew(client, validity, last);
         if (this.closing || !client.usable) break;
-        const woken = this.nextWake();
         if (idle) {
+          // IDLE runs until the next command breaks it; one that ends by itself at once does not work here.
           const since = Date.now();
-          const idling = client.idle().then(() => "ended" as const);
-          const how = await Promise.race([woken.then(() => "woken" as const), idling, delay(this.idleRestartMs)]);
-          if (how === "ended" && !this.kicked && client.usable && Date.now() - since < IDLE_MIN_MS) {
+          let leaving = false;
+          let broken = false;
+          const ended = () => {
+            if (leaving) return;
+            broken = Date.now() - since < IDLE_MIN_MS;
+            this.wake();
+          };
+          void client.idle().then(ended, ended);
+          await this.pause(this.idleRestartMs);
+          leaving = true;
+          if (broken && client.usable && !this.closing) {
             idle = false;
             this.options.onState({ state: "watching", idle });
           }
         } else {
-          await Promise.race([woken, delay(this.pollMs)]);
+          await this.pause(this.pollMs);
         }
       }
       if (!this.closing && lastError !== undefined) throw lastError;
       return opened;
     } finally {
-      if (!client.usable || this.closing) client.close();
-      else await client.logout().catch(() => client.close());
+      // A polite LOGOUT, but a server that does not answer must not hold a redeploy.
+      if (client.usable)
+        await within(
+          client.logout().catch(() => undefined),
+          LOGOUT_WAIT_MS,
+        );
+      client.close();
       if (this.client === client) this.client = undefined;
     }
   }
@@ -218,9 +234,7 @@ export class MailboxWatcher {
     let newest = last;
     for (const message of found.filter((m) => m.uid > last).sort((a, b) => a.uid - b.uid)) {
       if (this.closing || !client.usable) break;
-      const taking = this.takeOne(client, message, validity, Math.max(newest, message.uid));
-      this.taking = taking;
-      await taking;
+      await this.takeOne(client, message, validity, Math.max(newest, message.uid));
       newest = Math.max(newest, message.uid);
     }
     return Math.max(newest, last);
@@ -259,15 +273,16 @@ export class MailboxWatcher {
     const headers = message.headers?.toString("utf8") ?? "";
     const automatic = (headerValue(headers, "auto-submitted") ?? "no").toLowerCase();
     const from = envelope.from?.[0]?.address?.trim().toLowerCase();
+    const messageId = messageIds(envelope.messageId)[0];
     const reply: Reply = {
       ...(from ? { from } : {}),
+      ...(messageId ? { messageId } : {}),
       subject: envelope.subject ?? "",
       inReplyTo: messageIds(envelope.inReplyTo ?? headerValue(headers, "in-reply-to")),
       references: messageIds(headerValue(headers, "references")),
       text: await this.text(client, message),
       automatic: !automatic.startsWith("no"),
     };
-    const messageId = messageIds(envelope.messageId)[0];
     return { uid: message.uid, ...(messageId ? { messageId } : {}), reply };
   }
 
@@ -297,15 +312,9 @@ export class MailboxWatcher {
     return new Promise((resolve) => (this.wakeUp = resolve));
   }
 
-  private async sleep(ms: number): Promise<void> {
-    if (this.closing) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      new Promise<void>((resolve) => (this.wakeUp = resolve)),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
-    ]);
-    clearTimeout(timer);
-    this.kicked = false;
+  /** Waits `ms`, or until the next wake; its timer is cleared either way, so a closed watcher leaves none. */
+  private async pause(ms: number): Promise<void> {
+    await within(this.nextWake(), ms);
   }
 }
 
@@ -374,11 +383,18 @@ async function readText(stream: Readable): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-function delay(ms: number): Promise<"timeout"> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve("timeout"), ms);
-    timer.unref();
-  });
+/** Whether `work` settled within `ms`; the timer is cleared as soon as it did. */
+async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([
+    work.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+  ]);
+  clearTimeout(timer);
+  return settled;
 }
 
 /** Any failure of a connection as an error the node can say: a refused login, a missing folder, or the reason. */

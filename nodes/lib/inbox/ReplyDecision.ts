@@ -17,6 +17,8 @@ export interface Reply {
   references: readonly string[];
   /** The reply's text (an HTML-only reply already turned into text). */
   text: string;
+  /** The mail's own Message-ID, without angle brackets. */
+  messageId?: string;
   /** An Auto-Submitted header other than "no": an out-of-office answer or a bounce, never a person's ack. */
   automatic: boolean;
 }
@@ -27,7 +29,7 @@ export interface ReplyLookup {
   bySubject(subject: string): RepliedMail | undefined;
 }
 
-export type IgnoredReason = "not-alarm-reply" | "automatic" | "no-ack-word" | "already-acked" | "outdated";
+export type IgnoredReason = "not-alarm-reply" | "own-mail" | "automatic" | "no-ack-word" | "already-acked" | "outdated";
 export type RefusedReason = "unknown-sender" | "unknown-alarm" | "block-unavailable" | "unsaved";
 
 /** What the block answered when asked to acknowledge an occurrence (`BlockNode.acknowledgeOccurrence`). */
@@ -56,11 +58,15 @@ export function matchReply(reply: Reply, lookup: ReplyLookup): RepliedMail | und
 }
 
 /**
- * The rules of the contract, in order: a mail that answers no alarm mail of ours is not an alarm reply; an automatic
+ * The rules of the contract, in order: a mail of the gateway's own (an alarm mail that reached the watched mailbox,
+ * which may answer an earlier one) is never an acknowledgement; a mail that answers no alarm mail of ours is not an
+ * alarm reply; an automatic
  * answer acknowledges nothing; a sender the alarm mail did not go to is refused; a first line without an acknowledge
  * word is ignored. What is left is an ack for the block to take or refuse (`settle`).
  */
 export function judgeReply(reply: Reply, lookup: ReplyLookup): Decision {
+  const own = reply.messageId === undefined ? undefined : lookup.byMessageId(reply.messageId);
+  if (own) return { event: "ignored", reason: "own-mail", mail: own };
   const mail = matchReply(reply, lookup);
   if (!mail) return { event: "ignored", reason: "not-alarm-reply" };
   if (reply.automatic) return { event: "ignored", reason: "automatic", mail };

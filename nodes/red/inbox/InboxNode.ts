@@ -36,8 +36,11 @@ export class InboxNode {
   private watcher?: MailboxWatcher;
   private threads?: ReturnType<typeof leaseMailThreads>;
   private mark?: UidMark;
-  /** The failure last said with node.error: a server that stays down is said once, not at every retry. */
-  private reported?: string;
+  /**
+   * The kinds of failure said with node.error during this outage: a server that stays down (refusing, then dropping
+   * connections) is said once, not at every retry; a different kind, such as a refused login once it is up, is said.
+   */
+  private readonly reported = new Set<string>();
 
   constructor(
     private readonly RED: NodeAPI,
@@ -168,14 +171,14 @@ export class InboxNode {
         this.node.status({ fill: "yellow", shape: "ring", text: this.t("status.connecting") });
         return;
       case "watching":
-        if (this.reported) this.node.log(this.t("log.reconnected"));
-        this.reported = undefined;
+        if (this.reported.size > 0) this.node.log(this.t("log.reconnected"));
+        this.reported.clear();
         this.node.status({ fill: "green", shape: "dot", text: this.t(state.idle ? "status.idle" : "status.polling") });
         return;
       case "waiting": {
         const message = describeError(this.RED, state.error);
-        if (message !== this.reported) this.node.error(message);
-        this.reported = message;
+        if (!this.reported.has(state.error.code)) this.node.error(message);
+        this.reported.add(state.error.code);
         this.node.status({ fill: "red", shape: "ring", text: this.t(`status.${state.error.code}`) });
         return;
       }
