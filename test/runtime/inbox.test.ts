@@ -3,7 +3,7 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { SmtpSink } from "../../dev/SmtpSink";
-import { HIGH } from "../support/alarms";
+import { HIGH, HIGH_HIGH } from "../support/alarms";
 import { Dovecot, replyMail } from "../support/Dovecot";
 import { NodeRedProcess } from "../support/NodeRedProcess";
 import { Sinks } from "../support/smtp";
@@ -237,7 +237,7 @@ describe("alarm-mail-inbox: acknowledge by reply, with a real Node-RED, SMTP ser
     assert.match(red.output, /\[alarm-mail-inbox:inbox\] Connected to the mailbox again/);
   });
 
-  it("deletes the replies it took when afterRead is delete, and leaves other mail alone", async () => {
+  it("deletes the replies it took when afterRead is delete, leaves other mail alone, refuses replies once the alarm or its block is gone", async () => {
     await red?.stop();
     red = await NodeRedProcess.start();
     const userDir = red.userDir;
@@ -267,6 +267,38 @@ describe("alarm-mail-inbox: acknowledge by reply, with a real Node-RED, SMTP ser
       ],
     );
     await until(async () => (await dovecot.messages(MAILBOX)).length === start + 1, "the reply deleted, not the other");
+
+    // The block redeployed without that alarm, then removed: a reply to the alarm's mail is refused, never a crash.
+    const without = flow(userDir, dovecot, sink.port, { afterRead: "delete" }).map((node) =>
+      (node as { id: string }).id === "block" ? { ...node, alarms: [HIGH_HIGH] } : node,
+    );
+    await red.deploy(without);
+    const again = () =>
+      dovecot.deliver(MAILBOX, replyMail({ from: ION, subject: "Re: x", text: "ok", inReplyTo: trigger.messageId }));
+    await again();
+    await until(
+      () => lines(inboxFile).length >= 3,
+      "the reply to a redeployed block",
+      20_000,
+      () => red?.output ?? "",
+    );
+    await red.deploy(without.filter((node) => (node as { id: string }).id !== "block"));
+    await again();
+    await until(
+      () => lines(inboxFile).length >= 4,
+      "the reply to a removed block",
+      20_000,
+      () => red?.output ?? "",
+    );
+    assert.deepEqual(
+      lines(inboxFile)
+        .slice(2)
+        .map((l) => [l.event, l.reason]),
+      [
+        ["refused", "unknown-alarm"],
+        ["refused", "block-unavailable"],
+      ],
+    );
   });
   it('runs the example "Acknowledge by reply" once its inbox is set and enabled', async () => {
     await red?.stop();

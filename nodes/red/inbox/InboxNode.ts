@@ -123,7 +123,6 @@ export class InboxNode {
       ...(replied ? { alarm: this.alarmOf(replied) } : {}),
       ...(decision.event === "ack" ? {} : { reason: decision.reason }),
       payload: replyPayload(mail.reply),
-      ...(mail.messageId ? { messageId: mail.messageId } : {}),
     };
   }
 
