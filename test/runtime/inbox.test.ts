@@ -237,7 +237,7 @@ describe("alarm-mail-inbox: acknowledge by reply, with a real Node-RED, SMTP ser
     assert.match(red.output, /\[alarm-mail-inbox:inbox\] Connected to the mailbox again/);
   });
 
-  it("deletes the replies it took when afterRead is delete, leaves other mail alone, refuses replies once the alarm or its block is gone", async () => {
+  it("deletes the replies it took when afterRead is delete, leaves other mail and its own alarm mails alone, refuses replies once the alarm or its block is gone", async () => {
     await red?.stop();
     red = await NodeRedProcess.start();
     const userDir = red.userDir;
@@ -268,6 +268,17 @@ describe("alarm-mail-inbox: acknowledge by reply, with a real Node-RED, SMTP ser
     );
     await until(async () => (await dovecot.messages(MAILBOX)).length === start + 1, "the reply deleted, not the other");
 
+    // The gateway's own alarm mail, copied to the watched mailbox: never an ack, and left where it is.
+    await dovecot.deliver(MAILBOX, trigger.raw.toString("utf8"));
+    await until(
+      () => lines(inboxFile).length >= 3,
+      "the own mail",
+      20_000,
+      () => red?.output ?? "",
+    );
+    assert.deepEqual([lines(inboxFile)[2].event, lines(inboxFile)[2].reason], ["ignored", "own-mail"]);
+    assert.equal((await dovecot.messages(MAILBOX)).length, start + 2);
+
     // The block redeployed without that alarm, then removed: a reply to the alarm's mail is refused, never a crash.
     const without = flow(userDir, dovecot, sink.port, { afterRead: "delete" }).map((node) =>
       (node as { id: string }).id === "block" ? { ...node, alarms: [HIGH_HIGH] } : node,
@@ -277,7 +288,7 @@ describe("alarm-mail-inbox: acknowledge by reply, with a real Node-RED, SMTP ser
       dovecot.deliver(MAILBOX, replyMail({ from: ION, subject: "Re: x", text: "ok", inReplyTo: trigger.messageId }));
     await again();
     await until(
-      () => lines(inboxFile).length >= 3,
+      () => lines(inboxFile).length >= 4,
       "the reply to a redeployed block",
       20_000,
       () => red?.output ?? "",
@@ -285,14 +296,14 @@ describe("alarm-mail-inbox: acknowledge by reply, with a real Node-RED, SMTP ser
     await red.deploy(without.filter((node) => (node as { id: string }).id !== "block"));
     await again();
     await until(
-      () => lines(inboxFile).length >= 4,
+      () => lines(inboxFile).length >= 5,
       "the reply to a removed block",
       20_000,
       () => red?.output ?? "",
     );
     assert.deepEqual(
       lines(inboxFile)
-        .slice(2)
+        .slice(3)
         .map((l) => [l.event, l.reason]),
       [
         ["refused", "unknown-alarm"],

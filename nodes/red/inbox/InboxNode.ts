@@ -55,6 +55,10 @@ export class InboxNode {
     }
     if (settings) {
       this.threads = leaseMailThreads(RED);
+      // Without the store no reply can be matched (each is ignored as not-alarm-reply): said at deploy.
+      this.threads.threads.catch((err: unknown) =>
+        node.warn(RED._("alarm-mail-inbox.warn.threads-unavailable", { reason: describeError(RED, err) })),
+      );
       this.mark = new UidMark(nodeDataPath(RED, "inbox", node.id, ".json"));
       this.watcher = new MailboxWatcher({
         connection: imapConnection(RED, settings),
@@ -89,7 +93,7 @@ export class InboxNode {
     return this.RED._(`alarm-mail-inbox.${key}`, params);
   }
 
-  /** Judges one mail, acknowledges when the rules allow, and sends its msg; true when it answered an alarm mail. */
+  /** Judges one mail, acknowledges when the rules allow, and sends its msg; true when `afterRead` applies to it. */
   private async take(mail: InboxMail): Promise<boolean> {
     const threads = await this.threads?.threads.catch(() => undefined);
     let decision: Decision = judgeReply(mail.reply, {
@@ -111,7 +115,8 @@ export class InboxNode {
       shape: "dot",
       text: this.t(`status.${decision.event}`, { time: clock(new Date()) }),
     });
-    return decision.mail !== undefined;
+    // Only replies are marked or deleted: other mail, and the gateway's own alarm mails, stay as they are.
+    return decision.mail !== undefined && !(decision.event === "ignored" && decision.reason === "own-mail");
   }
 
   private message(mail: InboxMail, decision: Decision): NodeMessage & Record<string, unknown> {
