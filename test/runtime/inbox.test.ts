@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { SmtpSink } from "../../dev/SmtpSink";
 import { HIGH, HIGH_HIGH } from "../support/alarms";
 import { Dovecot, replyMail } from "../support/Dovecot";
 import { NodeRedProcess } from "../support/NodeRedProcess";
+import { OAuthServer } from "../support/OAuthServer";
 import { Sinks } from "../support/smtp";
 import { until } from "../support/until";
 
@@ -408,5 +411,89 @@ describe("alarm-mail-inbox: acknowledge by reply, with a real Node-RED, SMTP ser
     );
     const stored = await verify({ config: plain, credentials: { user: MAILBOX, password: "__PWRD__" } });
     assert.equal(stored.body.ok, true, String(stored.body.message));
+  });
+});
+
+describe("alarm-mail-inbox with OAuth2: XOAUTH2 with the token of a server node's sign-in", () => {
+  const oauth = new OAuthServer();
+  const sinks = new Sinks();
+  let sink: SmtpSink;
+  let introspection: Server;
+  const introspected: boolean[] = [];
+  let dovecot: Dovecot;
+  let red: NodeRedProcess | undefined;
+
+  before(async () => {
+    await oauth.start();
+    // Dovecot asks this endpoint about each token (RFC 7662), as it asks a provider: valid if the OAuth2 server signed it.
+    introspection = createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      req.on("end", () => {
+        const active = oauth.verifyAccessToken(new URLSearchParams(body).get("token") ?? "");
+        introspected.push(active);
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify(active ? { active: true, username: MAILBOX } : { active: false }));
+      });
+    });
+    await new Promise<void>((resolve) => introspection.listen(0, "127.0.0.1", () => resolve()));
+    const port = (introspection.address() as AddressInfo).port;
+    dovecot = await Dovecot.start({ introspectionUrl: `http://127.0.0.1:${port}/introspect` });
+    sink = await sinks.start();
+  });
+  after(async () => {
+    await red?.stop();
+    if (red) rmSync(red.userDir, { recursive: true, force: true });
+    await sinks.closeAll();
+    await dovecot.close();
+    await new Promise<void>((resolve) => introspection.close(() => resolve()));
+    await oauth.stop();
+  });
+
+  it("acknowledges a reply read with the app's token, and tests the connection with it", async () => {
+    red = await NodeRedProcess.start();
+    const userDir = red.userDir;
+    const signedIn = {
+      id: "mailbox-app",
+      type: "alarm-mail-server",
+      name: "mailbox sign-in",
+      host: "127.0.0.1",
+      port: sink.port,
+      security: "none",
+      auth: "oauth2",
+      from: MAILBOX,
+      oauthFlow: "client_credentials",
+      ...oauth.endpoints,
+      scope: "https://outlook.office.com/.default",
+      credentials: { user: MAILBOX, clientId: "gateway-app", clientSecret: "app-secret-1b2c" },
+    };
+    const nodes = flow(userDir, dovecot, sink.port, {
+      auth: "oauth2",
+      server: "mailbox-app",
+      credentials: { user: MAILBOX },
+    });
+    await red.deploy([...nodes, signedIn]);
+    await red.inject("high");
+    const trigger = (await sink.waitFor(1, 15_000))[0];
+    await dovecot.deliver(
+      MAILBOX,
+      replyMail({ from: ANA, subject: "Re: x", text: "OK", inReplyTo: trigger.messageId }),
+    );
+    const inboxFile = join(userDir, "inbox.jsonl");
+    await until(
+      () => lines(inboxFile).length >= 1,
+      "the inbox's msg",
+      20_000,
+      () => red?.output ?? "",
+    );
+    assert.deepEqual([lines(inboxFile)[0].event, lines(inboxFile)[0].from], ["ack", ANA]);
+    assert.ok(introspected.length > 0 && introspected.every(Boolean), "Dovecot was shown the app's valid token");
+    assert.ok((oauth.tokenRequests.client_credentials ?? 0) >= 1);
+
+    const inbox = nodes.find((n) => (n as { id: string }).id === "inbox") as Record<string, unknown>;
+    const { credentials, ...config } = inbox;
+    const res = await red.request("POST", "/alarm-mail-inbox/inbox/verify", { config, credentials });
+    const verified = (await res.json()) as { ok: boolean; message: string };
+    assert.equal(verified.ok, true, verified.message);
   });
 });

@@ -13,6 +13,11 @@ export interface DovecotOptions {
   tls?: boolean;
   /** Leave IDLE out of the capabilities, as some servers do: the inbox must poll. */
   noIdle?: boolean;
+  /**
+   * XOAUTH2 and OAUTHBEARER logins too, each token checked by POSTing it to this introspection URL (RFC 7662), whose
+   * answer names the user (`username`) when `active` is true, as Dovecot does it for a provider's tokens.
+   */
+  introspectionUrl?: string;
 }
 
 /**
@@ -98,6 +103,22 @@ export class Dovecot {
       this.cert = readFileSync(cert, "utf8");
       ssl = `ssl = yes\nssl_cert = <${cert}\nssl_key = <${key}`;
     }
+    let oauth2 = "";
+    if (this.options.introspectionUrl) {
+      const args = join(this.dir, "oauth2.conf.ext");
+      writeFileSync(
+        args,
+        [
+          "introspection_mode = post",
+          `introspection_url = ${this.options.introspectionUrl}`,
+          "username_attribute = username",
+          "active_attribute = active",
+          "active_value = true",
+          "",
+        ].join("\n"),
+      );
+      oauth2 = `passdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = ${args}\n}`;
+    }
     const loginUser = root ? "dovenull" : me.username;
     const internalUser = root ? "dovecot" : me.username;
     const config = `
@@ -111,10 +132,11 @@ default_login_user = ${loginUser}
 default_internal_user = ${internalUser}
 ${root ? "" : `default_internal_group = ${groupName(me.gid)}`}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login${this.options.introspectionUrl ? " xoauth2 oauthbearer" : ""}
 ${ssl}
 mail_location = maildir:${homes}/%u/Maildir
 first_valid_uid = ${Math.min(mailUid, 500)}
+${oauth2}
 passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u ${join(this.dir, "passwd")}
