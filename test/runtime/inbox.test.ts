@@ -252,6 +252,8 @@ describe("alarm-mail-inbox: acknowledge by reply, with a real Node-RED, SMTP ser
     const userDir = red.userDir;
     userDirs.push(userDir);
     const inboxFile = join(userDir, "inbox.jsonl");
+    // A new inbox takes the unseen mails on its first start: the earlier test's are read by now.
+    await dovecot.readAll(MAILBOX);
     await red.deploy(flow(userDir, dovecot, sink.port, { afterRead: "delete" }));
     const before = sink.received.length;
     await red.inject("high");
@@ -333,6 +335,7 @@ describe("alarm-mail-inbox: acknowledge by reply, with a real Node-RED, SMTP ser
     assert.equal(inbox?.d, true, "the example's inbox waits to be set up");
     const operator = String(example.find((n) => n.type === "alarm-mail-recipients")?.to);
     const logStart = red.output.length;
+    await dovecot.readAll(MAILBOX);
     await red.deploy([
       { id: "example", type: "tab", label: "Acknowledge by reply" },
       ...example.map((node) => {

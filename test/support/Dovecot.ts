@@ -241,6 +241,18 @@ ${this.options.noIdle ? "imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID 
     }
   }
 
+  /** Marks every mail of a mailbox as read, as a person who went through it: a new inbox then starts after them. */
+  async readAll(user: string, mailbox = "INBOX"): Promise<void> {
+    const client = this.client(user);
+    await client.connect();
+    try {
+      await client.mailboxOpen(mailbox);
+      await client.messageFlagsAdd("1:*", ["\\Seen"]).catch(() => false);
+    } finally {
+      await client.logout();
+    }
+  }
+
   /** The UIDs and flags of a mailbox's mails, as the server has them now. */
   async messages(user: string, mailbox = "INBOX"): Promise<Array<{ uid: number; flags: string[] }>> {
     const client = this.client(user);

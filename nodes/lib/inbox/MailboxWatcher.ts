@@ -199,11 +199,12 @@ export class MailboxWatcher {
       return opened;
     } finally {
       // A polite LOGOUT, but a server that does not answer must not hold a redeploy.
-      if (client.usable)
+      if (client.usable) {
         await within(
           client.logout().catch(() => undefined),
           LOGOUT_WAIT_MS,
         );
+      }
       client.close();
       if (this.client === client) this.client = undefined;
     }
