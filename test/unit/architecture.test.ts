@@ -26,6 +26,8 @@ const LIB_RANK: Record<string, number> = {
   outbox: 3,
   // Reads the alarm history, writes CSVs.
   report: 3,
+  // Matches replies to the thread store's alarm mails.
+  inbox: 2,
   server: 4,
 };
 /** Adapter folders by rank: the shared kit below the nodes; a node's adapter may read the config nodes it uses. */
@@ -40,6 +42,7 @@ const RED_RANK: Record<string, number> = {
   csv: 2,
   report: 2,
   escalation: 2,
+  inbox: 2,
 };
 /** Past this a module must be one cohesive class, not a bag of helpers. */
 const MAX_LINES = 450;

@@ -6,7 +6,8 @@ export type Catalogue =
   | "alarm-mail-csv"
   | "alarm-mail-screenshot"
   | "alarm-mail-report"
-  | "alarm-mail-escalation";
+  | "alarm-mail-escalation"
+  | "alarm-mail-inbox";
 
 export type ErrorParams = Record<string, string | number>;
 
