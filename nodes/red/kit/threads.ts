@@ -1,10 +1,19 @@
 import type { NodeAPI } from "node-red";
 import { MailThreads } from "../../lib/thread/MailThreads";
+import { ThreadTurns, type ThreadTurn } from "../../lib/thread/ThreadTurns";
 import { dataDir } from "./storage";
 
 interface OpenStore {
   threads: Promise<MailThreads>;
   leases: number;
+}
+
+/** The turns of every send node of the runtime: two send nodes may mail the same group about one occurrence. */
+const turns = new ThreadTurns();
+
+/** A turn in a thread's queue (see ThreadTurns), taken synchronously when a msg arrives. */
+export function takeThreadTurn(occurrence: string, group: string): ThreadTurn {
+  return turns.take(`${occurrence}\u0000${group}`);
 }
 
 /** One thread store per data folder: every send node and inbox of the gateway shares it. */

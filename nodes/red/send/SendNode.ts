@@ -12,9 +12,10 @@ import { DigestCollector } from "./DigestCollector";
 import { readDuration } from "../../lib/common/Duration";
 import { describeError, statusText } from "../kit/i18n";
 import { findRecipients } from "../recipients/RecipientsNode";
-import { leaseMailThreads } from "../kit/threads";
+import { leaseMailThreads, takeThreadTurn } from "../kit/threads";
+import { joinThread, threadGroup } from "../../lib/mail/MailThreading";
 import { blockOfOccurrence } from "../../lib/alarm/AlarmEngine";
-import type { MailThreads } from "../../lib/thread/MailThreads";
+import type { MailThreads, ThreadedMail } from "../../lib/thread/MailThreads";
 import { findServer, type OutboxListener, type ServerNode } from "../server/ServerNode";
 
 export interface SendNodeDef extends NodeDef {
@@ -29,6 +30,13 @@ export interface SendNodeDef extends NodeDef {
 
 type Send = (msg: NodeMessage | Array<NodeMessage | null>) => void;
 type Done = (err?: Error) => void;
+
+/** Where a msg about an alarm occurrence goes as a thread: the occurrence, its alarm and the recipient group. */
+interface ThreadPlace {
+  occurrence: string;
+  alarm: string;
+  group: string;
+}
 
 /** A msg whose mail is queued, with the callbacks that report its outcome once the outbox has delivered it. */
 interface Waiting {
@@ -146,17 +154,23 @@ export class SendNode implements OutboxListener {
       done();
       return;
     }
+    const place = this.threadPlace(msg);
+    // Taken before anything is awaited: the mails of one thread get their places in the order their msgs came.
+    const turn = place && takeThreadTurn(place.occurrence, place.group);
+    let reserved: { threads: MailThreads; messageId: string } | undefined;
     try {
       const server = this.server();
       if (!server.composer) throw server.configError;
+      await turn?.ready;
       // Composing first finds a bad msg at once, even when it then waits in a digest window.
-      const mail = await server.composer.compose(
+      let mail = await server.composer.compose(
         this.group(),
         msg as MessageFields,
         this.view(msg, new Date()),
         this.missingAttachments(msg),
       );
       if (this.digest && this.joinsDigest(msg)) {
+        turn?.release();
         await this.digest.add(JSON.parse(storable(msg)) as unknown, { msg, send, done });
         this.node.status({
           fill: "blue",
@@ -165,14 +179,39 @@ export class SendNode implements OutboxListener {
         });
         return;
       }
+      const threads = place && (await this.threads.threads.catch(() => undefined));
+      if (place && threads) {
+        mail = this.joinThread(threads, place, mail);
+        reserved = { threads, messageId: mail.messageId };
+      }
+      turn?.release();
       const mailsTriggers = this.events.length === 0 || this.events.includes("trigger");
       const order = eventOrderOf(msg, this.node.id, mailsTriggers);
       await this.queue(server, mail, [{ msg, send, done }], rankOf(msg, mail), storable(msg), order);
-      await this.thread(msg, mail);
+      if (place && threads) await this.recordThread(threads, place, mail);
     } catch (err) {
+      if (reserved) reserved.threads.withdraw(reserved.messageId);
       this.lastOutcome = undefined;
       this.reportFailure({ msg, send, done }, err, 0);
+    } finally {
+      turn?.release();
     }
+  }
+
+  /** The thread a msg's mail belongs to; undefined for a msg about no alarm occurrence. */
+  private threadPlace(msg: NodeMessageInFlow): ThreadPlace | undefined {
+    const alarm = msg.alarm as { id?: unknown; occurrence?: unknown } | undefined;
+    if (typeof alarm?.occurrence !== "string" || typeof alarm.id !== "string") return undefined;
+    return { occurrence: alarm.occurrence, alarm: alarm.id, group: threadGroup(this.def.recipients) };
+  }
+
+  /**
+   * Gives a composed mail its place in its thread at once, before it is queued, so that a mail of the same thread
+   * composed just after it answers it (the root is the first mail composed); the headers go with the mail.
+   */
+  private joinThread(threads: MailThreads, place: ThreadPlace, mail: OutgoingMail): OutgoingMail {
+    const before = threads.reserve(this.threadedMail(place, mail));
+    return joinThread(mail, before, mail.date.getTime());
   }
 
   private async queue(
@@ -194,26 +233,30 @@ export class SendNode implements OutboxListener {
   }
 
   /**
-   * Puts a queued mail about an alarm occurrence in its thread: what later mails of the occurrence answer, and what an
-   * inbox matches a reply with. The mail is queued already, so a store that fails loses the thread, not the mail.
+   * Writes a queued mail's place in its thread to disk: what later mails of the occurrence answer after a restart,
+   * and what an inbox matches a reply with. The mail is queued already, so a store that fails loses the thread, not
+   * the mail.
    */
-  private async thread(msg: NodeMessageInFlow, mail: OutgoingMail): Promise<void> {
-    const alarm = msg.alarm as { id?: unknown; occurrence?: unknown } | undefined;
-    if (typeof alarm?.occurrence !== "string" || typeof alarm.id !== "string") return;
+  private async recordThread(threads: MailThreads, place: ThreadPlace, mail: OutgoingMail): Promise<void> {
     try {
-      const threads = await this.threads.threads;
-      await threads.record({
-        messageId: mail.messageId,
-        occurrence: alarm.occurrence,
-        block: blockOfOccurrence(alarm.occurrence),
-        alarm: alarm.id,
-        group: this.def.recipients || "msg",
-        recipients: [...mail.to, ...mail.cc, ...mail.bcc].map((a) => a.address),
-        at: mail.date.getTime(),
-      });
+      await threads.record(this.threadedMail(place, mail));
     } catch (err) {
       this.node.warn(this.RED._("alarm-mail-send.warn.thread-unsaved", { reason: describeError(this.RED, err) }));
     }
+  }
+
+  /** A mail as the thread store keeps it; the subject is the one it was composed with (a root's is answered). */
+  private threadedMail(place: ThreadPlace, mail: OutgoingMail): ThreadedMail {
+    return {
+      messageId: mail.messageId,
+      occurrence: place.occurrence,
+      block: blockOfOccurrence(place.occurrence),
+      alarm: place.alarm,
+      group: place.group,
+      recipients: [...mail.to, ...mail.cc, ...mail.bcc].map((a) => a.address),
+      at: mail.date.getTime(),
+      subject: mail.subject,
+    };
   }
 
   /**
