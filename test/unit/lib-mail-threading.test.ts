@@ -55,6 +55,8 @@ describe("Mail threading headers", () => {
     assert.equal(ack.thread?.root, trigger.messageId);
     assert.deepEqual(ack.thread?.references, [trigger.messageId]);
     assert.equal(ack.thread?.topic, "ALARM Basin 2 high");
+    assert.equal(ack.thread?.position, 2);
+    assert.equal(trigger.thread?.position, 1);
 
     const same = joinThread(await compose("ALARM Basin 2 high", "still high"), before, T0 + 2);
     assert.equal(same.text, "still high", "a subject that says the same as the root's adds no line");
@@ -159,7 +161,7 @@ describe("Threading in the outbox and the thread store", () => {
     const [first, second] = [...again.pending()].sort((a, b) => a.rank - b.rank);
     assert.deepEqual(second.summary, { to: ["op@plant.example"], subject: "old alarm" });
     assert.equal((await again.load(old.messageId)).mail.thread, undefined);
-    assert.deepEqual(first.summary.thread, { root: "<root@plant.example>", topic: "ALARM" });
+    assert.deepEqual(first.summary.thread, { root: "<root@plant.example>", topic: "ALARM", position: 2 });
     assert.deepEqual((await again.load(ack.messageId)).mail.thread, ack.thread);
     await again.close();
   });

@@ -9,6 +9,8 @@ import { escapeHtml } from "./Template";
 export interface MailThreading {
   /** The thread's first mail: its own Message-ID on the root, what In-Reply-To names on every later mail. */
   root: string;
+  /** Where the mail stands in its thread: 1 for the root. */
+  position: number;
   /** The References field: the root, then the thread's latest mails, oldest first; empty on the root. */
   references: string[];
   /** Thread-Topic: the root's subject without a reply prefix, the conversation topic Outlook groups by. */
@@ -82,6 +84,7 @@ export function threadingOf(
   if (!before || before.messageIds.length === 0) {
     return {
       root: mail.messageId,
+      position: 1,
       references: [],
       topic: topicOf(mail.subject),
       index: conversationIndex(mail.messageId, mail.at),
@@ -89,6 +92,7 @@ export function threadingOf(
   }
   return {
     root: before.root,
+    position: before.messageIds.length + 1,
     references: referencesOf(before.messageIds),
     topic: topicOf(before.subject ?? mail.subject),
     index: conversationIndex(before.root, before.startedAt, { messageId: mail.messageId, at: mail.at }),

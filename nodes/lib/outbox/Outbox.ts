@@ -7,8 +7,8 @@ import { OccurrenceChains, type EventOrder } from "./EventOrder";
 export interface MailSummary {
   to: string[];
   subject: string;
-  /** For a mail of an alarm thread: the thread's root Message-ID and topic, for the sidebar to group by. */
-  thread?: { root: string; topic: string };
+  /** For a mail of an alarm thread: its root's Message-ID, its topic and its place, for the sidebar to group by. */
+  thread?: { root: string; topic: string; position: number };
 }
 
 export interface DeliveryError {
@@ -571,7 +571,7 @@ function summaryOf(mail: OutgoingMail): MailSummary {
   return {
     to: [...mail.to, ...mail.cc, ...mail.bcc].map(formatAddress),
     subject: mail.subject,
-    ...(thread ? { thread: { root: thread.root, topic: thread.topic } } : {}),
+    ...(thread ? { thread: { root: thread.root, topic: thread.topic, position: thread.position } } : {}),
   };
 }
 
