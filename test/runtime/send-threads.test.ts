@@ -7,6 +7,7 @@ import type { ParsedMail } from "mailparser";
 import { SmtpSink, type ReceivedMail } from "../../dev/SmtpSink";
 import { readConversationIndex } from "../../nodes/lib/mail/MailThreading";
 import { HIGH } from "../support/alarms";
+import { deliver, helper, loadMailFlow } from "../support/flows";
 import { NodeRedProcess } from "../support/NodeRedProcess";
 
 type Prop = { p: string; v: string; vt: string };
@@ -190,6 +191,32 @@ describe("alarm-mail-send: one thread per occurrence and recipient group, on the
       assert.doesNotMatch(red.output, /\[(error|warn)\] \[alarm-mail-send/);
     } finally {
       await red.kill();
+      await smtp.close();
+    }
+  });
+
+  it("a msg that waited alone in a digest window goes in its thread; a mail that lists several events in none", async () => {
+    const smtp = new SmtpSink({ starttls: false });
+    await smtp.listen();
+    try {
+      await loadMailFlow(smtp.port, { send: { digest: 100, digestBypass: 1 } });
+      const alarm = { id: "LT-201-H", occurrence: "blk/LT-201-H/k1", label: "Basin 2", priority: 3 };
+      await deliver({ event: "trigger", alarm, topic: "ALARM Basin 2", payload: "high" });
+      await deliver({ event: "ack", alarm, topic: "ACK Basin 2", payload: "acked" });
+      const other = { ...alarm, id: "LT-202-H", occurrence: "blk/LT-202-H/k1" };
+      const both = [
+        deliver({ event: "trigger", alarm: other, topic: "ALARM Basin 3", payload: "high" }),
+        deliver({ event: "ack", alarm: other, topic: "ACK Basin 3", payload: "acked" }),
+      ];
+      await Promise.all(both);
+      const [trigger, ack, digest] = await Promise.all((await smtp.waitFor(3)).map((m) => m.parse()));
+      assert.equal(trigger.subject, "ALARM Basin 2");
+      assert.equal(ack.inReplyTo, trigger.messageId);
+      assert.equal(ack.subject, "Re: ALARM Basin 2");
+      assert.equal(digest.inReplyTo, undefined, "a digest of two events belongs to no thread");
+      assert.equal(digest.headers.get("thread-index"), undefined);
+    } finally {
+      await helper.unload();
       await smtp.close();
     }
   });

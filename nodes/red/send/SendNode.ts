@@ -154,45 +154,70 @@ export class SendNode implements OutboxListener {
       done();
       return;
     }
-    const place = this.threadPlace(msg);
-    // Taken before anything is awaited: the mails of one thread get their places in the order their msgs came.
-    const turn = place && takeThreadTurn(place.occurrence, place.group);
-    let reserved: { threads: MailThreads; messageId: string } | undefined;
     try {
       const server = this.server();
       if (!server.composer) throw server.configError;
-      await turn?.ready;
-      // Composing first finds a bad msg at once, even when it then waits in a digest window.
-      let mail = await server.composer.compose(
-        this.group(),
-        msg as MessageFields,
-        this.view(msg, new Date()),
-        this.missingAttachments(msg),
+      const composer = server.composer;
+      await this.inThread(
+        msg,
+        async () => {
+          // Composing first finds a bad msg at once, even when it then waits in a digest window.
+          const mail = await composer.compose(
+            this.group(),
+            msg as MessageFields,
+            this.view(msg, new Date()),
+            this.missingAttachments(msg),
+          );
+          if (!this.digest || !this.joinsDigest(msg)) return mail;
+          await this.digest.add(JSON.parse(storable(msg)) as unknown, { msg, send, done });
+          this.node.status({
+            fill: "blue",
+            shape: "ring",
+            text: this.RED._("alarm-mail-send.status.digest", { count: this.digest.size }),
+          });
+          return undefined;
+        },
+        (mail) => {
+          const mailsTriggers = this.events.length === 0 || this.events.includes("trigger");
+          const order = eventOrderOf(msg, this.node.id, mailsTriggers);
+          return this.queue(server, mail, [{ msg, send, done }], rankOf(msg, mail), storable(msg), order);
+        },
       );
-      if (this.digest && this.joinsDigest(msg)) {
-        turn?.release();
-        await this.digest.add(JSON.parse(storable(msg)) as unknown, { msg, send, done });
-        this.node.status({
-          fill: "blue",
-          shape: "ring",
-          text: this.RED._("alarm-mail-send.status.digest", { count: this.digest.size }),
-        });
-        return;
-      }
+    } catch (err) {
+      this.lastOutcome = undefined;
+      this.reportFailure({ msg, send, done }, err, 0);
+    }
+  }
+
+  /**
+   * Composes and queues the mail about one msg in its thread, when the msg is about an alarm occurrence: the turn
+   * is taken at once, so must this be called before anything is awaited, and the mails of one thread get their
+   * places in the order their msgs came. `compose` gives undefined when the msg went elsewhere (a digest window).
+   */
+  private async inThread(
+    msg: NodeMessageInFlow,
+    compose: () => Promise<OutgoingMail | undefined>,
+    queue: (mail: OutgoingMail) => Promise<void>,
+  ): Promise<void> {
+    const place = this.threadPlace(msg);
+    const turn = place && takeThreadTurn(place.occurrence, place.group);
+    let reserved: MailThreads | undefined;
+    let mail: OutgoingMail | undefined;
+    try {
+      await turn?.ready;
+      mail = await compose();
+      if (!mail) return;
       const threads = place && (await this.threads.threads.catch(() => undefined));
       if (place && threads) {
         mail = this.joinThread(threads, place, mail);
-        reserved = { threads, messageId: mail.messageId };
+        reserved = threads;
       }
       turn?.release();
-      const mailsTriggers = this.events.length === 0 || this.events.includes("trigger");
-      const order = eventOrderOf(msg, this.node.id, mailsTriggers);
-      await this.queue(server, mail, [{ msg, send, done }], rankOf(msg, mail), storable(msg), order);
-      if (place && threads) await this.recordThread(threads, place, mail);
+      await queue(mail);
+      if (place && reserved) await this.recordThread(reserved, place, mail);
     } catch (err) {
-      if (reserved) reserved.threads.withdraw(reserved.messageId);
-      this.lastOutcome = undefined;
-      this.reportFailure({ msg, send, done }, err, 0);
+      if (reserved && mail) reserved.withdraw(mail.messageId);
+      throw err;
     } finally {
       turn?.release();
     }
@@ -278,13 +303,19 @@ export class SendNode implements OutboxListener {
       const msgs = waitings.map((w) => w.msg);
       const ranks = msgs.map((m) => rankOf(m));
       if (items.length === 1) {
-        const mail = await server.composer.compose(
-          this.group(),
-          msgs[0] as MessageFields,
-          this.view(msgs[0], new Date(items[0].at)),
-          this.missingAttachments(msgs[0]),
+        const composer = server.composer;
+        // Alone in its window, the msg goes as its own mail, in its thread like any other.
+        await this.inThread(
+          msgs[0],
+          () =>
+            composer.compose(
+              this.group(),
+              msgs[0] as MessageFields,
+              this.view(msgs[0], new Date(items[0].at)),
+              this.missingAttachments(msgs[0]),
+            ),
+          (mail) => this.queue(server, mail, waitings, ranks[0], JSON.stringify(items[0].msg ?? null)),
         );
-        await this.queue(server, mail, waitings, ranks[0], JSON.stringify(items[0].msg ?? null));
         return;
       }
       const time = (ms: number) => new Date(ms).toLocaleTimeString();
