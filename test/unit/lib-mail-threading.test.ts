@@ -194,6 +194,18 @@ describe("Threading in the outbox and the thread store", () => {
     await compacted.close();
   });
 
+  it("says that a closed store could not keep a mail, only to the one who records it", async () => {
+    const threads = await MailThreads.open(dir(), { now: () => T0 });
+    await threads.close();
+    const base = { occurrence: "b/A/1", block: "b", alarm: "A", group: "ops", recipients: [], at: T0 };
+    threads.reserve({ ...base, messageId: "<kept@x>" });
+    threads.reserve({ ...base, messageId: "<dropped@x>" });
+    threads.withdraw("<dropped@x>");
+    await assert.rejects(threads.record({ ...base, messageId: "<kept@x>" }), /thread store closed/);
+    // An unhandled rejection would end this test run here.
+    await new Promise((resolve) => setImmediate(resolve));
+  });
+
   it("takes turns per thread in the order asked, while other threads go on", async () => {
     const turns = new ThreadTurns();
     const order: string[] = [];

@@ -136,7 +136,10 @@ export class MailThreads {
   private write(messageId: string | undefined, record: ThreadRecord): void {
     const journal = this.journal;
     if (!journal) {
-      if (messageId) this.writes.set(messageId, Promise.reject(new Error("thread store closed")));
+      const closed = Promise.reject(new Error("thread store closed"));
+      // Told to whoever records the mail; a mail withdrawn before that must not be an unhandled rejection.
+      closed.catch(() => undefined);
+      if (messageId) this.writes.set(messageId, closed);
     } else {
       this.written += 1;
       const written = journal.append(record).then(() => undefined);
