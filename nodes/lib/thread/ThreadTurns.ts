@@ -11,6 +11,7 @@ export interface ThreadTurn {
  */
 export class ThreadTurns {
   private readonly tails = new Map<string, Promise<void>>();
+  private readonly waiting = new Map<string, Array<() => void>>();
 
   /** Must be called before anything is awaited, so that the order of the calls is the order of the msgs. */
   take(key: string): ThreadTurn {
@@ -26,8 +27,35 @@ export class ThreadTurns {
     return { ready: previous, release };
   }
 
-  /** Threads with a turn taken or waiting. */
+  /**
+   * Waits until a mail takes the root of the thread (`started`), at most `ms`: an ack that reached the send node
+   * before its trigger (whose attachment was slow) waits for it, so that the trigger is the root. True if it came.
+   */
+  whenStarted(key: string, ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        const list = this.waiting.get(key)?.filter((w) => w !== wake) ?? [];
+        if (list.length > 0) this.waiting.set(key, list);
+        else this.waiting.delete(key);
+        resolve(false);
+      }, ms);
+      this.waiting.set(key, [...(this.waiting.get(key) ?? []), wake]);
+    });
+  }
+
+  /** A mail took the root of the thread: whoever waits for it goes on, in the order they came. */
+  started(key: string): void {
+    const list = this.waiting.get(key);
+    this.waiting.delete(key);
+    for (const wake of list ?? []) wake();
+  }
+
+  /** Threads with a turn taken or waiting, or a mail waiting for their root. */
   get busy(): number {
-    return this.tails.size;
+    return new Set([...this.tails.keys(), ...this.waiting.keys()]).size;
   }
 }

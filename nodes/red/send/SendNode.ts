@@ -12,7 +12,8 @@ import { DigestCollector } from "./DigestCollector";
 import { readDuration } from "../../lib/common/Duration";
 import { describeError, statusText } from "../kit/i18n";
 import { findRecipients } from "../recipients/RecipientsNode";
-import { leaseMailThreads, takeThreadTurn } from "../kit/threads";
+import { leaseMailThreads, takeThreadTurn, threadRootTaken, waitForThreadRoot } from "../kit/threads";
+import { DEFAULT_POLICY } from "../../lib/outbox/DeliveryScheduler";
 import { joinThread, threadGroup } from "../../lib/mail/MailThreading";
 import { blockOfOccurrence } from "../../lib/alarm/AlarmEngine";
 import type { MailThreads, ThreadedMail } from "../../lib/thread/MailThreads";
@@ -158,6 +159,8 @@ export class SendNode implements OutboxListener {
       const server = this.server();
       if (!server.composer) throw server.configError;
       const composer = server.composer;
+      const mailsTriggers = this.events.length === 0 || this.events.includes("trigger");
+      const order = eventOrderOf(msg, this.node.id, mailsTriggers);
       await this.inThread(
         msg,
         async () => {
@@ -177,11 +180,12 @@ export class SendNode implements OutboxListener {
           });
           return undefined;
         },
-        (mail) => {
-          const mailsTriggers = this.events.length === 0 || this.events.includes("trigger");
-          const order = eventOrderOf(msg, this.node.id, mailsTriggers);
-          return this.queue(server, mail, [{ msg, send, done }], rankOf(msg, mail), storable(msg), order);
+        (mail, waitedInVain) => {
+          // Waited for the earlier mail already: the outbox need not wait for it a second time.
+          const queued = order && waitedInVain ? { ...order, expectsEarlier: false } : order;
+          return this.queue(server, mail, [{ msg, send, done }], rankOf(msg, mail), storable(msg), queued);
         },
+        order?.expectsEarlier === true,
       );
     } catch (err) {
       this.lastOutcome = undefined;
@@ -193,27 +197,40 @@ export class SendNode implements OutboxListener {
    * Composes and queues the mail about one msg in its thread, when the msg is about an alarm occurrence: the turn
    * is taken at once, so must this be called before anything is awaited, and the mails of one thread get their
    * places in the order their msgs came. `compose` gives undefined when the msg went elsewhere (a digest window).
+   *
+   * `expectsEarlier`: the msg is an ack or a recovery and this node mails triggers too. If its thread has no root
+   * yet, the trigger is still on its way (a slow attachment): it waits for it, as long as the outbox would, so that
+   * the trigger is the root; `queue` hears whether it waited in vain.
    */
   private async inThread(
     msg: NodeMessageInFlow,
     compose: () => Promise<OutgoingMail | undefined>,
-    queue: (mail: OutgoingMail) => Promise<void>,
+    queue: (mail: OutgoingMail, waitedInVain: boolean) => Promise<void>,
+    expectsEarlier = false,
   ): Promise<void> {
     const place = this.threadPlace(msg);
-    const turn = place && takeThreadTurn(place.occurrence, place.group);
+    let turn = place && takeThreadTurn(place.occurrence, place.group);
     let reserved: MailThreads | undefined;
     let mail: OutgoingMail | undefined;
+    let waitedInVain = false;
     try {
       await turn?.ready;
+      const threads = place && (await this.threads.threads.catch(() => undefined));
+      if (place && turn && threads && expectsEarlier && !threads.thread(place.occurrence, place.group)) {
+        // The turn goes to the trigger meanwhile; a new one is taken once it has its place.
+        turn.release();
+        waitedInVain = !(await waitForThreadRoot(place.occurrence, place.group, DEFAULT_POLICY.orderWait));
+        turn = takeThreadTurn(place.occurrence, place.group);
+        await turn.ready;
+      }
       mail = await compose();
       if (!mail) return;
-      const threads = place && (await this.threads.threads.catch(() => undefined));
       if (place && threads) {
         mail = this.joinThread(threads, place, mail);
         reserved = threads;
       }
       turn?.release();
-      await queue(mail);
+      await queue(mail, waitedInVain);
       if (place && reserved) await this.recordThread(reserved, place, mail);
     } catch (err) {
       if (reserved && mail) reserved.withdraw(mail.messageId);
@@ -236,6 +253,7 @@ export class SendNode implements OutboxListener {
    */
   private joinThread(threads: MailThreads, place: ThreadPlace, mail: OutgoingMail): OutgoingMail {
     const before = threads.reserve(this.threadedMail(place, mail));
+    if (!before) threadRootTaken(place.occurrence, place.group);
     return joinThread(mail, before, mail.date.getTime());
   }
 
