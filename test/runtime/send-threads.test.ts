@@ -203,7 +203,10 @@ describe("alarm-mail-send: one thread per occurrence and recipient group, on the
       const alarm = { id: "LT-201-H", occurrence: "blk/LT-201-H/k1", label: "Basin 2", priority: 3 };
       await deliver({ event: "trigger", alarm, topic: "ALARM Basin 2", payload: "high" });
       await deliver({ event: "ack", alarm, topic: "ACK Basin 2", payload: "acked" });
-      const other = { ...alarm, id: "LT-202-H", occurrence: "blk/LT-202-H/k1" };
+      // With the times a block gives, the ack is an event that expects its trigger: bound for the same window as
+      // the trigger, it must not wait for the trigger to take a thread's root.
+      const at = new Date().toISOString();
+      const other = { ...alarm, id: "LT-202-H", occurrence: "blk/LT-202-H/k1", triggeredAt: at, ackedAt: at };
       const both = [
         deliver({ event: "trigger", alarm: other, topic: "ALARM Basin 3", payload: "high" }),
         deliver({ event: "ack", alarm: other, topic: "ACK Basin 3", payload: "acked" }),

@@ -231,13 +231,19 @@ describe("Threading in the outbox and the thread store", () => {
   it("lets mails wait for their thread's root, wakes them in the order they came, and gives up after the wait", async () => {
     const turns = new ThreadTurns();
     const woken: string[] = [];
-    const ack = turns.whenStarted("a", 60_000).then((came) => woken.push(`ack ${came}`));
-    const recovery = turns.whenStarted("a", 60_000).then((came) => woken.push(`recovery ${came}`));
-    const other = turns.whenStarted("b", 1);
-    assert.equal(await other, false, "no root within the wait");
-    turns.started("a");
-    await Promise.all([ack, recovery]);
-    assert.deepEqual(woken, ["ack true", "recovery true"]);
-    assert.equal(turns.busy, 0);
+    // The waits do not keep the process alive (a stopping Node-RED must not wait for them): this test does.
+    const alive = setInterval(() => undefined, 1000);
+    try {
+      const ack = turns.whenStarted("a", 60_000).then((came) => woken.push(`ack ${came}`));
+      const recovery = turns.whenStarted("a", 60_000).then((came) => woken.push(`recovery ${came}`));
+      const other = turns.whenStarted("b", 1);
+      assert.equal(await other, false, "no root within the wait");
+      turns.started("a");
+      await Promise.all([ack, recovery]);
+      assert.deepEqual(woken, ["ack true", "recovery true"]);
+      assert.equal(turns.busy, 0);
+    } finally {
+      clearInterval(alive);
+    }
   });
 });

@@ -43,6 +43,8 @@ export class ThreadTurns {
         else this.waiting.delete(key);
         resolve(false);
       }, ms);
+      // A wait alone does not keep a stopping Node-RED alive.
+      timer.unref();
       this.waiting.set(key, [...(this.waiting.get(key) ?? []), wake]);
     });
   }

@@ -185,7 +185,8 @@ export class SendNode implements OutboxListener {
           const queued = order && waitedInVain ? { ...order, expectsEarlier: false } : order;
           return this.queue(server, mail, [{ msg, send, done }], rankOf(msg, mail), storable(msg), queued);
         },
-        order?.expectsEarlier === true,
+        // A msg bound for a digest window waits for nothing: its trigger may be in the window too.
+        order?.expectsEarlier === true && !(this.digest && this.joinsDigest(msg)),
       );
     } catch (err) {
       this.lastOutcome = undefined;
