@@ -196,7 +196,7 @@ export class SendNode implements OutboxListener {
 
   /**
    * Composes and queues the mail about one msg in its thread, when the msg is about an alarm occurrence: the turn
-   * is taken at once, so must this be called before anything is awaited, and the mails of one thread get their
+   * is taken at once, so this must be called before anything is awaited: the mails of one thread then get their
    * places in the order their msgs came. `compose` gives undefined when the msg went elsewhere (a digest window).
    *
    * `expectsEarlier`: the msg is an ack or a recovery and this node mails triggers too. If its thread has no root
