@@ -3,8 +3,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { findChromium } from "../../nodes/lib/screenshot/Screenshotter";
+import { SmtpSink } from "../../dev/SmtpSink";
+import { HIGH } from "../support/alarms";
 import { Editor } from "../support/Editor";
 import { NodeRedProcess } from "../support/NodeRedProcess";
+import { until } from "../support/until";
 
 const PLUGIN = "alarm-mail-outbox";
 
@@ -83,4 +86,96 @@ describe("the outbox sidebar plugin", { skip: findChromium().path ? false : "no 
       }
     });
   }
+
+  it("marks the mails of one alarm thread, readable at the default sidebar width, in English and French", async () => {
+    const smtp = new SmtpSink({ starttls: false });
+    await smtp.listen();
+    try {
+      await red.deploy([
+        { id: "tab", type: "tab", label: "threads" },
+        ...["a", "b"].map((id) => ({
+          id: `server-${id}`,
+          type: "alarm-mail-server",
+          name: `Relay ${id}`,
+          host: "127.0.0.1",
+          port: smtp.port,
+          security: "none",
+          auth: "none",
+          from: "gateway@plant.example",
+        })),
+        { id: "ops", type: "alarm-mail-recipients", to: "operators@plant.example" },
+        { id: "block", z: "tab", type: "alarm-mail-block", block: 1, alarms: [HIGH], version: 1, wires: [["send"]] },
+        { id: "send", z: "tab", type: "alarm-mail-send", server: "server-a", recipients: "ops", wires: [[], []] },
+        { id: "burst", z: "tab", type: "inject", props: [], repeat: "", once: false, wires: [["both"]] },
+        {
+          id: "both",
+          z: "tab",
+          type: "function",
+          func: [
+            'node.send({ topic: "LT-201", payload: 9 });',
+            'node.send({ command: "ack", alarm: "*", user: "ana" });',
+            'node.send({ topic: "LT-201", payload: 1 });',
+            "return null;",
+          ].join("\n"),
+          outputs: 1,
+          wires: [["block"]],
+        },
+        {
+          id: "plain",
+          z: "tab",
+          type: "inject",
+          props: [{ p: "topic", v: "no alarm", vt: "str" }],
+          repeat: "",
+          once: false,
+          wires: [["send"]],
+        },
+      ]);
+      await red.inject("burst");
+      await red.inject("plain");
+      await smtp.waitFor(4, 20_000);
+      const rootId = smtp.received[0].messageId;
+
+      for (const language of ["en-US", "fr"]) {
+        const editor = await Editor.open(red, { locale: language });
+        try {
+          const sidebar = await editor.sidebar(PLUGIN);
+          const relay = sidebar.locator(".alarm-mail-outbox-server", { hasText: "Relay a" });
+          const threaded = relay.locator(`tbody tr[data-thread="${rootId}"]`);
+          await until(async () => (await threaded.count()) === 3, "three rows of one thread", 15_000);
+          const marks = await threaded.locator(".alarm-mail-outbox-thread").allTextContents();
+          const says = (position: number) =>
+            text(language, "thread").replace("__position__", String(position)).replace("__count__", "3");
+          assert.deepEqual(marks, [says(3), says(2), says(1)], "the sent log is newest first");
+          assert.equal(
+            await threaded
+              .and(relay.locator(`tr[data-id="${rootId}"]`))
+              .locator(".alarm-mail-outbox-thread")
+              .textContent(),
+            says(1),
+            "the root is the thread's first mail",
+          );
+          const plain = relay.locator("tbody tr", { hasText: "no alarm" });
+          assert.equal(await plain.locator(".alarm-mail-outbox-thread").count(), 0, "a mail about no alarm");
+          // At the sidebar's default width the mark is whole: not cut by the column's ellipsis.
+          for (const mark of await threaded.locator(".alarm-mail-outbox-thread").all()) {
+            const fits = await mark.evaluate((el) => el.scrollWidth <= el.clientWidth);
+            assert.ok(fits, `"${await mark.textContent()}" fits its column`);
+          }
+          const edges = await threaded.evaluateAll((rows) =>
+            rows.map((row) => getComputedStyle(row.children[0]).borderLeftColor),
+          );
+          assert.equal(new Set(edges).size, 1, "one colour for the thread");
+          assert.match(
+            (await threaded.first().getAttribute("title")) ?? "",
+            /Basin 2 bacteria level high/,
+            "the title names the thread's topic",
+          );
+        } finally {
+          await editor.close();
+        }
+      }
+    } finally {
+      await smtp.close();
+    }
+  });
 });

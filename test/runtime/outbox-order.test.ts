@@ -28,7 +28,18 @@ afterEach(async () => {
 });
 const sink = (port = 0, options: SmtpSinkOptions = {}) => sinks.start(options, port);
 
-const subjects = (smtp: SmtpSink) => smtp.received.map((m) => /^Subject: (.*)$/m.exec(m.raw.toString())?.[1] ?? "");
+/**
+ * What each received mail is about: its subject, or for a later mail of an alarm thread (whose subject is the root's
+ * after "Re: ") the first line of its body, which is its own subject.
+ */
+const subjects = (smtp: SmtpSink) =>
+  Promise.all(
+    smtp.received.map(async (m) => {
+      const parsed = await m.parse();
+      const subject = parsed.subject ?? "";
+      return subject.startsWith("Re: ") ? (parsed.text ?? "").split("\n")[0] : subject;
+    }),
+  );
 const block = (wires: string[]): FlowNode => ({
   id: "block",
   z: "tab",
@@ -72,8 +83,12 @@ describe("alarm mails in event order", () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     input.receive(recovery);
     await smtp.waitFor(3, 15_000);
-    assert.deepEqual(subjects(smtp), [`trigger ${HIGH.id}`, `ack ${HIGH.id}`, `recovery ${HIGH.id}`]);
+    assert.deepEqual(await subjects(smtp), [`trigger ${HIGH.id}`, `ack ${HIGH.id}`, `recovery ${HIGH.id}`]);
     for (const mail of smtp.received) assert.equal((await mail.parse()).attachments.length, 1, "each with its picture");
+    // The ack and the recovery reached the send node before the trigger, and waited for it to take the root.
+    const [first, ...later] = await Promise.all(smtp.received.map((m) => m.parse()));
+    assert.equal(first.subject, `trigger ${HIGH.id}`);
+    for (const mail of later) assert.equal(mail.inReplyTo, first.messageId, "the trigger is its thread's root");
   });
 
   it("after an outage: nothing tried while the server is down, the first mail within a second of its return, in order", async () => {
@@ -102,9 +117,13 @@ describe("alarm mails in event order", () => {
     console.log(`outage: the first mail arrived ${first} ms after the server answered again`);
     assert.ok(first < 2500, `the first mail within about a second of the server's return (${first} ms)`);
     await smtp.waitFor(23, 15_000);
-    const alarmMails = subjects(smtp).filter((s) => s.endsWith(HIGH.id));
+    const alarmMails = (await subjects(smtp)).filter((s) => s.endsWith(HIGH.id));
     assert.deepEqual(alarmMails, [`trigger ${HIGH.id}`, `ack ${HIGH.id}`, `recovery ${HIGH.id}`]);
-    assert.equal(subjects(smtp).indexOf(`trigger ${HIGH.id}`), 0, "the alarm (priority 2) goes before the reports");
+    assert.equal(
+      (await subjects(smtp)).indexOf(`trigger ${HIGH.id}`),
+      0,
+      "the alarm (priority 2) goes before the reports",
+    );
   });
 
   it("across a kill -9 while the server hangs", async () => {
@@ -147,7 +166,7 @@ describe("alarm mails in event order", () => {
     const second = await NodeRedProcess.start({ userDir: first.userDir });
     processes.push(second);
     await smtp.waitFor(3, 20_000);
-    assert.deepEqual(subjects(smtp), [`trigger ${HIGH.id}`, `ack ${HIGH.id}`, `recovery ${HIGH.id}`]);
+    assert.deepEqual(await subjects(smtp), [`trigger ${HIGH.id}`, `ack ${HIGH.id}`, `recovery ${HIGH.id}`]);
   });
 });
 

@@ -6,6 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { simpleParser } from "mailparser";
 import { parseAddressList } from "../../nodes/lib/mail/AddressList";
 import { MailComposer } from "../../nodes/lib/mail/MailComposer";
+import { joinThread } from "../../nodes/lib/mail/MailThreading";
 import { TokenStore } from "../../nodes/lib/oauth/TokenStore";
 import { parseServerSettings, type ServerConfig } from "../../nodes/lib/server/ServerSettings";
 import { createTokenProvider, createTransport } from "../../nodes/lib/server/ServerStack";
@@ -83,6 +84,24 @@ describe("Gmail API transport, against a loopback Gmail API and a real OAuth2 se
     assert.match(receipt.response, new RegExp(`Gmail API id ${delivered.id}`));
     assert.equal((await simpleParser(delivered.mime)).subject, "Pump 2 tripped");
     assert.match(delivered.mime.toString(), /^Bcc: night-shift@plant\.example/m);
+  });
+
+  it("carries an alarm thread's In-Reply-To, References, Thread-Topic and Thread-Index in the MIME it sends", async () => {
+    const { transport: t, composer } = await transport();
+    const root = "<trigger@gmail.example>";
+    const ack = joinThread(
+      await mail(composer, "Pump 2 tripped: acknowledged"),
+      { root, messageIds: [root], subject: "Pump 2 tripped", startedAt: Date.now() - 60_000 },
+      Date.now(),
+    );
+    await t.send(ack);
+    const parsed = await simpleParser(gmail.delivered.at(-1)?.mime ?? Buffer.alloc(0));
+    assert.equal(parsed.inReplyTo, root);
+    assert.equal(parsed.references, root);
+    assert.equal(parsed.subject, "Re: Pump 2 tripped", "the subject Gmail matches the thread by");
+    assert.equal(parsed.headers.get("thread-topic"), "Pump 2 tripped");
+    assert.equal(parsed.headers.get("thread-index"), ack.thread?.index);
+    assert.equal(Buffer.from(String(parsed.headers.get("thread-index")), "base64").length, 27);
   });
 
   it("tries once more after a 401, with a renewed token if the last is old enough; a second 401 is an authentication fault", async () => {

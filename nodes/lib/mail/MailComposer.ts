@@ -6,6 +6,7 @@ import { MailError } from "./MailError";
 import { escapeHtml, renderTemplate, type TemplateView } from "./Template";
 import { isPlainFileName } from "../common/FileName";
 import { typeName } from "../common/PlainObject";
+import type { MailThreading } from "./MailThreading";
 
 /** A recipient group as configured: addresses already parsed, templates not yet rendered. */
 export interface RecipientGroup {
@@ -83,6 +84,8 @@ export interface OutgoingMail {
   html?: string;
   attachments: MailAttachment[];
   priority: MailPriority;
+  /** For a mail about an alarm occurrence: its place in the occurrence's thread (absent in older queued mails). */
+  thread?: MailThreading;
 }
 
 const PRIORITIES: readonly MailPriority[] = ["high", "normal", "low"];

@@ -7,6 +7,8 @@ import { OccurrenceChains, type EventOrder } from "./EventOrder";
 export interface MailSummary {
   to: string[];
   subject: string;
+  /** For a mail of an alarm thread: its root's Message-ID, its topic and its place, for the sidebar to group by. */
+  thread?: { root: string; topic: string; position: number };
 }
 
 export interface DeliveryError {
@@ -177,7 +179,7 @@ export class Outbox {
       createdAt: this.now(),
       ...(meta.sendNode ? { sendNode: meta.sendNode } : {}),
       ...(meta.order ? { order: meta.order } : {}),
-      summary: { to: [...mail.to, ...mail.cc, ...mail.bcc].map(formatAddress), subject: mail.subject },
+      summary: summaryOf(mail),
       ...queuedState(this.now()),
     };
     const seq = ++this.seq;
@@ -561,6 +563,15 @@ function storedInMemory(mail: OutgoingMail, msgJson: string | undefined): Stored
       msg ??= JSON.parse(msgJson) as unknown;
       return msg;
     },
+  };
+}
+
+function summaryOf(mail: OutgoingMail): MailSummary {
+  const { thread } = mail;
+  return {
+    to: [...mail.to, ...mail.cc, ...mail.bcc].map(formatAddress),
+    subject: mail.subject,
+    ...(thread ? { thread: { root: thread.root, topic: thread.topic, position: thread.position } } : {}),
   };
 }
 

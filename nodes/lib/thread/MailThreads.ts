@@ -13,6 +13,8 @@ export interface ThreadedMail {
   /** The addresses the mail went to (To, Cc and Bcc). */
   recipients: string[];
   at: number;
+  /** The mail's subject: the root's is what later mails of its thread answer (absent in older records). */
+  subject?: string;
 }
 
 /** The mails of one occurrence to one group: one conversation in the recipients' mail clients. */
@@ -27,6 +29,10 @@ export interface ThreadInfo {
   messageIds: string[];
   /** Every address a mail of the thread went to, in lower case. */
   recipients: string[];
+  /** The root's subject, when its record has one. */
+  subject?: string;
+  /** When the root was queued: the time Outlook's conversation index starts from. */
+  startedAt: number;
   updatedAt: number;
 }
 
@@ -52,12 +58,14 @@ const DEFAULTS = { retentionMs: 35 * DAY_MS, maxThreads: 20_000 };
 export class MailThreads {
   private readonly threads = new Map<string, ThreadInfo>();
   private readonly byMessage = new Map<string, ThreadInfo>();
+  /** Records of mails on their way to disk, by Message-ID. */
+  private readonly writes = new Map<string, Promise<void>>();
   private compacting?: Promise<void>;
   /** Records written since the last compaction: a compaction only pays when they outnumber the live ones. */
   private written = 0;
 
   private constructor(
-    private journal: Journal<ThreadedMail> | undefined,
+    private journal: Journal<ThreadRecord> | undefined,
     private readonly options: Required<Omit<MailThreadsOptions, "onCorrupt">>,
   ) {}
 
@@ -65,11 +73,12 @@ export class MailThreads {
     const settings = { ...DEFAULTS, now: Date.now, ...options };
     const threads = new MailThreads(undefined, settings);
     let records = 0;
-    const journal = await Journal.open<ThreadedMail>(
+    const journal = await Journal.open<ThreadRecord>(
       dir,
-      (mail) => {
+      (record) => {
         records += 1;
-        if (isThreadedMail(mail)) threads.remember(mail);
+        if (isThreadedMail(record)) threads.remember(record);
+        else if (isWithdrawal(record)) threads.forget(record.withdrawn);
       },
       (corrupt) => options.onCorrupt?.(corrupt),
       () => threads.compactSoon(),
@@ -92,16 +101,72 @@ export class MailThreads {
   }
 
   /**
-   * Adds a queued mail to its thread (the first one of an occurrence and group is the root). The thread shows it at
-   * once, so that the next mail of the burst answers it; the promise settles once it is on disk.
+   * Takes a mail's place in its thread before the mail is queued, and gives the thread as it was before it
+   * (undefined: this mail is the root). A mail composed just after it then answers it, even while this one is still
+   * being written to the outbox; and the store's records keep the order in which places were taken, so the root
+   * stays the root after a restart. `record` waits until the place is on disk; `withdraw` gives it back.
    */
-  async record(mail: ThreadedMail): Promise<void> {
-    const journal = this.journal;
-    if (!journal) throw new Error("thread store closed");
+  reserve(mail: ThreadedMail): ThreadInfo | undefined {
+    const thread = this.threads.get(keyOf(mail.occurrence, mail.group));
+    const before = thread && { ...thread, messageIds: [...thread.messageIds], recipients: [...thread.recipients] };
     this.remember(mail);
     if (this.threads.size > this.options.maxThreads) this.forgetOld();
-    this.written += 1;
-    await journal.append(mail);
+    this.write(mail.messageId, mail);
+    return before;
+  }
+
+  /**
+   * Adds a queued mail to its thread (the first one of an occurrence and group is the root), unless `reserve` did;
+   * the promise settles once it is on disk.
+   */
+  async record(mail: ThreadedMail): Promise<void> {
+    if (!this.writes.has(mail.messageId) && !this.byMessage.has(mail.messageId)) this.reserve(mail);
+    await this.writes.get(mail.messageId);
+  }
+
+  /**
+   * A mail whose place was taken but that was not queued leaves its thread (the next one becomes the root if it was
+   * the root), on disk too, so that a restart does not bring it back.
+   */
+  withdraw(messageId: string): void {
+    if (!this.forget(messageId)) return;
+    this.write(undefined, { withdrawn: messageId });
+  }
+
+  private write(messageId: string | undefined, record: ThreadRecord): void {
+    const journal = this.journal;
+    if (!journal) {
+      const closed = Promise.reject(new Error("thread store closed"));
+      // Told to whoever records the mail; a mail withdrawn before that must not be an unhandled rejection.
+      closed.catch(() => undefined);
+      if (messageId) this.writes.set(messageId, closed);
+    } else {
+      this.written += 1;
+      const written = journal.append(record).then(() => undefined);
+      if (messageId) {
+        this.writes.set(messageId, written);
+        void written.then(
+          () => this.writes.delete(messageId),
+          () => undefined,
+        );
+      }
+      // A failed write is told to whoever records the mail; a withdrawal that fails only leaves it in its thread.
+      written.catch(() => undefined);
+    }
+  }
+
+  private forget(messageId: string): boolean {
+    const thread = this.byMessage.get(messageId);
+    if (!thread) return false;
+    this.byMessage.delete(messageId);
+    thread.messageIds = thread.messageIds.filter((id) => id !== messageId);
+    if (thread.messageIds.length === 0) {
+      this.threads.delete(keyOf(thread.occurrence, thread.group));
+    } else if (thread.root === messageId) {
+      thread.root = thread.messageIds[0];
+      thread.subject = undefined;
+    }
+    return true;
   }
 
   async close(): Promise<void> {
@@ -123,6 +188,8 @@ export class MailThreads {
         root: mail.messageId,
         messageIds: [],
         recipients: [],
+        ...(mail.subject === undefined ? {} : { subject: mail.subject }),
+        startedAt: mail.at,
         updatedAt: mail.at,
       };
     }
@@ -175,13 +242,24 @@ export class MailThreads {
   }
 }
 
+/** A mail that took a place in its thread and was then not queued. */
+interface Withdrawal {
+  withdrawn: string;
+}
+
+type ThreadRecord = ThreadedMail | Withdrawal;
+
+function isWithdrawal(value: unknown): value is Withdrawal {
+  return typeof (value as Partial<Withdrawal> | null)?.withdrawn === "string";
+}
+
 function keyOf(occurrence: string, group: string): string {
   return `${occurrence}\u0000${group}`;
 }
 
 /**
- * A thread as records again. The addresses go with the first mail: which mail went to whom does not matter once
- * the thread is what is asked for.
+ * A thread as records again. The addresses, the subject and the start go with the first mail: which mail went to
+ * whom does not matter once the thread is what is asked for.
  */
 function mailsOf(thread: ThreadInfo): ThreadedMail[] {
   return thread.messageIds.map((messageId, i) => ({
@@ -191,7 +269,8 @@ function mailsOf(thread: ThreadInfo): ThreadedMail[] {
     alarm: thread.alarm,
     group: thread.group,
     recipients: i === 0 ? thread.recipients : [],
-    at: thread.updatedAt,
+    at: i === 0 ? thread.startedAt : thread.updatedAt,
+    ...(i === 0 && thread.subject !== undefined ? { subject: thread.subject } : {}),
   }));
 }
 
@@ -202,6 +281,7 @@ function isThreadedMail(value: unknown): value is ThreadedMail {
     ["messageId", "occurrence", "block", "alarm", "group"].every((key) => typeof v[key] === "string") &&
     Array.isArray(v.recipients) &&
     v.recipients.every((r) => typeof r === "string") &&
-    typeof v.at === "number"
+    typeof v.at === "number" &&
+    (v.subject === undefined || typeof v.subject === "string")
   );
 }

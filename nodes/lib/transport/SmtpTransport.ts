@@ -232,8 +232,23 @@ export function toNodemailerMessage(mail: OutgoingMail): Mail.Options {
     ...(mail.html ? { html: mail.html } : {}),
     attachments: mail.attachments.map((a) => ({ ...a })),
     priority: mail.priority,
+    ...threadingOptions(mail),
     disableFileAccess: true,
     disableUrlAccess: true,
+  };
+}
+
+/**
+ * A later mail of an alarm thread answers the root (In-Reply-To) and lists the thread (References); every mail of it
+ * carries Outlook's Thread-Topic and Thread-Index. docs/threads.md says what each mail client reads.
+ */
+function threadingOptions(mail: OutgoingMail): Mail.Options {
+  const thread = mail.thread;
+  if (!thread) return {};
+  const answers = thread.root !== mail.messageId;
+  return {
+    ...(answers ? { inReplyTo: thread.root, references: thread.references } : {}),
+    headers: { "Thread-Topic": thread.topic, "Thread-Index": thread.index },
   };
 }
 

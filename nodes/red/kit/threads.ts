@@ -1,10 +1,31 @@
 import type { NodeAPI } from "node-red";
 import { MailThreads } from "../../lib/thread/MailThreads";
+import { ThreadTurns, type ThreadTurn } from "../../lib/thread/ThreadTurns";
 import { dataDir } from "./storage";
 
 interface OpenStore {
   threads: Promise<MailThreads>;
   leases: number;
+}
+
+/** The turns of every send node of the runtime: two send nodes may mail the same group about one occurrence. */
+const turns = new ThreadTurns();
+
+const turnKey = (occurrence: string, group: string) => `${occurrence}\u0000${group}`;
+
+/** A turn in a thread's queue (see ThreadTurns), taken synchronously when a msg arrives. */
+export function takeThreadTurn(occurrence: string, group: string): ThreadTurn {
+  return turns.take(turnKey(occurrence, group));
+}
+
+/** Waits at most `ms` for a mail to take the thread's root; true if one did. */
+export function waitForThreadRoot(occurrence: string, group: string, ms: number): Promise<boolean> {
+  return turns.whenStarted(turnKey(occurrence, group), ms);
+}
+
+/** A mail took the thread's root. */
+export function threadRootTaken(occurrence: string, group: string): void {
+  turns.started(turnKey(occurrence, group));
 }
 
 /** One thread store per data folder: every send node and inbox of the gateway shares it. */

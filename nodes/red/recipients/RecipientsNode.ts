@@ -24,8 +24,11 @@ export interface RecipientsNodeObject extends Node {
 export class RecipientsNode {
   readonly group?: RecipientGroup;
   readonly configError?: Error;
+  /** The recipients node's id: what names its threads. */
+  readonly id: string;
 
   constructor(RED: NodeAPI, node: Node, def: RecipientsNodeDef) {
+    this.id = node.id;
     // Every field is checked, and every bad address named in one error: one deploy mends them all.
     const problems: unknown[] = [];
     const field = (text: string | undefined, name: "to" | "cc" | "bcc") => {

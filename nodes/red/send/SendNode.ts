@@ -13,9 +13,11 @@ import { readDuration } from "../../lib/common/Duration";
 import { describeError } from "../kit/i18n";
 import { reportConfigError, STATUS } from "../kit/lifecycle";
 import { findRecipients, recipientsNamed } from "../recipients/RecipientsNode";
-import { leaseMailThreads } from "../kit/threads";
+import { leaseMailThreads, takeThreadTurn, threadRootTaken, waitForThreadRoot } from "../kit/threads";
+import { DEFAULT_POLICY } from "../../lib/outbox/DeliveryScheduler";
+import { joinThread, threadGroup } from "../../lib/mail/MailThreading";
 import { blockOfOccurrence } from "../../lib/alarm/AlarmEngine";
-import type { MailThreads } from "../../lib/thread/MailThreads";
+import type { MailThreads, ThreadedMail } from "../../lib/thread/MailThreads";
 import { findServer, type OutboxListener, type ServerNode } from "../server/ServerNode";
 
 export interface SendNodeDef extends NodeDef {
@@ -30,6 +32,13 @@ export interface SendNodeDef extends NodeDef {
 
 type Send = (msg: NodeMessage | Array<NodeMessage | null>) => void;
 type Done = (err?: Error) => void;
+
+/** Where a msg about an alarm occurrence goes as a thread: the occurrence, its alarm and the recipient group. */
+interface ThreadPlace {
+  occurrence: string;
+  alarm: string;
+  group: string;
+}
 
 /** A msg whose mail is queued, with the callbacks that report its outcome once the outbox has delivered it. */
 interface Waiting {
@@ -160,30 +169,106 @@ export class SendNode implements OutboxListener {
     try {
       const server = this.server();
       if (!server.composer) throw server.configError;
-      // Composing first finds a bad msg at once, even when it then waits in a digest window.
-      const mail = await server.composer.compose(
-        this.group(msg),
-        msg as MessageFields,
-        this.view(msg, new Date()),
-        this.missingAttachments(msg),
-      );
-      if (this.digest && this.joinsDigest(msg)) {
-        await this.digest.add(JSON.parse(storable(msg)) as unknown, { msg, send, done });
-        this.node.status({
-          fill: "blue",
-          shape: "ring",
-          text: this.RED._("alarm-mail-send.status.digest", { count: this.digest.size }),
-        });
-        return;
-      }
+      const composer = server.composer;
       const mailsTriggers = this.events.length === 0 || this.events.includes("trigger");
       const order = eventOrderOf(msg, this.node.id, mailsTriggers);
-      await this.queue(server, mail, [{ msg, send, done }], rankOf(msg, mail), storable(msg), order);
-      await this.thread(msg, mail);
+      await this.inThread(
+        msg,
+        async () => {
+          // Composing first finds a bad msg at once, even when it then waits in a digest window.
+          const mail = await composer.compose(
+            this.group(msg),
+            msg as MessageFields,
+            this.view(msg, new Date()),
+            this.missingAttachments(msg),
+          );
+          if (!this.digest || !this.joinsDigest(msg)) return mail;
+          await this.digest.add(JSON.parse(storable(msg)) as unknown, { msg, send, done });
+          this.node.status({
+            fill: "blue",
+            shape: "ring",
+            text: this.RED._("alarm-mail-send.status.digest", { count: this.digest.size }),
+          });
+          return undefined;
+        },
+        (mail, waitedInVain) => {
+          // Waited for the earlier mail already: the outbox need not wait for it a second time.
+          const queued = order && waitedInVain ? { ...order, expectsEarlier: false } : order;
+          return this.queue(server, mail, [{ msg, send, done }], rankOf(msg, mail), storable(msg), queued);
+        },
+        // A msg bound for a digest window waits for nothing: its trigger may be in the window too.
+        order?.expectsEarlier === true && !(this.digest && this.joinsDigest(msg)),
+      );
     } catch (err) {
       this.lastOutcome = undefined;
       this.reportFailure({ msg, send, done }, err, 0);
     }
+  }
+
+  /**
+   * Composes and queues the mail about one msg in its thread, when the msg is about an alarm occurrence: the turn
+   * is taken at once, so this must be called before anything is awaited: the mails of one thread then get their
+   * places in the order their msgs came. `compose` gives undefined when the msg went elsewhere (a digest window).
+   *
+   * `expectsEarlier`: the msg is an ack or a recovery and this node mails triggers too. If its thread has no root
+   * yet, the trigger is still on its way (a slow attachment): it waits for it, as long as the outbox would, so that
+   * the trigger is the root; `queue` hears whether it waited in vain.
+   */
+  private async inThread(
+    msg: NodeMessageInFlow,
+    compose: () => Promise<OutgoingMail | undefined>,
+    queue: (mail: OutgoingMail, waitedInVain: boolean) => Promise<void>,
+    expectsEarlier = false,
+  ): Promise<void> {
+    const place = this.threadPlace(msg);
+    let turn = place && takeThreadTurn(place.occurrence, place.group);
+    let reserved: MailThreads | undefined;
+    let mail: OutgoingMail | undefined;
+    let waitedInVain = false;
+    try {
+      await turn?.ready;
+      const threads = place && (await this.threads.threads.catch(() => undefined));
+      if (place && turn && threads && expectsEarlier && !threads.thread(place.occurrence, place.group)) {
+        // The turn goes to the trigger meanwhile; a new one is taken once it has its place.
+        turn.release();
+        waitedInVain = !(await waitForThreadRoot(place.occurrence, place.group, DEFAULT_POLICY.orderWait));
+        turn = takeThreadTurn(place.occurrence, place.group);
+        await turn.ready;
+      }
+      mail = await compose();
+      if (!mail) return;
+      if (place && threads) {
+        mail = this.joinThread(threads, place, mail);
+        reserved = threads;
+      }
+      turn?.release();
+      await queue(mail, waitedInVain);
+      if (place && reserved) await this.recordThread(reserved, place, mail);
+    } catch (err) {
+      if (reserved && mail) reserved.withdraw(mail.messageId);
+      throw err;
+    } finally {
+      turn?.release();
+    }
+  }
+
+  /** The thread a msg's mail belongs to; undefined for a msg about no alarm occurrence. */
+  private threadPlace(msg: NodeMessageInFlow): ThreadPlace | undefined {
+    const alarm = msg.alarm as { id?: unknown; occurrence?: unknown } | undefined;
+    if (typeof alarm?.occurrence !== "string" || typeof alarm.id !== "string") return undefined;
+    // An escalation's msg.recipients names the group this mail goes to, hence its thread.
+    const group = msg.recipients === undefined ? this.def.recipients : recipientsNamed(this.RED, msg.recipients).id;
+    return { occurrence: alarm.occurrence, alarm: alarm.id, group: threadGroup(group) };
+  }
+
+  /**
+   * Gives a composed mail its place in its thread at once, before it is queued, so that a mail of the same thread
+   * composed just after it answers it (the root is the first mail composed); the headers go with the mail.
+   */
+  private joinThread(threads: MailThreads, place: ThreadPlace, mail: OutgoingMail): OutgoingMail {
+    const before = threads.reserve(this.threadedMail(place, mail));
+    if (!before) threadRootTaken(place.occurrence, place.group);
+    return joinThread(mail, before, mail.date.getTime());
   }
 
   private async queue(
@@ -205,26 +290,30 @@ export class SendNode implements OutboxListener {
   }
 
   /**
-   * Puts a queued mail about an alarm occurrence in its thread: what later mails of the occurrence answer, and what an
-   * inbox matches a reply with. The mail is queued already, so a store that fails loses the thread, not the mail.
+   * Writes a queued mail's place in its thread to disk: what later mails of the occurrence answer after a restart,
+   * and what an inbox matches a reply with. The mail is queued already, so a store that fails loses the thread, not
+   * the mail.
    */
-  private async thread(msg: NodeMessageInFlow, mail: OutgoingMail): Promise<void> {
-    const alarm = msg.alarm as { id?: unknown; occurrence?: unknown } | undefined;
-    if (typeof alarm?.occurrence !== "string" || typeof alarm.id !== "string") return;
+  private async recordThread(threads: MailThreads, place: ThreadPlace, mail: OutgoingMail): Promise<void> {
     try {
-      const threads = await this.threads.threads;
-      await threads.record({
-        messageId: mail.messageId,
-        occurrence: alarm.occurrence,
-        block: blockOfOccurrence(alarm.occurrence),
-        alarm: alarm.id,
-        group: this.def.recipients || "msg",
-        recipients: [...mail.to, ...mail.cc, ...mail.bcc].map((a) => a.address),
-        at: mail.date.getTime(),
-      });
+      await threads.record(this.threadedMail(place, mail));
     } catch (err) {
       this.node.warn(this.RED._("alarm-mail-send.warn.thread-unsaved", { reason: describeError(this.RED, err) }));
     }
+  }
+
+  /** A mail as the thread store keeps it; the subject is the one it was composed with (a root's is answered). */
+  private threadedMail(place: ThreadPlace, mail: OutgoingMail): ThreadedMail {
+    return {
+      messageId: mail.messageId,
+      occurrence: place.occurrence,
+      block: blockOfOccurrence(place.occurrence),
+      alarm: place.alarm,
+      group: place.group,
+      recipients: [...mail.to, ...mail.cc, ...mail.bcc].map((a) => a.address),
+      at: mail.date.getTime(),
+      subject: mail.subject,
+    };
   }
 
   /**
@@ -247,13 +336,19 @@ export class SendNode implements OutboxListener {
       const msgs = waitings.map((w) => w.msg);
       const ranks = msgs.map((m) => rankOf(m));
       if (items.length === 1) {
-        const mail = await server.composer.compose(
-          this.group(),
-          msgs[0] as MessageFields,
-          this.view(msgs[0], new Date(items[0].at)),
-          this.missingAttachments(msgs[0]),
+        const composer = server.composer;
+        // Alone in its window, the msg goes as its own mail, in its thread like any other.
+        await this.inThread(
+          msgs[0],
+          () =>
+            composer.compose(
+              this.group(),
+              msgs[0] as MessageFields,
+              this.view(msgs[0], new Date(items[0].at)),
+              this.missingAttachments(msgs[0]),
+            ),
+          (mail) => this.queue(server, mail, waitings, ranks[0], JSON.stringify(items[0].msg ?? null)),
         );
-        await this.queue(server, mail, waitings, ranks[0], JSON.stringify(items[0].msg ?? null));
         return;
       }
       const time = (ms: number) => new Date(ms).toLocaleTimeString();
