@@ -374,7 +374,7 @@ describe("alarm-mail-block in a Node-RED runtime: persistence", () => {
       engine: { alarms: Record<string, { acked: boolean; ackVia: string }> };
     };
     assert.deepEqual([saved.engine.alarms["LT-201-H"].acked, saved.engine.alarms["LT-201-H"].ackVia], [true, "mail"]);
-    await until(() => probe.events.length === 1);
+    await until(() => probe.events.length === 1, "the ack event");
     assert.equal(probe.events[0].event, "ack");
     assert.equal(probe.events[0].alarm?.ackBy, "ana@plant.example");
     assert.equal(await block().alarmBlock.acknowledgeOccurrence("LT-201-H", occurrence, by), "already-acked");
