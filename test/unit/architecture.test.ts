@@ -23,6 +23,8 @@ const LIB_RANK: Record<string, number> = {
   outbox: 3,
   // Reads the alarm history, writes CSVs.
   report: 3,
+  // Signs and checks acknowledge links; renders their page with the mail domain's escaping.
+  ack: 2,
   server: 4,
 };
 /** Adapter folders by rank: the shared kit below the nodes; a node's adapter may read the config nodes it uses. */
