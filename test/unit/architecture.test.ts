@@ -38,6 +38,8 @@ const RED_RANK: Record<string, number> = {
   send: 2,
   csv: 2,
   report: 2,
+  // The acknowledge route: checks a link with the server's key, then acknowledges in the block.
+  ack: 2,
 };
 /** Past this a module must be one cohesive class, not a bag of helpers. */
 const MAX_LINES = 450;

@@ -19,7 +19,11 @@ export interface VerifiedToken {
   id: string;
 }
 
-export type TokenCheck = { ok: true; token: VerifiedToken } | { ok: false; reason: "forged" | "expired" };
+export type TokenCheck =
+  | { ok: true; token: VerifiedToken }
+  | { ok: false; reason: "forged" }
+  /** Signed by this gateway, so its expiry can be told to the person holding it. */
+  | { ok: false; reason: "expired"; expires: number };
 
 const VERSION = 1;
 const MAC_BYTES = 32;
@@ -70,7 +74,7 @@ export class AckSigner {
     const claims = parsePayload(body);
     // Signed by this key but not a payload it writes: another version, or a key shared by mistake.
     if (!claims) return { ok: false, reason: "forged" };
-    if (now > claims.claims.expires) return { ok: false, reason: "expired" };
+    if (now > claims.claims.expires) return { ok: false, reason: "expired", expires: claims.claims.expires };
     return { ok: true, token: claims };
   }
 
