@@ -2,7 +2,7 @@ import type { Node, NodeAPI, NodeContextData, NodeDef, NodeMessage, NodeMessageI
 import type { QueueHealth } from "../../lib/outbox/DeliveryScheduler";
 import type { DigestItem } from "../../lib/digest/DigestBuffer";
 import { digestHtml, digestLines, digestText } from "../../lib/digest/DigestMail";
-import type { MessageFields, OutgoingMail } from "../../lib/mail/MailComposer";
+import type { BodyLink, MessageFields, OutgoingMail, RecipientGroup } from "../../lib/mail/MailComposer";
 import { MailError } from "../../lib/mail/MailError";
 import { eventOrderOf, type EventOrder } from "../../lib/outbox/EventOrder";
 import type { OutboxEntry, SentEntry, StoredMail } from "../../lib/outbox/Outbox";
@@ -12,6 +12,7 @@ import { DigestCollector } from "./DigestCollector";
 import { readDuration } from "../../lib/common/Duration";
 import { describeError, statusText } from "../kit/i18n";
 import { findRecipients } from "../recipients/RecipientsNode";
+import { ackUrl } from "../server/ackLinks";
 import { findServer, type OutboxListener, type ServerNode } from "../server/ServerNode";
 
 export interface SendNodeDef extends NodeDef {
@@ -140,12 +141,20 @@ export class SendNode implements OutboxListener {
     try {
       const server = this.server();
       if (!server.composer) throw server.configError;
+      const composer = server.composer;
       // Composing first finds a bad msg at once, even when it then waits in a digest window.
-      const mail = await server.composer.compose(
-        this.group(),
-        msg as MessageFields,
-        this.view(msg, new Date()),
-        this.missingAttachments(msg),
+      const parts = await this.parts(server, msg);
+      const now = new Date();
+      const mails = await Promise.all(
+        parts.map((part) =>
+          composer.compose(
+            part.group,
+            msg as MessageFields,
+            { ...this.view(msg, now), ...(part.link ? { ackUrl: part.link.url } : {}) },
+            this.missingAttachments(msg),
+            part.link,
+          ),
+        ),
       );
       if (this.digest && this.joinsDigest(msg)) {
         await this.digest.add(JSON.parse(storable(msg)) as unknown, { msg, send, done });
@@ -158,7 +167,15 @@ export class SendNode implements OutboxListener {
       }
       const mailsTriggers = this.events.length === 0 || this.events.includes("trigger");
       const order = eventOrderOf(msg, this.node.id, mailsTriggers);
-      await this.queue(server, mail, [{ msg, send, done }], rankOf(msg, mail), storable(msg), order);
+      const json = storable(msg);
+      const waitings = mails.length === 1 ? [{ msg, send, done }] : together({ msg, send, done }, mails.length);
+      for (const [index, mail] of mails.entries()) {
+        const waiting = waitings[index];
+        // A mail of several that cannot be queued fails alone; the msg leaves once every mail has its outcome.
+        const queued = this.queue(server, mail, [waiting], rankOf(msg, mail), json, order);
+        if (mails.length === 1) await queued;
+        else await queued.catch((err: unknown) => this.reportFailure(waiting, err, 0));
+      }
     } catch (err) {
       this.lastOutcome = undefined;
       this.reportFailure({ msg, send, done }, err, 0);
@@ -317,6 +334,41 @@ export class SendNode implements OutboxListener {
     return server;
   }
 
+  /**
+   * The mails one msg makes: one to the group, or with an `individual` group one per recipient (when the msg brings
+   * no addresses of its own). Each carries its own acknowledge link when the server makes links and the msg is about
+   * an alarm occurrence that awaits an acknowledgement; an individual mail's link names its recipient.
+   */
+  private async parts(
+    server: ServerNode,
+    msg: NodeMessageInFlow,
+  ): Promise<Array<{ group: RecipientGroup | undefined; link?: BodyLink }>> {
+    const group = this.group();
+    const claims = server.ackLinks ? ackClaims(msg.alarm) : undefined;
+    const link = async (recipient: string | null): Promise<BodyLink | undefined> => {
+      if (!claims || !server.ackLinks) return undefined;
+      // An alarm mail without its link still says the alarm: a key that cannot be read is warned about, not fatal.
+      const url = await ackUrl(this.RED, server.ackLinks, { ...claims, recipient }, Date.now()).catch(
+        (err: unknown) => {
+          this.node.warn(
+            this.RED._("alarm-mail-send.ackLinkFailed", { reason: err instanceof Error ? err.message : String(err) }),
+          );
+          return undefined;
+        },
+      );
+      return url === undefined ? undefined : { url, label: this.RED._("alarm-mail-send.ackLink") };
+    };
+    const ownAddresses = msg.to !== undefined || msg.cc !== undefined || msg.bcc !== undefined;
+    if (!group?.individual || ownAddresses) return [{ group, link: await link(null) }];
+    const everyone = [...group.to, ...group.cc, ...group.bcc];
+    return Promise.all(
+      everyone.map(async (recipient) => ({
+        group: { ...group, to: [recipient], cc: [], bcc: [] },
+        link: await link(recipient.address),
+      })),
+    );
+  }
+
   private group() {
     if (!this.def.recipients) return undefined;
     const recipients = findRecipients(this.RED, this.def.recipients);
@@ -348,6 +400,53 @@ export class SendNode implements OutboxListener {
       ...timestampFields(now),
     };
   }
+}
+
+/**
+ * What an acknowledge link names, from `msg.alarm` as the block sends it: its occurrence ("<block node id>/<alarm
+ * id>/<time>") names the block. Undefined for a msg that is not about an occurrence awaiting an acknowledgement.
+ */
+function ackClaims(alarm: unknown): { block: string; alarm: string; occurrence: string } | undefined {
+  if (alarm === null || typeof alarm !== "object") return undefined;
+  const { id, occurrence, ackedAt, state } = alarm as Record<string, unknown>;
+  if (typeof id !== "string" || typeof occurrence !== "string" || ackedAt !== null) return undefined;
+  if (state !== "unacked" && state !== "rtn-unacked") return undefined;
+  const block = occurrence.slice(0, occurrence.indexOf("/"));
+  if (block === "" || !occurrence.startsWith(`${block}/${id}/`)) return undefined;
+  return { block, alarm: id, occurrence };
+}
+
+/**
+ * One msg mailed as several mails (an `individual` group): it leaves once, when every mail has its outcome, on
+ * output 1 with `msg.mail` (the last mail's) and `msg.mails` (each mail's, in the group's order), or on output 2
+ * with the first failure's `msg.error` when any failed.
+ */
+function together(waiting: Waiting, count: number): Waiting[] {
+  const parts = Array.from({ length: count }, () => ({ ...waiting.msg }) as NodeMessageInFlow);
+  let left = count;
+  let failure: Error | undefined;
+  let failed: NodeMessageInFlow | undefined;
+  return parts.map((part) => ({
+    msg: part,
+    send: () => undefined,
+    done: (err?: Error) => {
+      if (err && !failure) {
+        failure = err;
+        failed = part;
+      }
+      if (--left > 0) return;
+      waiting.msg.mails = parts.map((p) => p.mail ?? null);
+      waiting.msg.mail = parts[count - 1].mail;
+      if (failed) {
+        waiting.msg.error = failed.error;
+        waiting.send([null, waiting.msg]);
+        waiting.done(failure);
+      } else {
+        waiting.send([waiting.msg, null]);
+        waiting.done();
+      }
+    },
+  }));
 }
 
 /** The alarm's priority (1, most urgent, to 4) orders the outbox; without an alarm, the mail's priority does. */
