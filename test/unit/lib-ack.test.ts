@@ -163,22 +163,26 @@ describe("UsedTokens", () => {
 });
 
 describe("AttemptLimiter", () => {
-  it("allows 10 tries a minute per client, then says when to come back", () => {
+  it("turns a client away after 10 refused tries in a minute, says for how long, and holds no one else", () => {
     const limiter = new AttemptLimiter({ limit: 10, windowMs: 60_000, maxClients: 100 });
-    for (let i = 0; i < 10; i++) assert.deepEqual(limiter.take("10.0.0.1", NOW + i), { allowed: true });
-    assert.deepEqual(limiter.take("10.0.0.1", NOW + 10_000), { allowed: false, retryAfterMs: 50_000 });
-    assert.deepEqual(limiter.take("10.0.0.2", NOW + 10_000), { allowed: true }, "another client is not held");
-    assert.deepEqual(limiter.take("10.0.0.1", NOW + 60_000), { allowed: true }, "a new window");
+    for (let i = 0; i < 10; i++) {
+      assert.equal(limiter.waitFor("10.0.0.1", NOW + i), 0);
+      limiter.refused("10.0.0.1", NOW + i);
+    }
+    assert.equal(limiter.waitFor("10.0.0.1", NOW + 10_000), 50_000);
+    assert.equal(limiter.waitFor("10.0.0.2", NOW + 10_000), 0, "another client is not held");
+    assert.equal(limiter.waitFor("10.0.0.1", NOW + 60_000), 0, "a new window");
   });
 
   it("remembers at most maxClients, forgetting finished windows first", () => {
     const limiter = new AttemptLimiter({ limit: 1, windowMs: 60_000, maxClients: 3 });
-    limiter.take("a", NOW);
-    limiter.take("b", NOW + 30_000);
-    limiter.take("c", NOW + 30_000);
-    limiter.take("d", NOW + 61_000);
+    limiter.refused("a", NOW);
+    limiter.refused("b", NOW + 30_000);
+    limiter.refused("c", NOW + 30_000);
+    limiter.refused("d", NOW + 61_000);
     assert.equal(limiter.size, 3);
-    assert.deepEqual(limiter.take("b", NOW + 61_000), { allowed: false, retryAfterMs: 29_000 }, "b kept");
+    assert.equal(limiter.waitFor("b", NOW + 61_000), 29_000, "b kept");
+    assert.equal(limiter.waitFor("a", NOW + 61_000), 0, "a forgotten");
   });
 });
 

@@ -1,5 +1,5 @@
 export interface AttemptLimits {
-  /** Tries allowed per client in one window. */
+  /** Refused tries allowed per client in one window. */
   limit: number;
   windowMs: number;
   /** Clients remembered at most: past it, those whose window is over are forgotten, then the oldest. */
@@ -8,18 +8,26 @@ export interface AttemptLimits {
 
 export const DEFAULT_ATTEMPT_LIMITS: Readonly<AttemptLimits> = { limit: 10, windowMs: 60_000, maxClients: 10_000 };
 
-export type Attempt = { allowed: true } | { allowed: false; retryAfterMs: number };
-
 /**
- * Tries per client address in fixed windows, against someone guessing acknowledge links: a person needs two
- * requests (the page, then its button), a guesser millions. Memory is bounded by `maxClients`.
+ * Refused tries per client address in fixed windows, against someone guessing acknowledge links: a guesser is
+ * refused millions of times, a person holding a good link hardly ever, so only refusals count. Once a client has
+ * used up its window, every request of it is turned away until the window ends, good links too. Memory is bounded
+ * by `maxClients`.
  */
 export class AttemptLimiter {
   private readonly clients = new Map<string, { start: number; count: number }>();
 
   constructor(private readonly limits: AttemptLimits = DEFAULT_ATTEMPT_LIMITS) {}
 
-  take(client: string, now: number): Attempt {
+  /** How long `client` must wait before it may try again (ms), or 0 when it may now. */
+  waitFor(client: string, now: number): number {
+    const window = this.clients.get(client);
+    if (!window || now - window.start >= this.limits.windowMs || window.count < this.limits.limit) return 0;
+    return window.start + this.limits.windowMs - now;
+  }
+
+  /** One more refused try by `client`. */
+  refused(client: string, now: number): void {
     let window = this.clients.get(client);
     if (!window || now - window.start >= this.limits.windowMs) {
       this.clients.delete(client);
@@ -28,8 +36,6 @@ export class AttemptLimiter {
       this.clients.set(client, window);
     }
     window.count += 1;
-    if (window.count <= this.limits.limit) return { allowed: true };
-    return { allowed: false, retryAfterMs: window.start + this.limits.windowMs - now };
   }
 
   get size(): number {

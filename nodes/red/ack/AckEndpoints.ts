@@ -20,6 +20,9 @@ const MAX_FORM_BYTES = 8 * 1024;
 const MAX_COMMENT = 500;
 const MAX_NAME = 100;
 
+/** What a guesser gets: counted against the address. */
+const REFUSED = new Set<Outcome>(["forged", "expired", "reused", "outdated", "gone"]);
+
 const STATUS: Record<Outcome, number> = {
   done: 200,
   already: 200,
@@ -51,10 +54,11 @@ export function registerAckEndpoints(RED: NodeAPI): void {
       next();
       return;
     }
-    const page = new Page(req, res);
-    const attempt = limiter.take(req.ip ?? req.socket.remoteAddress ?? "", Date.now());
-    if (!attempt.allowed) {
-      const seconds = Math.ceil(attempt.retryAfterMs / 1000);
+    const client = req.ip ?? req.socket.remoteAddress ?? "";
+    const page = new Page(req, res, () => limiter.refused(client, Date.now()));
+    const wait = limiter.waitFor(client, Date.now());
+    if (wait > 0) {
+      const seconds = Math.ceil(wait / 1000);
       res.setHeader("Retry-After", String(seconds));
       page.outcome("busy", { seconds });
       return;
@@ -184,6 +188,8 @@ class Page {
   constructor(
     req: Request,
     private readonly res: Response,
+    /** Told of every link refused, for the limiter. */
+    private readonly onRefused: () => void,
   ) {
     this.language = pageLanguage(req.headers["accept-language"]);
   }
@@ -206,6 +212,7 @@ class Page {
   }
 
   outcome(outcome: Outcome, params: Record<string, string | number> = {}): void {
+    if (REFUSED.has(outcome)) this.onRefused();
     this.send(STATUS[outcome], renderOutcome(this.language, pageTexts(this.language), outcome, params));
   }
 
