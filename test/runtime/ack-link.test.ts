@@ -242,6 +242,18 @@ describe("acknowledge by link, in a real Node-RED with a real SMTP server", () =
     assert.match(await (await get(links.get("ana@plant.example") ?? "")).text(), /<form method="post">/);
   });
 
+  it("a typed name and comment become one line each, and the page shows them as text", async () => {
+    const start = smtp.received.length;
+    const done = await post(links.get("audit@plant.example") ?? "", {
+      name: "Dana\r\nBcc: x@evil.example <i>",
+      comment: "line 1\nline 2",
+    });
+    assert.equal(done.status, 200);
+    assert.match(await done.text(), /Dana Bcc: x@evil\.example &lt;i&gt;/);
+    const audit = (await mails(start, 3)).get("audit@plant.example");
+    assert.equal(audit?.text?.trim(), "ack|LT-201-H|Dana Bcc: x@evil.example <i>|link|line 1 line 2|");
+  });
+
   it("a block that was removed gives a page that says so", async () => {
     await red.deploy(flow(smtp.port, { ackBaseUrl: red.url, block: false, ready: "without-block" }));
     await red.inject("without-block");

@@ -118,8 +118,8 @@ async function acknowledge(RED: NodeAPI, page: Page, req: Request, inFlight: Set
     page.outcome("gone");
     return;
   }
-  const comment = (form.get("comment") ?? "").trim().slice(0, MAX_COMMENT);
-  const name = claims.recipient ?? (form.get("name") ?? "").trim().slice(0, MAX_NAME);
+  const comment = oneLine(form.get("comment") ?? "").slice(0, MAX_COMMENT);
+  const name = claims.recipient ?? oneLine(form.get("name") ?? "").slice(0, MAX_NAME);
   if (name === "") {
     page.form(alarm, null, { comment, missingName: true });
     return;
@@ -159,6 +159,15 @@ async function acknowledge(RED: NodeAPI, page: Page, req: Request, inFlight: Set
   } finally {
     inFlight.delete(id);
   }
+}
+
+/**
+ * A typed text as one line: it becomes `alarm.ackBy` and `msg.comment`, which a template may put in a subject, where a
+ * line break would make the mail fail.
+ */
+function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is removed
+  return text.replace(/[\u0000-\u001f\u007f\s]+/g, " ").trim();
 }
 
 /** The form's fields: `application/x-www-form-urlencoded`, as a browser posts it, or parsed by an httpNode middleware. */
