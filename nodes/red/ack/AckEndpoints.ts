@@ -120,7 +120,9 @@ async function acknowledge(RED: NodeAPI, page: Page, req: Request, inFlight: Set
   }
   const comment = oneLine(form.get("comment") ?? "").slice(0, MAX_COMMENT);
   const name = claims.recipient ?? oneLine(form.get("name") ?? "").slice(0, MAX_NAME);
-  if (name === "") {
+  // The name is asked for only while there is something to acknowledge; otherwise the block says what became of it.
+  const awaiting = alarm.occurrence === claims.occurrence && alarm.ackedAt === null;
+  if (name === "" && awaiting) {
     page.form(alarm, null, { comment, missingName: true });
     return;
   }
@@ -131,21 +133,17 @@ async function acknowledge(RED: NodeAPI, page: Page, req: Request, inFlight: Set
   inFlight.add(id);
   try {
     const outcome = await block.acknowledgeOccurrence(claims.alarm, claims.occurrence, {
-      user: name,
+      user: name === "" ? null : name,
       via: "link",
       ...(comment ? { comment } : {}),
     });
     if (outcome === "acked" || outcome === "unsaved") {
       // After the acknowledgement, not before: a crash between the two leaves a link that finds it already done.
-      await (
-        await ackState(RED)
-      ).used
-        .add(id, claims.expires)
-        .catch((err: unknown) =>
-          RED.log.warn(
-            RED._("alarm-mail-server.ack.unrecorded", { reason: err instanceof Error ? err.message : String(err) }),
-          ),
-        );
+      const { used } = await ackState(RED);
+      await used.add(id, claims.expires).catch((err: unknown) => {
+        const reason = err instanceof Error ? err.message : String(err);
+        RED.log.warn(RED._("alarm-mail-server.ack.unrecorded", { reason }));
+      });
     }
     const shown: Record<typeof outcome, Outcome> = {
       acked: "done",
