@@ -359,8 +359,9 @@ export class SendNode implements OutboxListener {
       return url === undefined ? undefined : { url, label: this.RED._("alarm-mail-send.ackLink") };
     };
     const ownAddresses = msg.to !== undefined || msg.cc !== undefined || msg.bcc !== undefined;
-    if (!group?.individual || ownAddresses) return [{ group, link: await link(null) }];
-    const everyone = [...group.to, ...group.cc, ...group.bcc];
+    const everyone = group ? [...group.to, ...group.cc, ...group.bcc] : [];
+    // A group with no address at all makes the one mail that the composer then refuses, saying why.
+    if (!group?.individual || ownAddresses || everyone.length === 0) return [{ group, link: await link(null) }];
     return Promise.all(
       everyone.map(async (recipient) => ({
         group: { ...group, to: [recipient], cc: [], bcc: [] },
