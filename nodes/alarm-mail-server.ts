@@ -1,5 +1,6 @@
 import type { NodeAPI } from "node-red";
 import type { ServerCredentials } from "./lib/server/ServerSettings";
+import { registerAckEndpoints } from "./red/ack/AckEndpoints";
 import { announceDataDir } from "./red/server/DataDirNotice";
 import { registerOAuthEndpoints } from "./red/server/OAuthEndpoints";
 import { registerOutboxEndpoints } from "./red/server/OutboxEndpoints";
@@ -35,4 +36,5 @@ export = function register(RED: NodeAPI): void {
   registerServerEndpoints(RED);
   registerOutboxEndpoints(RED);
   registerOAuthEndpoints(RED);
+  registerAckEndpoints(RED);
 };

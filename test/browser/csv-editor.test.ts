@@ -80,24 +80,34 @@ describe("alarm-mail-csv and alarm-mail-trace dialogs in the Node-RED editor", (
   });
 
   it("offers the blocks of the flow and one ticked box per column of the source, with localised labels", async () => {
-    const tray = await openCsv(8);
+    const tray = await openCsv(9);
     assert.equal(await tray.locator("#node-input-block").inputValue(), "blk");
     assert.equal(await tray.locator("#node-input-block option:checked").textContent(), "Basin 2");
-    assert.deepEqual(await columnKeys(), ["time", "event", "id", "label", "priority", "state", "value", "user"]);
-    assert.equal(await ticked(), 8);
+    assert.deepEqual(await columnKeys(), [
+      "time",
+      "event",
+      "id",
+      "label",
+      "priority",
+      "state",
+      "value",
+      "user",
+      "ackVia",
+    ]);
+    assert.equal(await ticked(), 9);
     assert.equal(await tray.locator("#alarm-mail-csv-columns span").first().textContent(), "Time");
     assert.equal(await tray.locator("#node-input-bom").isChecked(), true, "BOM on by default");
     await column("event").uncheck();
     await column("state").uncheck();
     await editor.done();
     assert.deepEqual(await saved("csv", ["columns"]), {
-      columns: ["time", "id", "label", "priority", "value", "user"],
+      columns: ["time", "id", "label", "priority", "value", "user", "ackVia"],
     });
   });
 
   it("a trace source shows the columns of the trace's mode; a decimal comma moves the delimiter to ;", async () => {
-    const tray = await openCsv(8);
-    assert.equal(await ticked(), 6, "the columns chosen before are still the ones ticked");
+    const tray = await openCsv(9);
+    assert.equal(await ticked(), 7, "the columns chosen before are still the ones ticked");
     await tray.locator("#node-input-source").selectOption("trace");
     await tray.locator("#node-input-trace").selectOption({ label: "Operators" });
     assert.deepEqual(await columnKeys(), ["time", "user", "control", "previous", "value"]);

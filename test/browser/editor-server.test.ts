@@ -587,5 +587,26 @@ describe(
       await editor.cancel();
       await editor.cancel();
     });
+
+    it("the acknowledge links' gateway address and lifetime are checked as they are typed", async () => {
+      const send = await editor.drag("alarm-mail-send", 380, 380);
+      await editor.openDialog(send);
+      const dialog = await addServer();
+      await dialog.tab("sender");
+      const marked = async (field: string, value: string) => {
+        await dialog.field(field).fill(value);
+        await dialog.field(field).press("Tab");
+        return editor.invalid(dialog.field(field));
+      };
+      assert.equal(await marked("ackBaseUrl", ""), false, "empty: no links");
+      for (const wrong of ["gw-12.plant.example", "ftp://gw-12.plant.example", "https://gw/?a=1", "https://op:pw@gw"]) {
+        assert.equal(await marked("ackBaseUrl", wrong), true, wrong);
+      }
+      assert.equal(await marked("ackBaseUrl", "https://gw-12.plant.example:1880"), false);
+      assert.equal(await marked("ackLinkTtl", "1000"), true, "under a minute");
+      assert.equal(await marked("ackLinkTtl", "3600000"), false);
+      await editor.cancel();
+      await editor.cancel();
+    });
   },
 );

@@ -99,7 +99,10 @@ describe("examples, as Import > Examples serves them", () => {
    */
   const forTestRuntime = (flow: FlowNode[]): FlowNode[] =>
     flow.map((node) => {
-      if (node.type === "alarm-mail-server" && node.host === "127.0.0.1") return { ...node, port: smtp.port };
+      if (node.type === "alarm-mail-server" && node.host === "127.0.0.1") {
+        const ackBaseUrl = typeof node.ackBaseUrl === "string" ? node.ackBaseUrl : "";
+        return { ...node, port: smtp.port, ackBaseUrl: ackBaseUrl.replace(/^http:\/\/127\.0\.0\.1:1880$/, red.url) };
+      }
       if (node.type === "alarm-mail-screenshot" && typeof node.url === "string") {
         return { ...node, url: node.url.replace(/^http:\/\/127\.0\.0\.1:1880(?=\/)/, red.url) };
       }
@@ -241,6 +244,36 @@ describe("examples, as Import > Examples serves them", () => {
     for (const received of smtp.received.slice(start)) {
       assert.doesNotMatch((await received.parse()).text ?? "", /Event: ack/, "no mail for the acknowledge");
     }
+    assert.doesNotMatch(red.output.slice(logStart), /\[(error|warn)\]/);
+  });
+
+  it("Acknowledge by link: each operator's mail has a link naming them, and its button acknowledges for all", async () => {
+    const logStart = red.output.length;
+    const flow = await deployExample("Acknowledge by link");
+    const start = smtp.received.length;
+    const link = /http:\/\/\S+\/alarm-mail\/ack\/[\w.-]+/;
+    await red.inject(named(flow, "inject", "Level 8.5 (high-high)").id);
+    const withLink = (mail: ParsedMail) => link.test(mail.text ?? "");
+    const first = await mailFrom(start, withLink);
+    const second = await mailFrom(first.index + 1, withLink);
+    const to = (mail: ParsedMail) => (mail.to && !Array.isArray(mail.to) ? mail.to.text : "");
+    assert.deepEqual([to(first.mail), to(second.mail)].sort(), ["operator@plant.example", "shift.lead@plant.example"]);
+
+    const url = link.exec(first.mail.text ?? "")?.[0] ?? "";
+    assert.ok(url.startsWith(`${red.url}/alarm-mail/ack/`), url);
+    const page = await (await fetch(url)).text();
+    assert.match(page, new RegExp(`You acknowledge as ${to(first.mail).replace(".", "\\.")}`));
+    const done = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "comment=checked+on+site",
+    });
+    assert.equal(done.status, 200);
+    const ack = (mail: ParsedMail) => /Comment: checked on site/.test(mail.text ?? "");
+    const confirmation = await mailFrom(second.index + 1, ack);
+    await mailFrom(confirmation.index + 1, ack);
+    assert.match(confirmation.mail.text ?? "", new RegExp(`acknowledged by ${to(first.mail).replace(".", "\\.")}`));
+    assert.doesNotMatch(confirmation.mail.text ?? "", link, "the ack's mail has no link");
     assert.doesNotMatch(red.output.slice(logStart), /\[(error|warn)\]/);
   });
 

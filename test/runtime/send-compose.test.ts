@@ -50,6 +50,32 @@ describe("alarm-mail-send: recipients", () => {
     assert.equal(mail.from, "gateway@plant.example");
   });
 
+  it("an individual group mails each address alone; the msg leaves once, with msg.mails", async () => {
+    await loadMailFlow(smtp.port, {
+      recipients: { to: "ana@plant.example", cc: "ben@plant.example", bcc: "audit@plant.example", individual: true },
+    });
+    const out = await deliver({ topic: "t", payload: "b" });
+    assert.equal(out.output, 1);
+    const mails = out.msg.mails as Array<{ accepted: string[] }>;
+    assert.deepEqual(
+      mails.map((mail) => mail.accepted),
+      [["ana@plant.example"], ["ben@plant.example"], ["audit@plant.example"]],
+    );
+    const received = await smtp.waitFor(3);
+    assert.deepEqual(received.map((mail) => mail.to).sort(), [
+      ["ana@plant.example"],
+      ["audit@plant.example"],
+      ["ben@plant.example"],
+    ]);
+    for (const mail of received) assert.match(mail.raw.toString("utf8"), new RegExp(`^To: ${mail.to[0]}$`, "m"));
+    // msg.to makes the one mail it names, as for any group.
+    assert.deepEqual((await deliver({ to: "x@plant.example", payload: "b" })).msg.mails, undefined);
+  });
+
+  it("an individual group without any address refuses the msg, as any group without one", async () => {
+    await refused({ payload: "x" }, "address-missing", { recipients: { to: "", individual: true } });
+  });
+
   it("msg.to, msg.cc and msg.bcc override the group's fields; msg.from is ignored unless allowed", async () => {
     await loadMailFlow(smtp.port, { recipients: { to: "group@plant.example", cc: "groupcc@plant.example" } });
     const out = await deliver({ to: ["a@plant.example", "b@plant.example"], from: "ceo@plant.example", payload: "x" });

@@ -28,6 +28,8 @@ const LIB_RANK: Record<string, number> = {
   report: 3,
   // Matches replies to the thread store's alarm mails.
   inbox: 2,
+  // Signs and checks acknowledge links; renders their page with the mail domain's escaping.
+  ack: 2,
   server: 4,
 };
 /** Adapter folders by rank: the shared kit below the nodes; a node's adapter may read the config nodes it uses. */
@@ -43,6 +45,8 @@ const RED_RANK: Record<string, number> = {
   report: 2,
   escalation: 2,
   inbox: 2,
+  // The acknowledge route: checks a link with the server's key, then acknowledges in the block.
+  ack: 2,
 };
 /** Past this a module must be one cohesive class, not a bag of helpers. */
 const MAX_LINES = 450;

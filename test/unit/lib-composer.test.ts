@@ -48,6 +48,24 @@ describe("MailComposer", () => {
     assert.equal(templated.text, "B 1");
   });
 
+  it("ends a body no template wrote with the acknowledge link; a template places {{ackUrl}} itself", async () => {
+    const composer = new MailComposer(policy());
+    const url = "https://gw.plant.example/alarm-mail/ack/abc.def";
+    const link = { label: "Acknowledge", url };
+    const plain = await composer.compose(group, { payload: "Level high", html: "<b>Level high</b>" }, {}, [], link);
+    assert.equal(plain.text, `Level high\n\nAcknowledge: ${url}`);
+    assert.equal(plain.html, `<b>Level high</b><p><a href="${url.replace(/\//g, "&#47;")}">Acknowledge</a></p>`);
+    const templated = await composer.compose(
+      { ...group, body: "Ack at {{ackUrl}}", html: "<a href='{{ackUrl}}'>ack</a>" },
+      { payload: "Level high" },
+      { ackUrl: url },
+      [],
+      link,
+    );
+    assert.equal(templated.text, `Ack at ${url}`);
+    assert.equal(templated.html, `<a href='${url.replace(/\//g, "&#47;")}'>ack</a>`);
+  });
+
   it("ends both bodies with the notes it is given, escaped in HTML, within the body limit", async () => {
     const composer = new MailComposer(policy());
     const note = "Not attached: the page <dashboard> did not load";
@@ -142,6 +160,19 @@ describe("ServerSettings", () => {
     assert.deepEqual(s.sender.limits, DEFAULT_LIMITS);
   });
 
+  it("makes no acknowledge links without an ackBaseUrl; with one, links last 24 h unless ackLinkTtl says", () => {
+    const base = { host: "h", from: "a@plant.example", auth: "none" };
+    assert.equal(parseServerSettings(base).ack, undefined);
+    assert.deepEqual(parseServerSettings({ ...base, ackBaseUrl: " https://gw-12.plant.example:1880/ " }).ack, {
+      baseUrl: "https://gw-12.plant.example:1880",
+      ttlMs: 86_400_000,
+    });
+    assert.equal(
+      parseServerSettings({ ...base, ackBaseUrl: "http://gw/nr", ackLinkTtl: "3600000" }).ack?.ttlMs,
+      3_600_000,
+    );
+  });
+
   it("automatic authentication logs in when a user name is set, and sends without a login otherwise", () => {
     const config = { host: "relay.plant.example", from: "gw@plant.example", auth: "auto" };
     assert.equal(parseServerSettings(config).connection.auth, "none");
@@ -158,6 +189,11 @@ describe("ServerSettings", () => {
       [{ host: "h", from: "a@plant.example", auth: "none", port: 65536 }, "port"],
       [{ host: "h", from: "a@plant.example", auth: "plain" }, "user"],
       [{ host: "h", from: "a@plant.example", auth: "none", maxAttachments: -1 }, "maxAttachments"],
+      [{ host: "h", from: "a@plant.example", auth: "none", ackBaseUrl: "ftp://gw.plant.example" }, "ackBaseUrl"],
+      [{ host: "h", from: "a@plant.example", auth: "none", ackBaseUrl: "https://gw/?x=1" }, "ackBaseUrl"],
+      [{ host: "h", from: "a@plant.example", auth: "none", ackBaseUrl: "https://op:pw@gw" }, "ackBaseUrl"],
+      [{ host: "h", from: "a@plant.example", auth: "none", ackLinkTtl: 59_999 }, "ackLinkTtl"],
+      [{ host: "h", from: "a@plant.example", auth: "none", ackLinkTtl: "a day" }, "ackLinkTtl"],
     ];
     for (const [config, field] of cases) {
       assert.throws(

@@ -16,6 +16,22 @@ function record(at: number, id = "LT-201-H", event: HistoryRecord["event"] = "tr
 const fresh = () => mkdtempSync(join(tmpdir(), "alarm-history-"));
 
 describe("HistoryStore: a block's events on disk, one file a day", () => {
+  it("keeps where an ack came from, and reads lines written before acks said it", async () => {
+    const dir = fresh();
+    const now = () => START;
+    const store = new HistoryStore(dir, { days: 35, maxEvents: 1000, now });
+    const ack: HistoryRecord = { ...record(START + 1, "LT-201-H", "ack"), user: "ana@plant.example", ackVia: "link" };
+    store.add(record(START));
+    store.add(ack);
+    await store.close();
+    const again = new HistoryStore(dir, { days: 35, maxEvents: 1000, now });
+    assert.deepEqual(await again.list(), [record(START), ack]);
+    await again.close();
+    const lines = readFileSync(join(dir, "2026-01-10.log"), "utf8").trim().split("\n");
+    assert.equal((JSON.parse(lines[0].slice(9)) as unknown[]).length, 8, "other events keep the older, shorter line");
+    assert.equal((JSON.parse(lines[1].slice(9)) as unknown[])[8], "link");
+  });
+
   it("keeps events across a reopen, one file per UTC day, read back in order and by range", async () => {
     const dir = fresh();
     const now = () => START + 2 * DAY;

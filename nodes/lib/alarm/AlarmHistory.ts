@@ -1,4 +1,4 @@
-import type { AlarmEvent, AlarmEventType, AlarmState, AlarmValue } from "./AlarmEngine";
+import type { AckVia, AlarmEvent, AlarmEventType, AlarmState, AlarmValue } from "./AlarmEngine";
 import type { Priority } from "./BlockConfig";
 
 /** One line of a block's history: what happened, to which alarm, when (epoch ms) and by whom. */
@@ -12,6 +12,8 @@ export interface HistoryRecord {
   state: AlarmState | null;
   value: AlarmValue | null;
   user: string | null;
+  /** For an ack: where it came from (the flow, a mail reply, a link); null or absent for every other event. */
+  ackVia?: AckVia | null;
 }
 
 export function historyRecord(event: AlarmEvent): HistoryRecord {
@@ -25,6 +27,7 @@ export function historyRecord(event: AlarmEvent): HistoryRecord {
     state: alarm?.state ?? null,
     value: alarm?.value ?? null,
     user: event.user ?? null,
+    ackVia: event.event === "ack" ? (alarm?.ackVia ?? null) : null,
   };
 }
 

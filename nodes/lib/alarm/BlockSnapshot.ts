@@ -100,6 +100,7 @@ const HISTORY_SHAPE: Record<keyof HistoryRecord, Check> = {
   state: orNull(isText),
   value: orNull((v) => isNumber(v) || isBoolean(v)),
   user: orNull(isText),
+  ackVia: optional(orNull((v) => v === "flow" || v === "mail" || v === "link")),
 };
 
 const isSlotState = (v: unknown): v is SlotState => matches<SlotState>(v, SLOT_SHAPE);

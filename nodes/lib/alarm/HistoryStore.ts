@@ -42,6 +42,8 @@ type Line = [
   HistoryRecord["state"],
   HistoryRecord["value"],
   HistoryRecord["user"],
+  /** Absent in lines written before acks said where they came from. */
+  HistoryRecord["ackVia"]?,
 ];
 
 /**
@@ -309,7 +311,9 @@ function dayOf(name: string): number | undefined {
 }
 
 function formatLine(r: HistoryRecord): string {
+  // Only an ack says where it came from; other lines keep the shorter shape that older versions read.
   const line: Line = [r.at, r.event, r.id, r.label, r.priority, r.state, r.value, r.user];
+  if (r.ackVia !== null && r.ackVia !== undefined) line.push(r.ackVia);
   const json = JSON.stringify(line);
   return `${crc32(json).toString(16).padStart(8, "0")} ${json}\n`;
 }
@@ -331,8 +335,13 @@ function parseLine(data: Buffer, start: number, end: number): HistoryRecord | un
   } catch {
     return undefined;
   }
-  if (!Array.isArray(line) || line.length !== 8 || typeof line[0] !== "number" || typeof line[1] !== "string")
+  if (
+    !Array.isArray(line) ||
+    (line.length !== 8 && line.length !== 9) ||
+    typeof line[0] !== "number" ||
+    typeof line[1] !== "string"
+  )
     return undefined;
-  const [at, event, id, label, priority, state, value, user] = line as Line;
-  return { at, event, id, label, priority, state, value, user };
+  const [at, event, id, label, priority, state, value, user, ackVia] = line as Line;
+  return { at, event, id, label, priority, state, value, user, ...(ackVia ? { ackVia } : {}) };
 }

@@ -101,6 +101,7 @@ export const HISTORY_COLUMNS: readonly ColumnSpec[] = [
   { key: "state", field: "state" },
   { key: "value", field: "value" },
   { key: "user", field: "user" },
+  { key: "ackVia", field: "ackVia" },
 ];
 
 /** A block's active alarms (`alarmBlock.activeAlarms()`, shaped as `msg.alarm`), most urgent first. */
@@ -117,6 +118,7 @@ export const ACTIVE_COLUMNS: readonly ColumnSpec[] = [
   { key: "ackedAt", field: "ackedAt", time: true },
   { key: "recoveredAt", field: "recoveredAt", time: true },
   { key: "ackBy", field: "ackBy" },
+  { key: "ackVia", field: "ackVia" },
 ];
 
 /** A trace log's columns, by the shape of its rows; an interval log has a value column per topic after the time. */

@@ -16,6 +16,14 @@ export interface RecipientGroup {
   subject: string;
   body: string;
   html: string;
+  /** One mail per recipient instead of one to all, so that each gets a link and an identity of their own. */
+  individual?: boolean;
+}
+
+/** A link the default body ends with, when the group's templates do not place it themselves. */
+export interface BodyLink {
+  label: string;
+  url: string;
 }
 
 /** The msg fields that the send node reads, named as in node-red-node-email where they overlap. */
@@ -100,13 +108,15 @@ export class MailComposer {
 
   /**
    * `notes` are lines the mail must carry whatever its templates say, such as an attachment that could not be made:
-   * they end the text body, and the HTML body as paragraphs.
+   * they end the text body, and the HTML body as paragraphs. `link` (the acknowledge link) ends a body that no group
+   * template wrote: a template places `{{ackUrl}}` where its author wants it, or leaves it out.
    */
   async compose(
     group: RecipientGroup | undefined,
     message: MessageFields,
     view: TemplateView,
     notes: readonly string[] = [],
+    link?: BodyLink,
   ): Promise<OutgoingMail> {
     const { limits } = this.policy;
     const recipients = {
@@ -141,6 +151,12 @@ export class MailComposer {
       text = textOf(message.payload, "body");
     }
     let html = group?.html ? renderTemplate(group.html, view, "html", "html") : textOf(message.html, "html");
+    if (link && !group?.body && !Buffer.isBuffer(message.payload)) {
+      text = [text, `${link.label}: ${link.url}`].filter((part) => part !== "").join("\n\n");
+    }
+    if (link && !group?.html && html !== "") {
+      html += `<p><a href="${escapeHtml(link.url)}">${escapeHtml(link.label)}</a></p>`;
+    }
     if (notes.length > 0) {
       text = [text, ...notes].filter((part) => part !== "").join("\n\n");
       if (html !== "") html += notes.map((note) => `<p>${escapeHtml(note)}</p>`).join("");

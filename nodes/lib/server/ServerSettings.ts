@@ -45,6 +45,8 @@ export interface ServerConfig {
   tokenUrl?: unknown;
   deviceUrl?: unknown;
   scope?: unknown;
+  ackBaseUrl?: unknown;
+  ackLinkTtl?: unknown;
 }
 
 export interface ServerCredentials {
@@ -72,7 +74,17 @@ export interface ServerSettings {
   backup?: string;
   /** For `auth: "oauth2"`: how to obtain tokens, and a refresh token pasted into the credentials, if any. */
   oauth?: OAuthSettings & { refreshToken?: string };
+  /** Acknowledge links in alarm mails: where recipients reach this gateway, and how long a link works. */
+  ack?: AckLinkSettings;
 }
+
+export interface AckLinkSettings {
+  /** `ackBaseUrl` without a trailing slash: `https://gw-12.plant.example:1880`, or with a path a proxy adds. */
+  baseUrl: string;
+  ttlMs: number;
+}
+
+export const DEFAULT_ACK_LINK_TTL_MS = 86_400_000;
 
 const TRANSPORTS: readonly TransportKind[] = ["smtp", "graph", "gmail"];
 export const DEFAULT_GRAPH_URL = "https://graph.microsoft.com/v1.0";
@@ -129,6 +141,7 @@ export function parseServerSettings(config: ServerConfig, credentials: ServerCre
     rateLimits,
   };
   const oauth = auth === "oauth2" ? oauthSettings(config, credentials) : undefined;
+  const ack = ackLinkSettings(config);
   return {
     transport,
     ...(transport === "graph" && service ? { graph: { url: service.url, mailbox: service.mailbox } } : {}),
@@ -136,6 +149,7 @@ export function parseServerSettings(config: ServerConfig, credentials: ServerCre
     delivery,
     ...(oauth ? { oauth } : {}),
     ...(backup ? { backup } : {}),
+    ...(ack ? { ack } : {}),
     connection: {
       host,
       port: service
@@ -174,6 +188,24 @@ function serviceSettings(
     throw invalidSetting("mailbox", "graphMailbox");
   }
   return { url: root, address: new URL(root), mailbox };
+}
+
+/**
+ * `ackBaseUrl` is an http(s) address without query, fragment or user name: the link's token is put after it, and a
+ * user name in it would be mailed to every recipient. Empty: no links. `ackLinkTtl` in ms, a minute to a year.
+ */
+function ackLinkSettings(config: ServerConfig): AckLinkSettings | undefined {
+  const ttlMs = duration(config.ackLinkTtl, DEFAULT_ACK_LINK_TTL_MS, "ackLinkTtl", 1, {
+    least: 60_000,
+    most: 365 * 86_400_000,
+  });
+  const raw = url(config.ackBaseUrl, "ackBaseUrl", false);
+  if (!raw) return undefined;
+  const parsed = new URL(raw);
+  if (parsed.search || parsed.hash || parsed.username || parsed.password || /[?#]/.test(raw)) {
+    throw new MailError("config-invalid", { field: "ackBaseUrl" });
+  }
+  return { baseUrl: raw.replace(/\/+$/, ""), ttlMs };
 }
 
 function senderAddress(value: unknown): MailAddress {
@@ -247,9 +279,15 @@ function count(value: unknown, fallback: number, field: string, rule: SettingRul
 }
 
 /** A time in ms (or in `unit`): a whole number of at least one unit, that a timer can wait. */
-function duration(value: unknown, fallbackMs: number, field: string, unit = 1): number {
+function duration(
+  value: unknown,
+  fallbackMs: number,
+  field: string,
+  unit = 1,
+  range: { least?: number; most?: number } = {},
+): number {
   if (value === undefined || value === null || value === "") return fallbackMs;
-  const ms = readDuration(value, { least: unit, whole: true, unit });
+  const ms = readDuration(value, { least: unit, whole: true, unit, ...range });
   if (ms === undefined) throw invalidSetting(field, "positive");
   return ms;
 }

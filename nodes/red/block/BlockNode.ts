@@ -161,11 +161,13 @@ export class BlockNode {
   async acknowledgeOccurrence(
     alarm: string,
     occurrence: string,
-    args: { user: string | null; via: Exclude<AckVia, "flow"> },
+    args: { user: string | null; via: Exclude<AckVia, "flow">; comment?: string },
   ): Promise<OccurrenceAck | "block-unavailable" | "unsaved"> {
     if (!this.engine) return "block-unavailable";
     const { outcome, events } = this.engine.acknowledgeOccurrence(alarm, occurrence, args, Date.now());
-    this.publish(events, (msg) => this.node.send(msg));
+    // What the person wrote with the acknowledgement (the link's page has a comment field) goes with its ack msg.
+    const extra = args.comment ? { comment: args.comment } : undefined;
+    this.publish(events, (msg) => this.node.send(msg), extra);
     if (outcome === "acked") {
       this.status.request();
       this.arm();
@@ -173,6 +175,19 @@ export class BlockNode {
       if (!(await this.save())) return "unsaved";
     }
     return outcome;
+  }
+
+  /** One alarm as `msg.alarm` shows it now, or undefined when the block has no such alarm (or no valid config). */
+  alarm(id: string): MessageAlarm | undefined {
+    // "*" is the engine's word for every alarm, never an alarm's id.
+    if (!this.engine || id === "*") return undefined;
+    try {
+      const [found] = this.engine.select(id);
+      return found === undefined ? undefined : messageAlarm(found);
+    } catch (err) {
+      if (err instanceof AlarmError) return undefined;
+      throw err;
+    }
   }
 
   summary(): BlockSummary | undefined {
@@ -264,10 +279,14 @@ export class BlockNode {
     this.status.request();
   }
 
-  private publish(events: AlarmEvent[], send: Send): void {
+  private publish(events: AlarmEvent[], send: Send, ackFields?: Record<string, string>): void {
     if (events.length === 0) return;
     for (const event of events) this.store?.add(historyRecord(event));
-    send([events.map((event) => this.eventMessage(event))]);
+    send([
+      events.map((event) =>
+        ackFields && event.event === "ack" ? { ...this.eventMessage(event), ...ackFields } : this.eventMessage(event),
+      ),
+    ]);
   }
 
   private eventMessage(event: AlarmEvent): NodeMessage {

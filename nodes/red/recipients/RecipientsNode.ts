@@ -13,6 +13,7 @@ export interface RecipientsNodeDef extends NodeDef {
   subject?: string;
   body?: string;
   html?: string;
+  individual?: boolean | string;
 }
 
 /** The node object of an `alarm-mail-recipients` config node, carrying its runtime for the send nodes. */
@@ -46,6 +47,7 @@ export class RecipientsNode {
       subject: def.subject ?? "",
       body: def.body ?? "",
       html: def.html ?? "",
+      individual: def.individual === true || def.individual === "true",
     };
     if (problems.length === 0) this.group = group;
     else {

@@ -2,7 +2,7 @@ import type { Node, NodeAPI, NodeContextData, NodeDef, NodeMessage, NodeMessageI
 import type { QueueHealth } from "../../lib/outbox/DeliveryScheduler";
 import type { DigestItem } from "../../lib/digest/DigestBuffer";
 import { digestHtml, digestLines, digestText } from "../../lib/digest/DigestMail";
-import type { MessageFields, OutgoingMail } from "../../lib/mail/MailComposer";
+import type { MessageFields, OutgoingMail, RecipientGroup } from "../../lib/mail/MailComposer";
 import { MailError } from "../../lib/mail/MailError";
 import { eventOrderOf, type EventOrder } from "../../lib/outbox/EventOrder";
 import type { OutboxEntry, SentEntry, StoredMail } from "../../lib/outbox/Outbox";
@@ -18,6 +18,7 @@ import { DEFAULT_POLICY } from "../../lib/outbox/DeliveryScheduler";
 import { joinThread, threadGroup } from "../../lib/mail/MailThreading";
 import { blockOfOccurrence } from "../../lib/alarm/AlarmEngine";
 import type { MailThreads, ThreadedMail } from "../../lib/thread/MailThreads";
+import { ackUrl } from "../server/ackLinks";
 import { findServer, type OutboxListener, type ServerNode } from "../server/ServerNode";
 
 export interface SendNodeDef extends NodeDef {
@@ -172,33 +173,47 @@ export class SendNode implements OutboxListener {
       const composer = server.composer;
       const mailsTriggers = this.events.length === 0 || this.events.includes("trigger");
       const order = eventOrderOf(msg, this.node.id, mailsTriggers);
-      await this.inThread(
-        msg,
-        async () => {
-          // Composing first finds a bad msg at once, even when it then waits in a digest window.
-          const mail = await composer.compose(
-            this.group(msg),
-            msg as MessageFields,
-            this.view(msg, new Date()),
-            this.missingAttachments(msg),
-          );
-          if (!this.digest || !this.joinsDigest(msg)) return mail;
-          await this.digest.add(JSON.parse(storable(msg)) as unknown, { msg, send, done });
-          this.node.status({
-            fill: "blue",
-            shape: "ring",
-            text: this.RED._("alarm-mail-send.status.digest", { count: this.digest.size }),
-          });
-          return undefined;
-        },
-        (mail, waitedInVain) => {
-          // Waited for the earlier mail already: the outbox need not wait for it a second time.
-          const queued = order && waitedInVain ? { ...order, expectsEarlier: false } : order;
-          return this.queue(server, mail, [{ msg, send, done }], rankOf(msg, mail), storable(msg), queued);
-        },
-        // A msg bound for a digest window waits for nothing: its trigger may be in the window too.
-        order?.expectsEarlier === true && !(this.digest && this.joinsDigest(msg)),
+      const toDigest = this.digest !== undefined && this.joinsDigest(msg);
+      // A digest goes to the group as one mail; otherwise an individual group makes one mail per recipient.
+      const parts = toDigest ? [{ group: this.group(msg), recipient: null }] : this.parts(msg);
+      const json = storable(msg);
+      const waitings = parts.length === 1 ? [{ msg, send, done }] : together({ msg, send, done }, parts.length);
+      const now = new Date();
+      const mailed = parts.map((part, index) =>
+        this.inThread(
+          msg,
+          part.recipient,
+          async () => {
+            const link = await this.ackLink(server, msg, part.recipient);
+            // Composing first finds a bad msg at once, even when it then waits in a digest window.
+            const mail = await composer.compose(
+              part.group,
+              msg as MessageFields,
+              { ...this.view(msg, now), ...(link ? { ackUrl: link.url } : {}) },
+              this.missingAttachments(msg),
+              link,
+            );
+            if (!toDigest || !this.digest) return mail;
+            await this.digest.add(JSON.parse(json) as unknown, { msg, send, done });
+            this.node.status({
+              fill: "blue",
+              shape: "ring",
+              text: this.RED._("alarm-mail-send.status.digest", { count: this.digest.size }),
+            });
+            return undefined;
+          },
+          (mail, waitedInVain) => {
+            // Waited for the earlier mail already: the outbox need not wait for it a second time.
+            const queued = order && waitedInVain ? { ...order, expectsEarlier: false } : order;
+            return this.queue(server, mail, [waitings[index]], rankOf(msg, mail), json, queued);
+          },
+          // A msg bound for a digest window waits for nothing: its trigger may be in the window too.
+          order?.expectsEarlier === true && !toDigest,
+        ),
       );
+      if (parts.length === 1) await mailed[0];
+      // A mail of several that cannot be queued fails alone; the msg leaves once every mail has its outcome.
+      else await Promise.all(mailed.map((m, i) => m.catch((err: unknown) => this.reportFailure(waitings[i], err, 0))));
     } catch (err) {
       this.lastOutcome = undefined;
       this.reportFailure({ msg, send, done }, err, 0);
@@ -216,11 +231,12 @@ export class SendNode implements OutboxListener {
    */
   private async inThread(
     msg: NodeMessageInFlow,
+    recipient: string | null,
     compose: () => Promise<OutgoingMail | undefined>,
     queue: (mail: OutgoingMail, waitedInVain: boolean) => Promise<void>,
     expectsEarlier = false,
   ): Promise<void> {
-    const place = this.threadPlace(msg);
+    const place = this.threadPlace(msg, recipient);
     let turn = place && takeThreadTurn(place.occurrence, place.group);
     let reserved: MailThreads | undefined;
     let mail: OutgoingMail | undefined;
@@ -253,12 +269,12 @@ export class SendNode implements OutboxListener {
   }
 
   /** The thread a msg's mail belongs to; undefined for a msg about no alarm occurrence. */
-  private threadPlace(msg: NodeMessageInFlow): ThreadPlace | undefined {
+  private threadPlace(msg: NodeMessageInFlow, recipient: string | null): ThreadPlace | undefined {
     const alarm = msg.alarm as { id?: unknown; occurrence?: unknown } | undefined;
     if (typeof alarm?.occurrence !== "string" || typeof alarm.id !== "string") return undefined;
     // An escalation's msg.recipients names the group this mail goes to, hence its thread.
     const group = msg.recipients === undefined ? this.def.recipients : recipientsNamed(this.RED, msg.recipients).id;
-    return { occurrence: alarm.occurrence, alarm: alarm.id, group: threadGroup(group) };
+    return { occurrence: alarm.occurrence, alarm: alarm.id, group: threadGroup(group, recipient ?? undefined) };
   }
 
   /**
@@ -340,13 +356,17 @@ export class SendNode implements OutboxListener {
         // Alone in its window, the msg goes as its own mail, in its thread like any other.
         await this.inThread(
           msgs[0],
-          () =>
-            composer.compose(
+          null,
+          async () => {
+            const link = await this.ackLink(server, msgs[0], null);
+            return composer.compose(
               this.group(),
               msgs[0] as MessageFields,
-              this.view(msgs[0], new Date(items[0].at)),
+              { ...this.view(msgs[0], new Date(items[0].at)), ...(link ? { ackUrl: link.url } : {}) },
               this.missingAttachments(msgs[0]),
-            ),
+              link,
+            );
+          },
           (mail) => this.queue(server, mail, waitings, ranks[0], JSON.stringify(items[0].msg ?? null)),
         );
         return;
@@ -470,6 +490,39 @@ export class SendNode implements OutboxListener {
     return server;
   }
 
+  /**
+   * The mails one msg makes, each with its thread's recipient: one to the group, or with an `individual` group one per
+   * recipient (when the msg brings no addresses of its own), each then a thread of its own.
+   */
+  private parts(msg: NodeMessageInFlow): Array<{ group: RecipientGroup | undefined; recipient: string | null }> {
+    const group = this.group(msg);
+    const ownAddresses = msg.to !== undefined || msg.cc !== undefined || msg.bcc !== undefined;
+    const everyone = group ? [...group.to, ...group.cc, ...group.bcc] : [];
+    // A group with no address at all makes the one mail that the composer then refuses, saying why.
+    if (!group?.individual || ownAddresses || everyone.length === 0) return [{ group, recipient: null }];
+    return everyone.map((recipient) => ({
+      group: { ...group, to: [recipient], cc: [], bcc: [] },
+      recipient: recipient.address,
+    }));
+  }
+
+  /**
+   * A mail's acknowledge link, when the server makes links and the msg is about an alarm occurrence that awaits an
+   * acknowledgement; an individual mail's link names its recipient.
+   */
+  private async ackLink(server: ServerNode, msg: NodeMessageInFlow, recipient: string | null) {
+    const claims = server.ackLinks ? ackClaims(msg.alarm) : undefined;
+    if (!claims || !server.ackLinks) return undefined;
+    // An alarm mail without its link still says the alarm: a key that cannot be read is warned about, not fatal.
+    const url = await ackUrl(this.RED, server.ackLinks, { ...claims, recipient }, Date.now()).catch((err: unknown) => {
+      this.node.warn(
+        this.RED._("alarm-mail-send.ackLinkFailed", { reason: err instanceof Error ? err.message : String(err) }),
+      );
+      return undefined;
+    });
+    return url === undefined ? undefined : { url, label: this.RED._("alarm-mail-send.ackLink") };
+  }
+
   /** The group of this msg: the one `msg.recipients` names (an escalation's level), else the node's own. */
   private group(msg?: NodeMessageInFlow) {
     if (msg?.recipients !== undefined) {
@@ -507,6 +560,53 @@ export class SendNode implements OutboxListener {
       ...timestampFields(now),
     };
   }
+}
+
+/**
+ * What an acknowledge link names, from `msg.alarm` as the block sends it: its occurrence ("<block node id>/<alarm
+ * id>/<time>") names the block. Undefined for a msg that is not about an occurrence awaiting an acknowledgement.
+ */
+function ackClaims(alarm: unknown): { block: string; alarm: string; occurrence: string } | undefined {
+  if (alarm === null || typeof alarm !== "object") return undefined;
+  const { id, occurrence, ackedAt, state } = alarm as Record<string, unknown>;
+  if (typeof id !== "string" || typeof occurrence !== "string" || ackedAt !== null) return undefined;
+  if (state !== "unacked" && state !== "rtn-unacked") return undefined;
+  const block = occurrence.slice(0, occurrence.indexOf("/"));
+  if (block === "" || !occurrence.startsWith(`${block}/${id}/`)) return undefined;
+  return { block, alarm: id, occurrence };
+}
+
+/**
+ * One msg mailed as several mails (an `individual` group): it leaves once, when every mail has its outcome, on
+ * output 1 with `msg.mail` (the last mail's) and `msg.mails` (each mail's, in the group's order), or on output 2
+ * with the first failure's `msg.error` when any failed.
+ */
+function together(waiting: Waiting, count: number): Waiting[] {
+  const parts = Array.from({ length: count }, () => ({ ...waiting.msg }) as NodeMessageInFlow);
+  let left = count;
+  let failure: Error | undefined;
+  let failed: NodeMessageInFlow | undefined;
+  return parts.map((part) => ({
+    msg: part,
+    send: () => undefined,
+    done: (err?: Error) => {
+      if (err && !failure) {
+        failure = err;
+        failed = part;
+      }
+      if (--left > 0) return;
+      waiting.msg.mails = parts.map((p) => p.mail ?? null);
+      waiting.msg.mail = parts[count - 1].mail;
+      if (failed) {
+        waiting.msg.error = failed.error;
+        waiting.send([null, waiting.msg]);
+        waiting.done(failure);
+      } else {
+        waiting.send([waiting.msg, null]);
+        waiting.done();
+      }
+    },
+  }));
 }
 
 /** The alarm's priority (1, most urgent, to 4) orders the outbox; without an alarm, the mail's priority does. */

@@ -6,13 +6,19 @@ import type { TokenSet } from "../../lib/oauth/OAuthClient";
 import type { TokenProvider } from "../../lib/oauth/TokenProvider";
 import type { EventOrder } from "../../lib/outbox/EventOrder";
 import { Outbox, type OutboxEntry, type SentEntry, type StoredMail } from "../../lib/outbox/Outbox";
-import { parseServerSettings, type ServerConfig, type ServerCredentials } from "../../lib/server/ServerSettings";
+import {
+  parseServerSettings,
+  type AckLinkSettings,
+  type ServerConfig,
+  type ServerCredentials,
+} from "../../lib/server/ServerSettings";
 import { createTokenProvider, createTransport } from "../../lib/server/ServerStack";
 import type { DeliveryReceipt, Transport } from "../../lib/transport/Transport";
 import { describeError } from "../kit/i18n";
 import { reportConfigError } from "../kit/lifecycle";
 import { deployedNode } from "../kit/nodes";
 import { nodeDataPath } from "../kit/storage";
+import { enableAckLinks } from "./ackLinks";
 import { tokenStore } from "./tokens";
 
 export type ServerNodeDef = NodeDef & ServerConfig;
@@ -50,6 +56,8 @@ export class ServerNode {
   private scheduler?: DeliveryScheduler;
   private outbox?: Outbox;
   private ready: Promise<void>;
+  /** Where recipients reach this gateway to acknowledge, when alarm mails carry links (`ackBaseUrl`). */
+  readonly ackLinks?: AckLinkSettings;
   /** The OAuth2 token provider, when this server logs in with XOAUTH2. */
   readonly tokens?: Promise<TokenProvider>;
   private readonly listeners = new Map<string, OutboxListener>();
@@ -72,6 +80,8 @@ export class ServerNode {
     try {
       const settings = parseServerSettings(def, node.credentials ?? {});
       this.composer = new MailComposer(settings.sender);
+      this.ackLinks = settings.ack;
+      if (settings.ack) enableAckLinks(node.id, true);
       const oauth = settings.oauth;
       const account = settings.connection.user;
       const tokens = oauth
@@ -190,6 +200,7 @@ export class ServerNode {
   /** Stops delivery within Node-RED's close budget; mails not yet accepted stay queued for the next start. */
   async close(): Promise<void> {
     this.closing = true;
+    enableAckLinks(this.node.id, false);
     await this.ready;
     clearTimeout(this.publishTimer);
     await this.scheduler?.close(10_000);
