@@ -250,7 +250,8 @@ function count(value: unknown, fallback: number, field: string, rule: SettingRul
 function duration(value: unknown, fallbackMs: number, field: string, unit = 1): number {
   if (value === undefined || value === null || value === "") return fallbackMs;
   const ms = readDuration(value, { least: unit, whole: true, unit });
-  if (ms === undefined) throw invalidSetting(field, "positive");
+  // Not the dialog's "positive" rule: a time may also be too long for a timer, which that rule does not say.
+  if (ms === undefined) throw new MailError("config-invalid", { field });
   return ms;
 }
 
