@@ -117,6 +117,16 @@ describe("first hour: a node that cannot work says so at deploy", () => {
     await logged("group-cc", cc);
   });
 
+  it("a report node naming a block that is not deployed: red at once, one error naming it", async () => {
+    const editor = await deploy(
+      [{ id: "report", z: "tab", type: "alarm-mail-report", period: "day", blocks: ["gone"], wires: [[]] }],
+      ["report"],
+    );
+    assert.deepEqual(editor.of("report"), CONFIG_STATUS);
+    await logged("report", english("alarm-mail-report", "errors.report-block-missing", { id: "gone" }));
+    assert.equal(errorsOf("report").length, 1, "one error");
+  });
+
   it("a server with port 70000: its send node is red at once, in the words of the dialog's port rule", async () => {
     const editor = await deploy(
       [
