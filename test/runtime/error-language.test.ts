@@ -6,6 +6,7 @@ import type { NodeAPI } from "node-red";
 import { AlarmError } from "../../nodes/lib/alarm/AlarmError";
 import { CsvError } from "../../nodes/lib/csv/CsvError";
 import { MailError } from "../../nodes/lib/mail/MailError";
+import { ReportError } from "../../nodes/lib/report/ReportError";
 import { ScreenshotError } from "../../nodes/lib/screenshot/ScreenshotError";
 import { TraceError } from "../../nodes/lib/trace/TraceError";
 import { describeError } from "../../nodes/red/kit/i18n";
@@ -18,7 +19,14 @@ const i18n = createRequire(require.resolve("node-red/package.json"))("@node-red/
   i: { changeLanguage(lang: string): Promise<unknown> };
 };
 const LOCALES = join(__dirname, "..", "..", "locales");
-const TYPES = ["alarm-mail-server", "alarm-mail-block", "alarm-mail-csv", "alarm-mail-trace", "alarm-mail-screenshot"];
+const TYPES = [
+  "alarm-mail-server",
+  "alarm-mail-block",
+  "alarm-mail-csv",
+  "alarm-mail-trace",
+  "alarm-mail-screenshot",
+  "alarm-mail-report",
+];
 const RED = { _: (key: string, params?: object) => i18n._(key, params) } as unknown as NodeAPI;
 
 before(async () => {
@@ -33,6 +41,7 @@ describe("describeError: one translator for every family of coded errors", () =>
     new CsvError("csv-block-missing", { id: "b1" }),
     new TraceError("trace-topic-missing"),
     new ScreenshotError("screenshot-timeout", { ms: 10000, step: "launch" }),
+    new ReportError("report-block-missing", { id: "b1" }),
   ];
 
   for (const lang of ["en-US", "fr"]) {

@@ -29,11 +29,27 @@ afterEach(async () => {
   statuses = undefined;
 });
 
-/** A text of a node's English catalogue, filled as Node-RED fills it. */
-function english(type: string, key: string, params: Record<string, string | number> = {}): string {
-  const catalogue = JSON.parse(readFileSync(join(__dirname, "..", "..", "locales", "en-US", `${type}.json`), "utf8"));
+/** A text of a node's catalogue in `lang`, filled as Node-RED fills it. */
+function catalogueText(lang: string, type: string, key: string, params: Record<string, string | number> = {}): string {
+  const catalogue = JSON.parse(readFileSync(join(__dirname, "..", "..", "locales", lang, `${type}.json`), "utf8"));
   const text = key.split(".").reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], catalogue);
   return Object.entries(params).reduce((t, [name, value]) => t.split(`__${name}__`).join(String(value)), String(text));
+}
+
+const english = (type: string, key: string, params: Record<string, string | number> = {}) =>
+  catalogueText("en-US", type, key, params);
+
+/**
+ * Waits until node `id` has logged an error ending with `words`: the log comes through the runtime's stdout, which
+ * may arrive after the status that the comms carried.
+ */
+async function logged(id: string, words: string): Promise<void> {
+  await until(
+    () => errorsOf(id).some((line) => line.endsWith(words)),
+    `the error of ${id}: ${words}`,
+    10_000,
+    () => red?.output ?? "",
+  );
 }
 
 /** The lines of the runtime's log that say an error of node `id`. */
@@ -69,8 +85,8 @@ describe("first hour: a node that cannot work says so at deploy", () => {
     );
     assert.deepEqual(editor.of("send"), CONFIG_STATUS);
     const words = english("alarm-mail-server", "errors.config-missing", { field: "server" });
-    assert.deepEqual(errorsOf("send").length, 1);
-    assert.ok(errorsOf("send")[0].endsWith(words), errorsOf("send")[0]);
+    await logged("send", words);
+    assert.equal(errorsOf("send").length, 1, "one error");
   });
 
   it("a recipient group with two mistyped addresses: its send node is red at once, and both are named", async () => {
@@ -92,22 +108,23 @@ describe("first hour: a node that cannot work says so at deploy", () => {
       field: "to",
       addresses: '"shift lead at plant", "ops.plant.example"',
     });
-    assert.ok(
-      errorsOf("group").some((line) => line.endsWith(both)),
-      red?.output,
-    );
-    assert.ok(
-      errorsOf("send").some((line) => line.endsWith(both)),
-      "the send node says why",
-    );
+    await logged("group", both);
+    await logged("send", both);
     const cc = english("alarm-mail-server", "errors.address-invalid", {
       field: "cc",
       address: "boss at plant.example",
     });
-    assert.ok(
-      errorsOf("group-cc").some((line) => line.endsWith(cc)),
-      red?.output,
+    await logged("group-cc", cc);
+  });
+
+  it("a report node naming a block that is not deployed: red at once, one error naming it", async () => {
+    const editor = await deploy(
+      [{ id: "report", z: "tab", type: "alarm-mail-report", period: "day", blocks: ["gone"], wires: [[]] }],
+      ["report"],
     );
+    assert.deepEqual(editor.of("report"), CONFIG_STATUS);
+    await logged("report", english("alarm-mail-report", "errors.report-block-missing", { id: "gone" }));
+    assert.equal(errorsOf("report").length, 1, "one error");
   });
 
   it("a server with port 70000: its send node is red at once, in the words of the dialog's port rule", async () => {
@@ -121,14 +138,8 @@ describe("first hour: a node that cannot work says so at deploy", () => {
     assert.deepEqual(editor.of("send"), CONFIG_STATUS);
     const rule = english("alarm-mail-server", "alarm-mail-server.validation.port");
     const words = english("alarm-mail-server", "errors.config-rule", { field: "port", validation: rule });
-    assert.ok(
-      errorsOf("server").some((line) => line.endsWith(words)),
-      red?.output,
-    );
-    assert.ok(
-      errorsOf("send").some((line) => line.endsWith(words)),
-      red?.output,
-    );
+    await logged("server", words);
+    await logged("send", words);
   });
 
   it("a CSV node whose block was never deployed: red at once, one error naming it", async () => {
@@ -138,8 +149,8 @@ describe("first hour: a node that cannot work says so at deploy", () => {
     );
     assert.deepEqual(editor.of("csv"), CONFIG_STATUS);
     const words = english("alarm-mail-csv", "errors.csv-block-missing", { id: "gone" });
-    assert.equal(errorsOf("csv").length, 1);
-    assert.ok(errorsOf("csv")[0].endsWith(words), errorsOf("csv")[0]);
+    await logged("csv", words);
+    assert.equal(errorsOf("csv").length, 1, "one error");
   });
 });
 
@@ -289,5 +300,22 @@ describe("first hour: the demo of npm start", () => {
     await smtp.waitFor(2);
     await until(async () => (await pressed()) === 3, "the person's press");
     assert.equal(smtp.received.length, 2, "one mail at the first start, one for the person's new alarm");
+  });
+});
+
+describe("first hour: statuses in a French runtime", () => {
+  it("counts in the runtime's French, short; fixed words as keys that the editor translates", async () => {
+    red = await NodeRedProcess.start({ lang: "fr" });
+    const editor = (statuses = await EditorStatuses.open(red.url));
+    await red.deploy([
+      { id: "tab", type: "tab", label: "premier contact" },
+      { id: "block", z: "tab", type: "alarm-mail-block", block: 1, alarms: [HIGH], wires: [[]] },
+      { id: "send", z: "tab", type: "alarm-mail-send", server: "", wires: [[], []] },
+    ]);
+    await until(() => editor.of("block") !== undefined && editor.of("send") !== undefined, "both statuses");
+    assert.equal(editor.of("block")?.text, "0 act., 0 à acq.");
+    assert.equal(editor.of("send")?.text, CONFIG_STATUS.text);
+    const words = catalogueText("fr", "alarm-mail-server", "errors.config-missing", { field: "server" });
+    await logged("send", words);
   });
 });

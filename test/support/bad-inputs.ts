@@ -616,17 +616,17 @@ for (const [name, body, field, expected] of [
   cases.push(route(`verify: ${name}`, "POST", verify, body, invalid(SERVER, field, expected)));
 }
 const base = { host: "127.0.0.1", port: 2, security: "none", auth: "none", from: "gw@plant.example" };
-for (const [name, config, field] of [
-  ["no host", { ...base, host: "" }, "host"],
-  ["a host with a space", { ...base, host: "smtp example" }, "host"],
-  ["a number as host", { ...base, host: 42 }, "host"],
-  ["port 70000", { ...base, port: 70000 }, "port"],
-  ["port -1", { ...base, port: -1 }, "port"],
-  ["port as words", { ...base, port: "smtp" }, "port"],
-  ["an unknown security", { ...base, security: "ssl3" }, "security"],
-  ["an unknown login method", { ...base, auth: "kerberos" }, "auth"],
-  ["a sender that is no address", { ...base, from: "gateway" }, "from"],
-  ["two senders", { ...base, from: "a@b.example, c@d.example" }, "from"],
+for (const [name, config, field, rule] of [
+  ["no host", { ...base, host: "" }, "host", "host"],
+  ["a host with a space", { ...base, host: "smtp example" }, "host", "host"],
+  ["a number as host", { ...base, host: 42 }, "host", "host"],
+  ["port 70000", { ...base, port: 70000 }, "port", "port"],
+  ["port -1", { ...base, port: -1 }, "port", "port"],
+  ["port as words", { ...base, port: "smtp" }, "port", "port"],
+  ["an unknown security", { ...base, security: "ssl3" }, "security", "choice"],
+  ["an unknown login method", { ...base, auth: "kerberos" }, "auth", "choice"],
+  ["a sender that is no address", { ...base, from: "gateway" }, "from", "from"],
+  ["two senders", { ...base, from: "a@b.example, c@d.example" }, "from", "from"],
   ["a sender name with a line break", { ...base, fromName: "A\r\nBcc: x@y.example" }, "fromName"],
   ["a connection timeout of 1e300", { ...base, connectionTimeout: 1e300 }, "connectionTimeout"],
   ["a socket timeout of eleven years", { ...base, socketTimeout: 11 * 365 * 86_400_000 }, "socketTimeout"],
@@ -636,19 +636,15 @@ for (const [name, config, field] of [
   ["a maximum age as words", { ...base, maxAgeHours: "a day" }, "maxAgeHours"],
   ["an EHLO name with a space", { ...base, ehloName: "my gateway" }, "ehloName"],
   ["an EHLO name with an underscore", { ...base, ehloName: "gw_01" }, "ehloName"],
-  ["a login without a user", { ...base, auth: "plain" }, "user"],
-  ["zero addresses allowed", { ...base, maxAddresses: 0 }, "maxAddresses"],
-  ["a rate of -5 a minute", { ...base, rateMinute: -5 }, "rateMinute"],
-] as Array<[string, Record<string, unknown>, string]>) {
-  cases.push(
-    route(
-      `verify: ${name}`,
-      "POST",
-      verify,
-      { config },
-      { status: 200, ok: false, message: mailError("config-invalid", { field }) },
-    ),
-  );
+  ["a login without a user", { ...base, auth: "plain" }, "user", "user"],
+  ["zero addresses allowed", { ...base, maxAddresses: 0 }, "maxAddresses", "positive"],
+  ["a rate of -5 a minute", { ...base, rateMinute: -5 }, "rateMinute", "cap"],
+] as Array<[string, Record<string, unknown>, string, string?]>) {
+  // A setting the dialog checks too is refused with the dialog's words for its rule.
+  const message = rule
+    ? mailError("config-rule", { field, validation: text(SERVER, `alarm-mail-server.validation.${rule}`) })
+    : mailError("config-invalid", { field });
+  cases.push(route(`verify: ${name}`, "POST", verify, { config }, { status: 200, ok: false, message }));
 }
 cases.push(
   route("verify: __proto__ as id", "POST", "/alarm-mail-server/__proto__/verify", {}, unknown("__proto__")),

@@ -179,26 +179,34 @@ describe("ServerSettings", () => {
     assert.equal(parseServerSettings(config, { user: "gw", password: "pw" }).connection.auth, "auto");
   });
 
-  it("names the setting that is wrong", () => {
-    const cases: Array<[Record<string, unknown>, string]> = [
-      [{ host: "" }, "host"],
-      [{ host: "a b" }, "host"],
-      [{ host: "h", from: "nope" }, "from"],
-      [{ host: "h", from: "a@plant.example", auth: "none", security: "ssl" }, "security"],
-      [{ host: "h", from: "a@plant.example", auth: "none", port: "0" }, "port"],
-      [{ host: "h", from: "a@plant.example", auth: "none", port: 65536 }, "port"],
-      [{ host: "h", from: "a@plant.example", auth: "plain" }, "user"],
-      [{ host: "h", from: "a@plant.example", auth: "none", maxAttachments: -1 }, "maxAttachments"],
-      [{ host: "h", from: "a@plant.example", auth: "none", ackBaseUrl: "ftp://gw.plant.example" }, "ackBaseUrl"],
-      [{ host: "h", from: "a@plant.example", auth: "none", ackBaseUrl: "https://gw/?x=1" }, "ackBaseUrl"],
-      [{ host: "h", from: "a@plant.example", auth: "none", ackBaseUrl: "https://op:pw@gw" }, "ackBaseUrl"],
-      [{ host: "h", from: "a@plant.example", auth: "none", ackLinkTtl: 59_999 }, "ackLinkTtl"],
-      [{ host: "h", from: "a@plant.example", auth: "none", ackLinkTtl: "a day" }, "ackLinkTtl"],
+  it("names the setting that is wrong, and the dialog's rule it breaks", () => {
+    const ok = { host: "h", from: "a@plant.example", auth: "none" };
+    const cases: Array<[Record<string, unknown>, string, string | undefined]> = [
+      [{ host: "" }, "host", "host"],
+      [{ host: "a b" }, "host", "host"],
+      [{ host: "h", from: "nope" }, "from", "from"],
+      [{ ...ok, security: "ssl" }, "security", "choice"],
+      [{ ...ok, port: "0" }, "port", "port"],
+      [{ ...ok, port: 65536 }, "port", "port"],
+      [{ host: "h", from: "a@plant.example", auth: "plain" }, "user", "user"],
+      [{ ...ok, maxAttachments: -1 }, "maxAttachments", "positive"],
+      [{ ...ok, rateHour: 1.5 }, "rateHour", "cap"],
+      [{ ...ok, ehloName: "gw_01" }, "ehloName", undefined],
+      [{ ...ok, ackBaseUrl: "ftp://gw.plant.example" }, "ackBaseUrl", "url"],
+      [{ ...ok, ackBaseUrl: "https://gw/?x=1" }, "ackBaseUrl", undefined],
+      [{ ...ok, ackBaseUrl: "https://op:pw@gw" }, "ackBaseUrl", undefined],
+      [{ ...ok, ackLinkTtl: 59_999 }, "ackLinkTtl", undefined],
+      [{ ...ok, ackLinkTtl: "a day" }, "ackLinkTtl", undefined],
     ];
-    for (const [config, field] of cases) {
+    for (const [config, field, rule] of cases) {
       assert.throws(
         () => parseServerSettings(config),
-        (err: unknown) => err instanceof MailError && err.code === "config-invalid" && err.params.field === field,
+        (err: unknown) =>
+          err instanceof MailError &&
+          err.code === (rule ? "config-rule" : "config-invalid") &&
+          err.params.field === field &&
+          err.params.validation === rule &&
+          (rule === undefined || err.terms.includes("validation")),
         JSON.stringify(config),
       );
     }

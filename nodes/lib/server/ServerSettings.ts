@@ -288,7 +288,8 @@ function duration(
 ): number {
   if (value === undefined || value === null || value === "") return fallbackMs;
   const ms = readDuration(value, { least: unit, whole: true, unit, ...range });
-  if (ms === undefined) throw invalidSetting(field, "positive");
+  // Not the dialog's "positive" rule: a time may also be too long for a timer, which that rule does not say.
+  if (ms === undefined) throw new MailError("config-invalid", { field });
   return ms;
 }
 
