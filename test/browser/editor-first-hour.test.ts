@@ -61,4 +61,25 @@ describe("the first hour in the editor", () => {
     assert.equal(await tray.locator("#node-input-server").inputValue(), "srv");
     await editor.cancel();
   });
+
+  it("names every bad address of a recipient group in the runtime's words; examples read as examples", async () => {
+    const id = await editor.drag("alarm-mail-send", 300, 300);
+    await editor.openDialog(id);
+    await editor.tray().locator("#node-input-btn-recipients-edit").click();
+    const to = editor.page.locator("#node-config-input-to");
+    await to.waitFor();
+    assert.match((await to.getAttribute("placeholder")) ?? "", /^e\.g\. /, "an example, not a value");
+    await to.fill("operator@plant.example, maintenance at plant, night@");
+    await to.press("Tab");
+    assert.equal(await editor.invalid(to), true);
+    await to.hover();
+    const tip = editor.page.locator(".red-ui-popover").filter({ hasText: "not valid" });
+    await tip.waitFor();
+    assert.equal(
+      (await tip.textContent())?.trim(),
+      'To: "maintenance at plant", "night@" are not valid e-mail addresses.',
+    );
+    await editor.cancel();
+    await editor.cancel();
+  });
 });

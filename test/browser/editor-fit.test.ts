@@ -112,6 +112,7 @@ describe("every dialog fits at Node-RED's default width, in four languages", () 
         assert.ok((await bar.evaluate((el) => el.getBoundingClientRect().width)) <= SIDEBAR_WIDTH + 2);
         problems.push(...show("sidebar tabs", await cutTexts(bar.locator(".red-ui-tabs").first())));
         problems.push(...show("outbox", await cutTexts(sidebar)));
+        await editor.screenshot(`alarm-mail-outbox-tab-${language}`, bar);
       } finally {
         await editor.close();
       }

@@ -451,7 +451,7 @@ describe(
         relay
           .locator(".alarm-mail-outbox-section")
           .filter({ has: page.locator(`.alarm-mail-outbox-heading-${kind}`) })
-          .locator("tbody tr");
+          .locator(".alarm-mail-outbox-entry");
       await heading("failed")
         .filter({ hasText: count("failed", 1) })
         .waitFor();

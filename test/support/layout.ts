@@ -54,6 +54,24 @@ export async function cutTexts(root: Locator): Promise<Cut[]> {
         cuts.push({ what: name(el), text, needs: el.scrollWidth, has: el.clientWidth });
         continue;
       }
+      // Text that runs past an ancestor that clips it (a tab of fixed width): cut though its own box is whole.
+      const range = document.createRange();
+      range.selectNodeContents(el);
+      const extent = range.getBoundingClientRect();
+      let clipped = false;
+      for (let up = el.parentElement; up && !clipped; up = up === top ? null : up.parentElement) {
+        const clip = getComputedStyle(up);
+        if (clip.overflowX === "visible") continue;
+        // It clips at its padding box, inside its borders.
+        const box = up.getBoundingClientRect();
+        const right = box.right - parseFloat(clip.borderRightWidth);
+        const left = box.left + parseFloat(clip.borderLeftWidth);
+        if (extent.right > right + 0.5 || extent.left < left - 0.5) {
+          cuts.push({ what: name(el), text, needs: Math.ceil(extent.width), has: Math.floor(right - extent.left) });
+          clipped = true;
+        }
+      }
+      if (clipped) continue;
       // A single-line label with an ellipsis that the browser drew (scrollWidth can round to the box width).
       if (style.textOverflow === "ellipsis" && style.whiteSpace === "nowrap" && el.children.length === 0) {
         const needs = widthOf(text, el);
