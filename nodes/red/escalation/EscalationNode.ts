@@ -203,7 +203,7 @@ export class EscalationNode {
     const key = `${summary.open}|${summary.unacked}|${summary.held}|${time}`;
     if (key === this.lastStatus) return;
     this.lastStatus = key;
-    const params = { unacked: summary.unacked, held: summary.held, time, open: summary.open };
+    const params = { unacked: summary.unacked, held: summary.held, hhmm: time, open: summary.open };
     let status: NodeStatus;
     if (summary.open === 0) {
       status = { fill: "green", shape: "dot", text: this.RED._("alarm-mail-escalation.status.idle") };
