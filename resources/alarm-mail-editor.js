@@ -148,14 +148,16 @@
   }
 
   /**
-   * Sets a new node's config property to the only config node of that type, when there is exactly one: a person with
-   * one server does not have to choose it from a list that starts at "none".
+   * Sets a new node's property to the only node of that type (a config node, or a node on a flow such as a block),
+   * when there is exactly one: a person with one server does not have to choose it from a list that starts at "none".
    */
-  function onlyConfig(node, property, type) {
+  function onlyNode(node, property, type) {
     if (node[property]) {
       return;
     }
-    var found = [];
+    var found = RED.nodes.filterNodes({ type: type }).map(function (other) {
+      return other.id;
+    });
     RED.nodes.eachConfig(function (config) {
       if (config.type === type) {
         found.push(config.id);
@@ -169,7 +171,7 @@
   }
 
   window.AlarmMailEditor = {
-    onlyConfig: onlyConfig,
+    onlyNode: onlyNode,
     fitDefaultWidth: fitDefaultWidth,
     translator: translator,
     isEnvVar: isEnvVar,

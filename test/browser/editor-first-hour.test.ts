@@ -31,6 +31,7 @@ describe("the first hour in the editor", () => {
         from: "gateway@plant.example",
       },
       { id: "grp", type: "alarm-mail-recipients", name: "Operators", to: "operator@plant.example" },
+      { id: "blk", z: "tab", type: "alarm-mail-block", block: "1", alarms: [], x: 120, y: 60, wires: [[]] },
     ]);
     editor = await Editor.open(red);
   });
@@ -60,6 +61,9 @@ describe("the first hour in the editor", () => {
     const tray = await editor.openDialog(id);
     assert.equal(await tray.locator("#node-input-server").inputValue(), "srv");
     await editor.cancel();
+
+    const csv = await editor.drag("alarm-mail-csv", 300, 400);
+    assert.equal(await editor.page.evaluate((added) => window.RED.nodes.node(added)?.block, csv), "blk");
   });
 
   it("names every bad address of a recipient group in the runtime's words; examples read as examples", async () => {

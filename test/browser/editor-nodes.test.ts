@@ -120,7 +120,9 @@ describe("every node, from the palette to a delivered mail, in the Node-RED edit
     await editor.wire(ids.inject, ids.trace);
 
     assert.equal(await editor.marked(ids.send), true, "no server yet");
-    assert.equal(await editor.marked(ids.csv), true, "no block chosen yet");
+    // The only block of the flows is the CSV node's block from the start.
+    assert.equal(await editor.page.evaluate((id) => window.RED.nodes.node(id)?.block, ids.csv), ids.block);
+    assert.equal(await editor.marked(ids.csv), false);
     const refused = await editor.tryDeploy();
     assert.ok(
       refused.some((entry) => entry.includes("alarm-mail-send")),
