@@ -140,7 +140,7 @@ describe("the outbox sidebar plugin", { skip: findChromium().path ? false : "no 
         try {
           const sidebar = await editor.sidebar(PLUGIN);
           const relay = sidebar.locator(".alarm-mail-outbox-server", { hasText: "Relay a" });
-          const threaded = relay.locator(`tbody tr[data-thread="${rootId}"]`);
+          const threaded = relay.locator(`.alarm-mail-outbox-entry[data-thread="${rootId}"]`);
           await until(async () => (await threaded.count()) === 3, "three rows of one thread", 15_000);
           const marks = await threaded.locator(".alarm-mail-outbox-thread").allTextContents();
           const says = (position: number) =>
@@ -148,13 +148,13 @@ describe("the outbox sidebar plugin", { skip: findChromium().path ? false : "no 
           assert.deepEqual(marks, [says(3), says(2), says(1)], "the sent log is newest first");
           assert.equal(
             await threaded
-              .and(relay.locator(`tr[data-id="${rootId}"]`))
+              .and(relay.locator(`.alarm-mail-outbox-entry[data-id="${rootId}"]`))
               .locator(".alarm-mail-outbox-thread")
               .textContent(),
             says(1),
             "the root is the thread's first mail",
           );
-          const plain = relay.locator("tbody tr", { hasText: "no alarm" });
+          const plain = relay.locator(".alarm-mail-outbox-entry", { hasText: "no alarm" });
           assert.equal(await plain.locator(".alarm-mail-outbox-thread").count(), 0, "a mail about no alarm");
           // At the sidebar's default width the mark is whole: not cut by the column's ellipsis.
           for (const mark of await threaded.locator(".alarm-mail-outbox-thread").all()) {
@@ -166,9 +166,9 @@ describe("the outbox sidebar plugin", { skip: findChromium().path ? false : "no 
           );
           assert.equal(new Set(edges).size, 1, "one colour for the thread");
           assert.match(
-            (await threaded.first().getAttribute("title")) ?? "",
+            (await threaded.first().locator(".alarm-mail-outbox-details").textContent()) ?? "",
             /Basin 2 bacteria level high/,
-            "the title names the thread's topic",
+            "the details name the thread's topic",
           );
         } finally {
           await editor.close();
