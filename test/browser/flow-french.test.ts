@@ -19,7 +19,7 @@ describe("a French flow with its statuses", () => {
 
   before(async () => {
     sink = await sinks.start();
-    red = await NodeRedProcess.start();
+    red = await NodeRedProcess.start({ lang: "fr" });
     await red.deploy([
       { id: "tab", type: "tab", label: "Bassin 2" },
       {
