@@ -162,7 +162,9 @@ describe("alarm-mail-inbox: acknowledge by reply, with a real Node-RED, SMTP ser
     // The outbox may send a new trigger before the last recovery: the trigger mail is found by its subject.
     const triggerMail = async (count: number) => {
       for (const mail of (await mails(count)).slice().reverse()) {
-        if ((await mail.parse()).subject?.endsWith(": ALARM")) return mail;
+        // A trigger starts its thread: a later mail of an occurrence carries "Re: " and the trigger's subject.
+        const subject = (await mail.parse()).subject ?? "";
+        if (subject.endsWith(": ALARM") && !subject.startsWith("Re: ")) return mail;
       }
       throw new Error("no trigger mail");
     };
@@ -362,7 +364,8 @@ describe("alarm-mail-inbox: acknowledge by reply, with a real Node-RED, SMTP ser
     );
     const ackMail = async () => {
       for (const mail of sink.received.slice(before + 1)) {
-        if ((await mail.parse()).subject?.endsWith(": acknowledged")) return true;
+        // In the trigger's thread: the ack mail's own subject is the first line of its text.
+        if ((await mail.parse()).text?.split("\n")[0].endsWith(": acknowledged")) return true;
       }
       return false;
     };
