@@ -81,9 +81,6 @@ describe("the outbox, found and read at the sidebar's default width", () => {
     await sinks.closeAll();
   });
 
-  /** The sidebar's tab now shown. */
-  const shownTab = () => editor.page.locator("#red-ui-sidebar .red-ui-tabs li.active").first().getAttribute("id");
-
   it("opens from the server's dialog, with a button", async () => {
     await editor.sidebar("info");
     await editor.openDialog("s1");
@@ -91,18 +88,18 @@ describe("the outbox, found and read at the sidebar's default width", () => {
     const button = editor.page.locator("#alarm-mail-server-outbox");
     await button.waitFor();
     await button.click();
-    await editor.page.locator("#red-ui-tab-alarm-mail-outbox.active").waitFor();
+    await editor.sidebarShows("alarm-mail-outbox");
     await editor.cancel();
     await editor.cancel();
   });
 
   it("opens from the main menu", async () => {
     await editor.sidebar("info");
-    assert.notEqual(await shownTab(), "red-ui-tab-alarm-mail-outbox");
+    assert.equal(await editor.sidebarShown("alarm-mail-outbox"), false);
     await editor.page.click("#red-ui-header-button-sidemenu");
     await editor.page.hover("#menu-item-view-menu");
     await editor.page.click("#menu-item-alarm-mail-outbox");
-    await editor.page.locator("#red-ui-tab-alarm-mail-outbox.active").waitFor();
+    await editor.sidebarShows("alarm-mail-outbox");
   });
 
   it("shows every mail whole at the default sidebar width, with details on demand", async () => {

@@ -274,6 +274,28 @@ export class Editor {
       : this.sidebarTabs(tab);
   }
 
+  /** Waits until the sidebar shows `tab`, however it was opened (a button, a menu entry), in Node-RED 4 or 5. */
+  async sidebarShows(tab: string): Promise<void> {
+    await this.page
+      .locator(`#red-ui-tab-${tab}.active, .red-ui-sidebar-tab-bar button.selected[data-tab-id='${tab}']`)
+      .first()
+      .waitFor();
+  }
+
+  /** Whether the sidebar shows `tab` now. */
+  async sidebarShown(tab: string): Promise<boolean> {
+    const shown = this.page.locator(
+      `#red-ui-tab-${tab}.active, .red-ui-sidebar-tab-bar button.selected[data-tab-id='${tab}']`,
+    );
+    return (await shown.count()) > 0;
+  }
+
+  /** Where the sidebar names its tabs: Node-RED 4's tab strip, or Node-RED 5's section banners. */
+  async sidebarTabNames(): Promise<Locator> {
+    const strip = this.page.locator("#red-ui-sidebar .red-ui-tabs").first();
+    return (await strip.count()) > 0 ? strip : this.page.locator(".red-ui-sidebar-banner").filter({ visible: true });
+  }
+
   /**
    * Node-RED 4: the tab's icon when the sidebar shows it, otherwise the sidebar's tab menu (the caret beside the
    * icons).
