@@ -26,6 +26,12 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
 }
 
 describe("MailComposer", () => {
+  it("refuses a msg.priority that is an object without a prototype with its own error, not a TypeError", async () => {
+    const composer = new MailComposer(policy());
+    const priority = Object.create(null) as object;
+    assert.equal(await codeOf(composer.compose(group, { payload: "x", priority }, {})), "priority-invalid");
+  });
+
   it("gives every mail its own Message-ID in the sender's domain", async () => {
     const composer = new MailComposer(policy());
     const a = await composer.compose(group, { payload: "x" }, {});

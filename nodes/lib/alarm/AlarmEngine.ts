@@ -2,6 +2,7 @@ import { AlarmError } from "./AlarmError";
 import { durationRangeText, readDuration, type DurationRange } from "../common/Duration";
 import type { AckMode, AlarmDefinition, BlockOptions, Condition, Priority } from "./BlockConfig";
 import { DeadlineQueue } from "./DeadlineQueue";
+import { valueText } from "../common/ValueText";
 
 /**
  * The alarm states of ISA-18.2 / IEC 62682. A latching alarm whose condition cleared keeps `unacked` or `acked`
@@ -300,10 +301,11 @@ export class AlarmEngine {
   update(topic: string, input: unknown, now: number): AlarmEvent[] {
     const slots = this.byTopic.get(topic) ?? [];
     const value = coerceValue(input);
-    if (slots.length > 0 && value === undefined) throw new AlarmError("value-invalid", { topic, value: show(input) });
+    if (slots.length > 0 && value === undefined)
+      throw new AlarmError("value-invalid", { topic, value: valueText(input) });
     const number = Number(value);
     if (!Number.isInteger(number) && slots.some((slot) => slot.def.condition === "bit")) {
-      throw new AlarmError("value-invalid", { topic, value: show(input) });
+      throw new AlarmError("value-invalid", { topic, value: valueText(input) });
     }
     this.begin(now);
     for (const slot of slots) {
@@ -346,7 +348,7 @@ export class AlarmEngine {
     now: number,
   ): AlarmEvent[] {
     if (typeof command !== "string" || !isCommand(command)) {
-      throw new AlarmError("command-invalid", { command: show(command) });
+      throw new AlarmError("command-invalid", { command: valueText(command) });
     }
     // An HMI's "acknowledge all": an ack that names no alarm is for every alarm of the block.
     const slots = this.resolve(command === "ack" && target === undefined ? "*" : target);
@@ -528,7 +530,7 @@ export class AlarmEngine {
     }
     return ids.map((id) => {
       const slot = typeof id === "string" || typeof id === "number" ? this.byId.get(String(id)) : undefined;
-      if (!slot) throw new AlarmError("alarm-unknown", { alarm: show(id) });
+      if (!slot) throw new AlarmError("alarm-unknown", { alarm: valueText(id) });
       return slot;
     });
   }
@@ -809,20 +811,9 @@ function shelveDeadline(duration: unknown, now: number): number | null {
   if (duration === undefined || duration === null || duration === "") return null;
   const ms = readDuration(duration, SHELVE_RANGE);
   if (ms === undefined) {
-    throw new AlarmError("duration-invalid", { duration: show(duration), range: durationRangeText(SHELVE_RANGE) });
+    throw new AlarmError("duration-invalid", { duration: valueText(duration), range: durationRangeText(SHELVE_RANGE) });
   }
   return now + ms;
-}
-
-/** A short, readable form of a value for a message: never a whole object dumped into a log. */
-function show(value: unknown): string {
-  if (typeof value === "string") return value.length > 40 ? `"${value.slice(0, 39)}…"` : `"${value}"`;
-  if (value === null || value === undefined || typeof value === "number" || typeof value === "boolean") {
-    return String(value);
-  }
-  if (Array.isArray(value)) return "an array";
-  if (Buffer.isBuffer(value)) return "a Buffer";
-  return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }
 
 /**

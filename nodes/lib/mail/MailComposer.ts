@@ -7,6 +7,7 @@ import { escapeHtml, renderTemplate, type TemplateView } from "./Template";
 import { isPlainFileName } from "../common/FileName";
 import { typeName } from "../common/PlainObject";
 import type { MailThreading } from "./MailThreading";
+import { valueText } from "../common/ValueText";
 
 /** A recipient group as configured: addresses already parsed, templates not yet rendered. */
 export interface RecipientGroup {
@@ -303,7 +304,7 @@ function priorityOf(value: unknown, alarm: unknown): MailPriority {
     return (alarm as { priority?: unknown } | null | undefined)?.priority === 1 ? "high" : "normal";
   }
   if (typeof value === "string" && (PRIORITIES as readonly string[]).includes(value)) return value as MailPriority;
-  throw new MailError("priority-invalid", { value: String(value) });
+  throw new MailError("priority-invalid", { value: typeof value === "string" ? value : valueText(value) });
 }
 
 function domainOf(address: string): string {
