@@ -99,7 +99,9 @@ describe("in a real Node-RED with admin authentication", () => {
     assert.equal(body.ok, true, body.message);
     const [mail] = (await smtp.waitFor(before + 1)).slice(before);
     assert.deepEqual(mail.to, ["it@plant.example"]);
-    assert.equal((await mail.parse()).subject, "Alarm Mail test");
+    const parsed = await mail.parse();
+    assert.equal(parsed.subject, "Alarm Mail test");
+    assert.equal(parsed.headers.get("auto-submitted"), "auto-generated", "a test mail looks like an alarm mail");
   });
 
   it("keeps the password out of exported flows, the flow file and the log", async () => {

@@ -82,6 +82,20 @@ describe("alarm-mail-send: security modes against a real SMTP server", () => {
   });
 });
 
+describe("alarm-mail-send: mails that robots do not answer", () => {
+  it("marks an alarm mail auto-generated (RFC 3834) and asks Exchange for no out-of-office or auto-reply", async () => {
+    const smtp = await sink({ starttls: false });
+    await loadMailFlow(smtp.port, { server: { security: "none" } });
+    assert.equal((await deliver({ ...alarm })).output, 1);
+    const [mail] = await smtp.waitFor(1);
+    const parsed = await mail.parse();
+    assert.equal(parsed.headers.get("auto-submitted"), "auto-generated");
+    assert.equal(parsed.headers.get("x-auto-response-suppress"), "OOF, AutoReply");
+    const head = mail.raw.toString("utf8").split("\r\n\r\n")[0];
+    assert.equal(head.match(/^Auto-Submitted:/gim)?.length, 1, "one header, not one per layer that adds it");
+  });
+});
+
 describe("alarm-mail-send: certificates", () => {
   it("refuses a self-signed chain when no CA is given", async () => {
     const smtp = await sink();

@@ -82,7 +82,10 @@ describe("Gmail API transport, against a loopback Gmail API and a real OAuth2 se
     const delivered = gmail.delivered.at(-1);
     assert.equal(delivered?.messageId, m.messageId);
     assert.match(receipt.response, new RegExp(`Gmail API id ${delivered.id}`));
-    assert.equal((await simpleParser(delivered.mime)).subject, "Pump 2 tripped");
+    const parsed = await simpleParser(delivered.mime);
+    assert.equal(parsed.subject, "Pump 2 tripped");
+    assert.equal(parsed.headers.get("auto-submitted"), "auto-generated");
+    assert.equal(parsed.headers.get("x-auto-response-suppress"), "OOF, AutoReply");
     assert.match(delivered.mime.toString(), /^Bcc: night-shift@plant\.example/m);
   });
 
@@ -102,6 +105,7 @@ describe("Gmail API transport, against a loopback Gmail API and a real OAuth2 se
     assert.equal(parsed.headers.get("thread-topic"), "Pump 2 tripped");
     assert.equal(parsed.headers.get("thread-index"), ack.thread?.index);
     assert.equal(Buffer.from(String(parsed.headers.get("thread-index")), "base64").length, 27);
+    assert.equal(parsed.headers.get("auto-submitted"), "auto-generated", "beside the thread's headers");
   });
 
   it("tries once more after a 401, with a renewed token if the last is old enough; a second 401 is an authentication fault", async () => {

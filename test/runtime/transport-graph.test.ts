@@ -114,6 +114,8 @@ describe("Microsoft Graph transport, against a loopback Graph and a real OAuth2 
     const parsed = await simpleParser(delivered.mime);
     assert.equal(parsed.subject, "Tank 3 high level");
     assert.match(delivered.mime.toString(), /^Bcc: night-shift@plant\.example/m);
+    assert.equal(parsed.headers.get("auto-submitted"), "auto-generated");
+    assert.equal(parsed.headers.get("x-auto-response-suppress"), "OOF, AutoReply");
   });
 
   it("trusts the service's certificate only through the node's CA", async () => {
@@ -210,6 +212,7 @@ describe("Microsoft Graph transport, against a loopback Graph and a real OAuth2 
       ["values.csv"],
       "the small one stays in the MIME",
     );
+    assert.equal(parsed.headers.get("auto-submitted"), "auto-generated", "a draft keeps the MIME's headers");
     const chunks = graph.log.slice(puts).filter((r) => r.line.startsWith("PUT "));
     assert.equal(chunks.length, 3, "9 MB in chunks of 3.75 MB");
   });

@@ -38,6 +38,10 @@ interface Draft {
  * A mail over 4 MB encoded, or with an attachment of 3 MB or more, becomes a draft from the MIME without its large
  * attachments, which then go up in 3.75 MB chunks through upload sessions, and the draft is sent with `/send`. At most
  * 4 requests at once per mailbox, and none while Graph's `Retry-After` runs.
+ *
+ * Every mail goes as MIME, drafts included, never as a JSON message: Graph keeps a MIME mail's headers, whereas a JSON
+ * message's `internetMessageHeaders` only take names that start with `x-`, which would drop `Auto-Submitted`,
+ * `In-Reply-To`, `References` and `Thread-Index`. Only attachments added to a draft go as JSON, and they carry none.
  */
 export class GraphTransport implements Transport {
   private readonly client: HttpsClient;

@@ -3,6 +3,7 @@ import type Mail from "nodemailer/lib/mailer";
 import type SMTPPool from "nodemailer/lib/smtp-pool";
 import type SMTPTransport from "nodemailer/lib/smtp-transport";
 import { formatAddress } from "../mail/AddressList";
+import { AUTOMATED_MAIL_HEADERS } from "../mail/AutomatedMail";
 import type { OutgoingMail } from "../mail/MailComposer";
 import { smtpProxyFor, type Env } from "./proxy";
 import { tcpReachable } from "./reachable";
@@ -217,7 +218,10 @@ function secureOptions(s: SmtpConnectionSettings): SMTPTransport.Options {
   };
 }
 
-/** The nodemailer form of an OutgoingMail; the Message-ID is ours, so a resend can be recognised as the same mail. */
+/**
+ * The nodemailer form of an OutgoingMail; the Message-ID is ours, so a resend can be recognised as the same mail. The
+ * Graph and Gmail transports build their MIME from it too, so every header here travels whichever way a mail goes.
+ */
 export function toNodemailerMessage(mail: OutgoingMail): Mail.Options {
   return {
     messageId: mail.messageId,
@@ -233,6 +237,7 @@ export function toNodemailerMessage(mail: OutgoingMail): Mail.Options {
     attachments: mail.attachments.map((a) => ({ ...a })),
     priority: mail.priority,
     ...threadingOptions(mail),
+    headers: { ...AUTOMATED_MAIL_HEADERS, ...threadHeaders(mail) },
     disableFileAccess: true,
     disableUrlAccess: true,
   };
@@ -240,16 +245,16 @@ export function toNodemailerMessage(mail: OutgoingMail): Mail.Options {
 
 /**
  * A later mail of an alarm thread answers the root (In-Reply-To) and lists the thread (References); every mail of it
- * carries Outlook's Thread-Topic and Thread-Index. docs/threads.md says what each mail client reads.
+ * carries Outlook's Thread-Topic and Thread-Index (`threadHeaders`). docs/threads.md says what each mail client reads.
  */
 function threadingOptions(mail: OutgoingMail): Mail.Options {
   const thread = mail.thread;
-  if (!thread) return {};
-  const answers = thread.root !== mail.messageId;
-  return {
-    ...(answers ? { inReplyTo: thread.root, references: thread.references } : {}),
-    headers: { "Thread-Topic": thread.topic, "Thread-Index": thread.index },
-  };
+  if (!thread || thread.root === mail.messageId) return {};
+  return { inReplyTo: thread.root, references: thread.references };
+}
+
+function threadHeaders(mail: OutgoingMail): Record<string, string> {
+  return mail.thread ? { "Thread-Topic": mail.thread.topic, "Thread-Index": mail.thread.index } : {};
 }
 
 function addressText(entry: string | Mail.Address): string {
