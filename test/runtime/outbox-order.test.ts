@@ -126,6 +126,39 @@ describe("alarm mails in event order", () => {
     );
   });
 
+  it("a reminder refused once by the server is retried and still arrives before the ack that ended it", async () => {
+    let refused = 0;
+    // The server turns the first reminder away for now (451): its retry is due later than the ack's first try.
+    const onMessage = (mail: { raw: Buffer }) =>
+      refused === 0 && /^reminder /m.test(mail.raw.toString())
+        ? (refused++, { code: 451, message: "try later" })
+        : undefined;
+    const smtp = await sink(0, { onMessage });
+    await loadMailFlow(smtp.port, {
+      recipients: null,
+      server: { retryDelay: 300, retryMaxDelay: 300 },
+      modules: ["alarm-mail-block", "alarm-mail-escalation"],
+      extraNodes: [
+        { id: "ops", type: "alarm-mail-recipients", to: "ops@plant.example", ...recipients },
+        block(["escalation"]),
+        {
+          id: "escalation",
+          z: "tab",
+          type: "alarm-mail-escalation",
+          tz: "UTC",
+          levels: [{ recipients: "ops", after: 0, repeat: 800 }],
+          wires: [["send"]],
+        },
+      ],
+    });
+    const input = helper.getNode("block");
+    input.receive(trigger);
+    await until(() => refused === 1, "the first reminder refused once", 10_000);
+    input.receive(ack);
+    await smtp.waitFor(3, 15_000);
+    assert.deepEqual(await subjects(smtp), [`trigger ${HIGH.id}`, `reminder ${HIGH.id}`, `ack ${HIGH.id}`]);
+  });
+
   it("across a kill -9 while the server hangs", async () => {
     const port = await downPort();
     // A server that takes connections and never greets: the first attempts hang until Node-RED is killed, so after

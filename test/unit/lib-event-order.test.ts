@@ -31,6 +31,40 @@ describe("eventOrderOf", () => {
     assert.equal(eventOrderOf({ event: "ack", alarm: { ...alarm, occurrence: "occ-7" } }, "s", true)?.key, "s occ-7");
   });
 
+  it("places an escalation node's reminders and escalations by msg.escalation.at, before an ack of the same instant", () => {
+    const occurrence = { ...alarm, occurrence: "occ-7" };
+    const remindAt = at("2026-12-06T10:00:04.000Z");
+    const reminder = eventOrderOf(
+      { event: "reminder", alarm: occurrence, escalation: { level: 1, attempt: 2, recipients: "ops", at: remindAt } },
+      "s",
+      true,
+    );
+    // Its trigger was raised a level's delay earlier: it waits behind it in the queue, never for it to come.
+    assert.deepEqual(reminder, { key: "s occ-7", at: remindAt, step: 0.5, expectsEarlier: false });
+    const escalation = eventOrderOf(
+      { event: "escalation", alarm: occurrence, escalation: { at: remindAt } },
+      "s",
+      true,
+    );
+    assert.equal(escalation?.at, remindAt);
+    const ack = eventOrderOf({ event: "ack", alarm: occurrence }, "s", true);
+    const sameInstant = eventOrderOf({ event: "reminder", alarm: occurrence, escalation: { at: ack?.at } }, "s", true);
+    const chains = new OccurrenceChains();
+    chains.add("ack", ack as EventOrder);
+    chains.add("reminder", sameInstant as EventOrder);
+    chains.add("trigger", eventOrderOf({ event: "trigger", alarm: occurrence }, "s", true) as EventOrder);
+    assert.equal(chains.releaseAt("reminder", sameInstant as EventOrder, 0), Infinity, "after the trigger");
+    chains.remove("trigger", eventOrderOf({ event: "trigger", alarm: occurrence }, "s", true) as EventOrder);
+    assert.equal(chains.releaseAt("reminder", sameInstant as EventOrder, 0), 0, "then the reminder");
+    assert.equal(chains.releaseAt("ack", ack as EventOrder, 0), Infinity, "and the ack only after it");
+    // A reminder from elsewhere, without the time it was raised, is mailed as before: unordered.
+    assert.equal(eventOrderOf({ event: "reminder", alarm: occurrence }, "s", true), undefined);
+    assert.equal(
+      eventOrderOf({ event: "reminder", alarm: occurrence, escalation: { at: "soon" } }, "s", true),
+      undefined,
+    );
+  });
+
   it("leaves msgs that are not an occurrence's events unordered", () => {
     assert.equal(eventOrderOf({ topic: "report" }, "s", true), undefined);
     assert.equal(eventOrderOf({ event: "shelve", alarm }, "s", true), undefined);

@@ -66,31 +66,45 @@ export class OccurrenceChains {
   }
 }
 
-/** The events of one occurrence whose mails keep their order, in the order they happen within one instant. */
-const STEPS: Record<string, { step: number; time: string }> = {
-  trigger: { step: 0, time: "triggeredAt" },
-  ack: { step: 1, time: "ackedAt" },
-  recovery: { step: 2, time: "recoveredAt" },
+/**
+ * The events of one occurrence whose mails keep their order, in the order they happen within one instant, and where
+ * each one's time is: a field of `msg.alarm`, or for the escalation node's reminders and escalations
+ * `msg.escalation.at` (their msg is the trigger's, whose alarm has no time of its own for them). A reminder raised in
+ * the same millisecond as an ack came before it: the escalation engine raises none once it has the ack. Its step
+ * lies between the trigger's and the ack's without renumbering them, as queued mails keep their steps on disk.
+ */
+const STEPS: Record<string, { step: number; time: string; from: "alarm" | "escalation" }> = {
+  trigger: { step: 0, time: "triggeredAt", from: "alarm" },
+  reminder: { step: 0.5, time: "at", from: "escalation" },
+  escalation: { step: 0.5, time: "at", from: "escalation" },
+  ack: { step: 1, time: "ackedAt", from: "alarm" },
+  recovery: { step: 2, time: "recoveredAt", from: "alarm" },
 };
 
 /**
- * The order of a msg from an alarm block (`msg.event`, `msg.alarm`) among the mails of its occurrence sent by one
- * send node; undefined for any other msg. `mailsTriggers`: that send node also mails the trigger, so a later event
- * may wait a while for it.
+ * The order of a msg about an alarm occurrence (`msg.event`, `msg.alarm`, from a block or an escalation node) among
+ * the mails of its occurrence sent by one send node; undefined for any other msg. `mailsTriggers`: that send node
+ * also mails the trigger, so a later event may wait a while for it.
  */
 export function eventOrderOf(msg: object, sendNode: string, mailsTriggers: boolean): EventOrder | undefined {
-  const { event, alarm } = msg as { event?: unknown; alarm?: unknown };
+  const { event, alarm, escalation } = msg as { event?: unknown; alarm?: unknown; escalation?: unknown };
   const step = typeof event === "string" && Object.hasOwn(STEPS, event) ? STEPS[event] : undefined;
   if (!step || typeof alarm !== "object" || alarm === null) return undefined;
   const fields = alarm as Record<string, unknown>;
   const triggeredAt = timeOf(fields.triggeredAt);
-  const at = timeOf(fields[step.time]);
+  const source = step.from === "alarm" ? fields : escalation;
+  const at =
+    typeof source === "object" && source !== null ? timeOf((source as Record<string, unknown>)[step.time]) : undefined;
   if (triggeredAt === undefined || at === undefined) return undefined;
   const occurrence =
     typeof fields.occurrence === "string" && fields.occurrence !== ""
       ? fields.occurrence
       : `${String(fields.block ?? "")}/${String(fields.id ?? "")}/${triggeredAt}`;
-  return { key: `${sendNode} ${occurrence}`, at, step: step.step, expectsEarlier: step.step > 0 && mailsTriggers };
+  // A reminder or an escalation follows its trigger by a level's delay, so that trigger is queued or sent by then;
+  // nothing need be waited for that may never come (a first level that had nobody on duty mailed nothing), and an
+  // escalation is the first mail of its own group's thread.
+  const expectsEarlier = step.from === "alarm" && step.step > 0 && mailsTriggers;
+  return { key: `${sendNode} ${occurrence}`, at, step: step.step, expectsEarlier };
 }
 
 /** A time as msgs carry it (ISO 8601 text, or ms), in ms. */

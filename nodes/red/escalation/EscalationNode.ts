@@ -157,7 +157,8 @@ export class EscalationNode {
       ...base,
       event: event.event,
       recipients: event.recipients,
-      escalation: { level: event.level, attempt: event.attempt, recipients: event.recipients },
+      // `at` places a reminder or an escalation among the occurrence's mails, which the send node keeps in order.
+      escalation: { level: event.level, attempt: event.attempt, recipients: event.recipients, at: event.at },
     };
     if ((event.event === "reminder" || event.event === "escalation") && typeof base.topic === "string") {
       msg.topic = this.RED._(`alarm-mail-escalation.subject.${event.event}`, {
