@@ -93,21 +93,22 @@ describe("alarm-mail-csv and alarm-mail-trace dialogs in the Node-RED editor", (
       "value",
       "user",
       "ackVia",
+      "comment",
     ]);
-    assert.equal(await ticked(), 9);
+    assert.equal(await ticked(), 10);
     assert.equal(await tray.locator("#alarm-mail-csv-columns span").first().textContent(), "Time");
     assert.equal(await tray.locator("#node-input-bom").isChecked(), true, "BOM on by default");
     await column("event").uncheck();
     await column("state").uncheck();
     await editor.done();
     assert.deepEqual(await saved("csv", ["columns"]), {
-      columns: ["time", "id", "label", "priority", "value", "user", "ackVia"],
+      columns: ["time", "id", "label", "priority", "value", "user", "ackVia", "comment"],
     });
   });
 
   it("a trace source shows the columns of the trace's mode; a decimal comma moves the delimiter to ;", async () => {
     const tray = await openCsv(9);
-    assert.equal(await ticked(), 7, "the columns chosen before are still the ones ticked");
+    assert.equal(await ticked(), 8, "the columns chosen before are still the ones ticked");
     await tray.locator("#node-input-source").selectOption("trace");
     await tray.locator("#node-input-trace").selectOption({ label: "Operators" });
     assert.deepEqual(await columnKeys(), ["time", "user", "control", "previous", "value"]);

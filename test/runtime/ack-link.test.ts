@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { parse } from "csv-parse/sync";
 import type { ParsedMail } from "mailparser";
 import { SmtpSink } from "../../dev/SmtpSink";
 import { AckSigner, type AckClaims } from "../../nodes/lib/ack/AckToken";
@@ -69,6 +70,15 @@ function flow(smtpPort: number, options: { ackBaseUrl: string; block?: boolean; 
             alarms: [HIGH],
             wires: [["send-ops", "send-audit"]],
           },
+          // The block's history as a CSV, mailed to the audit group when "export" is pressed.
+          {
+            id: "export",
+            z: "tab",
+            type: "inject",
+            props: [{ p: "topic", v: "history", vt: "str" }],
+            wires: [["csv"]],
+          },
+          { id: "csv", z: "tab", type: "alarm-mail-csv", source: "history", block: "block", wires: [["send-audit"]] },
         ]),
     inject("high", 9),
     inject("normal", 2),
@@ -255,12 +265,32 @@ describe("acknowledge by link, in a real Node-RED with a real SMTP server", () =
     const start = smtp.received.length;
     const done = await post(links.get("audit@plant.example") ?? "", {
       name: "Dana\r\nBcc: x@evil.example <i>",
-      comment: "line 1\nline 2",
+      comment: "=1+1\nline 2",
     });
     assert.equal(done.status, 200);
     assert.match(await done.text(), /Dana Bcc: x@evil\.example &lt;i&gt;/);
     const audit = (await mails(start, 3)).get("audit@plant.example");
-    assert.equal(ownText(audit).trim(), "ack|LT-201-H|Dana Bcc: x@evil.example <i>|link|line 1 line 2|");
+    assert.equal(ownText(audit).trim(), "ack|LT-201-H|Dana Bcc: x@evil.example <i>|link|=1+1 line 2|");
+  });
+
+  it("keeps each comment typed on the page in the block's history, and its CSV, as text a spreadsheet never runs", async () => {
+    const start = smtp.received.length;
+    await red.inject("export");
+    const exported = (await mails(start, 1)).get("audit@plant.example");
+    const csv = exported?.attachments.find((a) => a.filename?.endsWith(".csv"));
+    assert.ok(csv, "the history attached");
+    const rows = parse(csv.content, { bom: true, relax_column_count: true }) as string[][];
+    const column = (name: string) => rows[0].indexOf(name);
+    assert.ok(column("Comment") > column("Acknowledged via"), `a column beside ackVia: ${rows[0].join(",")}`);
+    const acks = rows.filter((r) => r[column("Event")] === "ack");
+    assert.deepEqual(
+      acks.map((r) => [r[column("User")], r[column("Acknowledged via")], r[column("Comment")]]),
+      [
+        ["Chris Night", "link", "valve closed"],
+        // Typed as a formula: a spreadsheet shows it as text.
+        ["Dana Bcc: x@evil.example <i>", "link", "'=1+1 line 2"],
+      ],
+    );
   });
 
   it("a block that was removed gives a page that says so", async () => {

@@ -139,18 +139,21 @@ describe("alarm-mail-csv: a block's history", () => {
     assert.ok(file.content.subarray(0, 3).equals(BOM), "BOM first");
     assert.equal(file.contentType, "text/csv; charset=utf-8");
     assert.match(file.filename, /^alarm-mail-csv\.filename\.history-\d{8}-\d{6}\.csv$/);
-    assert.deepEqual(rows[0], ["time", "event", "id", "label", "priority", "state", "value", "user", "ackVia"].map(h));
-    // An ack says where it came from: here the flow's command.
+    assert.deepEqual(
+      rows[0],
+      ["time", "event", "id", "label", "priority", "state", "value", "user", "ackVia", "comment"].map(h),
+    );
+    // An ack says where it came from: here the flow's command, which carries no comment (the link's page does).
     assert.deepEqual(
       rows.slice(1).map((r) => r.slice(1)),
       [
-        ["trigger", "LT-201-H", "Basin 2 bacteria level high", "2", "unacked", "9", "", ""],
-        ["trigger", "LT-201-HH", "Basin 2 bacteria level high-high", "1", "unacked", "9", "", ""],
-        ["ack", "LT-201-H", "Basin 2 bacteria level high", "2", "acked", "9", "jean.dupont", "flow"],
-        ["ack", "LT-201-HH", "Basin 2 bacteria level high-high", "1", "acked", "9", "jean.dupont", "flow"],
-        ["trigger", "TT-1-L", `'${FROST.label}`, "3", "unacked", "-3", "", ""],
-        ["recovery", "LT-201-H", "Basin 2 bacteria level high", "2", "normal", "5.5", "", ""],
-        ["recovery", "LT-201-HH", "Basin 2 bacteria level high-high", "1", "normal", "5.5", "", ""],
+        ["trigger", "LT-201-H", "Basin 2 bacteria level high", "2", "unacked", "9", "", "", ""],
+        ["trigger", "LT-201-HH", "Basin 2 bacteria level high-high", "1", "unacked", "9", "", "", ""],
+        ["ack", "LT-201-H", "Basin 2 bacteria level high", "2", "acked", "9", "jean.dupont", "flow", ""],
+        ["ack", "LT-201-HH", "Basin 2 bacteria level high-high", "1", "acked", "9", "jean.dupont", "flow", ""],
+        ["trigger", "TT-1-L", `'${FROST.label}`, "3", "unacked", "-3", "", "", ""],
+        ["recovery", "LT-201-H", "Basin 2 bacteria level high", "2", "normal", "5.5", "", "", ""],
+        ["recovery", "LT-201-HH", "Basin 2 bacteria level high-high", "1", "normal", "5.5", "", "", ""],
       ],
     );
     assert.ok(

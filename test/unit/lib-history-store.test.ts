@@ -3,7 +3,9 @@ import { appendFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import type { HistoryRecord } from "../../nodes/lib/alarm/AlarmHistory";
+import { crc32 } from "node:zlib";
+import type { AlarmEvent } from "../../nodes/lib/alarm/AlarmEngine";
+import { HISTORY_COMMENT_MAX, historyRecord, type HistoryRecord } from "../../nodes/lib/alarm/AlarmHistory";
 import { HistoryStore, type HistoryDamage } from "../../nodes/lib/alarm/HistoryStore";
 
 const DAY = 86_400_000;
@@ -12,6 +14,9 @@ const START = Date.UTC(2026, 0, 10, 12);
 function record(at: number, id = "LT-201-H", event: HistoryRecord["event"] = "trigger"): HistoryRecord {
   return { at, event, id, label: "Basin 2 level high", priority: 2, state: "unacked", value: 9, user: null };
 }
+
+/** An alarm as an engine event carries it, with the fields a history line takes. */
+const alarmView = { id: "LT-201-H", label: "Basin 2 level high", priority: 2, state: "acked", value: 9 };
 
 const fresh = () => mkdtempSync(join(tmpdir(), "alarm-history-"));
 
@@ -30,6 +35,50 @@ describe("HistoryStore: a block's events on disk, one file a day", () => {
     const lines = readFileSync(join(dir, "2026-01-10.log"), "utf8").trim().split("\n");
     assert.equal((JSON.parse(lines[0].slice(9)) as unknown[]).length, 8, "other events keep the older, shorter line");
     assert.equal((JSON.parse(lines[1].slice(9)) as unknown[])[8], "link");
+  });
+
+  it("keeps an ack's comment, bounded, and still reads lines of 8 and 9 fields written before comments were kept", async () => {
+    const dir = fresh();
+    const now = () => START;
+    const store = new HistoryStore(dir, { days: 35, maxEvents: 1000, now });
+    const commented = historyRecord(
+      {
+        at: START + 2,
+        event: "ack",
+        alarm: { ...alarmView, ackVia: "link" },
+        user: "Chris Night",
+      } as unknown as AlarmEvent,
+      `  valve\r\nclosed ${"é".repeat(600)}`,
+    );
+    assert.equal(commented.comment, `valve closed ${"é".repeat(HISTORY_COMMENT_MAX - 13)}`, "one line, 500 at most");
+    const noVia: HistoryRecord = { ...record(START + 3, "LT-201-H", "ack"), comment: "from elsewhere" };
+    store.add(noVia);
+    store.add(commented);
+    await store.close();
+    const file = join(dir, "2026-01-10.log");
+    const [first] = readFileSync(file, "utf8").trim().split("\n");
+    assert.deepEqual((JSON.parse(first.slice(9)) as unknown[]).slice(8), [null, "from elsewhere"]);
+    // Lines as the two older versions wrote them, after the new ones: every one of them loads.
+    const old8 = JSON.stringify([START + 4, "trigger", "LT-201-H", "Basin 2 level high", 2, "unacked", 9, null]);
+    const old9 = JSON.stringify([START + 5, "ack", "LT-201-H", "Basin 2 level high", 2, "acked", 9, "ana", "mail"]);
+    for (const json of [old8, old9]) appendFileSync(file, `${crc32(json).toString(16).padStart(8, "0")} ${json}\n`);
+    const again = new HistoryStore(dir, { days: 35, maxEvents: 1000, now });
+    const read = await again.list();
+    await again.close();
+    assert.deepEqual(
+      read.map((r) => [r.event, r.ackVia, r.comment]),
+      [
+        ["ack", undefined, "from elsewhere"],
+        ["ack", "link", commented.comment],
+        ["trigger", undefined, undefined],
+        ["ack", "mail", undefined],
+      ],
+    );
+    assert.equal(
+      historyRecord({ at: START, event: "trigger", alarm: alarmView } as unknown as AlarmEvent, "x").comment,
+      undefined,
+      "an ack's only",
+    );
   });
 
   it("keeps events across a reopen, one file per UTC day, read back in order and by range", async () => {

@@ -14,9 +14,19 @@ export interface HistoryRecord {
   user: string | null;
   /** For an ack: where it came from (the flow, a mail reply, a link); null or absent for every other event. */
   ackVia?: AckVia | null;
+  /** For an ack: what the person wrote with it (the link's page has a comment field); absent otherwise. */
+  comment?: string;
 }
 
-export function historyRecord(event: AlarmEvent): HistoryRecord {
+/**
+ * The longest comment a history line keeps: the ack page allows as much, and a day file of a flood must stay small
+ * whatever a form posts.
+ */
+export const HISTORY_COMMENT_MAX = 500;
+
+/** A block's event as a history line; `comment` is what came with an ack, kept on one line and bounded. */
+export function historyRecord(event: AlarmEvent, comment?: string): HistoryRecord {
+  const note = event.event === "ack" && comment ? commentText(comment) : "";
   const alarm = event.alarm;
   return {
     at: event.at,
@@ -28,7 +38,14 @@ export function historyRecord(event: AlarmEvent): HistoryRecord {
     value: alarm?.value ?? null,
     user: event.user ?? null,
     ackVia: event.event === "ack" ? (alarm?.ackVia ?? null) : null,
+    ...(note ? { comment: note } : {}),
   };
+}
+
+/** One line (a CSV cell and a template value), trimmed and cut to the bound, never inside a surrogate pair. */
+function commentText(comment: string): string {
+  const line = comment.replace(/\s+/g, " ").trim();
+  return Array.from(line).slice(0, HISTORY_COMMENT_MAX).join("");
 }
 
 /**

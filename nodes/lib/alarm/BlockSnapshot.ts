@@ -101,6 +101,7 @@ const HISTORY_SHAPE: Record<keyof HistoryRecord, Check> = {
   value: orNull((v) => isNumber(v) || isBoolean(v)),
   user: orNull(isText),
   ackVia: optional(orNull((v) => v === "flow" || v === "mail" || v === "link")),
+  comment: optional(isText),
 };
 
 const isSlotState = (v: unknown): v is SlotState => matches<SlotState>(v, SLOT_SHAPE);

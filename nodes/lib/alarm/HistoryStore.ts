@@ -44,6 +44,8 @@ type Line = [
   HistoryRecord["user"],
   /** Absent in lines written before acks said where they came from. */
   HistoryRecord["ackVia"]?,
+  /** An ack's comment; absent without one, and in lines written before comments were kept. */
+  HistoryRecord["comment"]?,
 ];
 
 /**
@@ -314,6 +316,10 @@ function formatLine(r: HistoryRecord): string {
   // Only an ack says where it came from; other lines keep the shorter shape that older versions read.
   const line: Line = [r.at, r.event, r.id, r.label, r.priority, r.state, r.value, r.user];
   if (r.ackVia !== null && r.ackVia !== undefined) line.push(r.ackVia);
+  if (r.comment) {
+    if (line.length === 8) line.push(null);
+    line.push(r.comment);
+  }
   const json = JSON.stringify(line);
   return `${crc32(json).toString(16).padStart(8, "0")} ${json}\n`;
 }
@@ -337,11 +343,23 @@ function parseLine(data: Buffer, start: number, end: number): HistoryRecord | un
   }
   if (
     !Array.isArray(line) ||
-    (line.length !== 8 && line.length !== 9) ||
+    line.length < 8 ||
+    line.length > 10 ||
     typeof line[0] !== "number" ||
     typeof line[1] !== "string"
   )
     return undefined;
-  const [at, event, id, label, priority, state, value, user, ackVia] = line as Line;
-  return { at, event, id, label, priority, state, value, user, ...(ackVia ? { ackVia } : {}) };
+  const [at, event, id, label, priority, state, value, user, ackVia, comment] = line as Line;
+  return {
+    at,
+    event,
+    id,
+    label,
+    priority,
+    state,
+    value,
+    user,
+    ...(ackVia ? { ackVia } : {}),
+    ...(typeof comment === "string" && comment !== "" ? { comment } : {}),
+  };
 }

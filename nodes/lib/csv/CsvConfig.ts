@@ -102,6 +102,7 @@ export const HISTORY_COLUMNS: readonly ColumnSpec[] = [
   { key: "value", field: "value" },
   { key: "user", field: "user" },
   { key: "ackVia", field: "ackVia" },
+  { key: "comment", field: "comment" },
 ];
 
 /** A block's active alarms (`alarmBlock.activeAlarms()`, shaped as `msg.alarm`), most urgent first. */

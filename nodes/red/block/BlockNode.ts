@@ -281,7 +281,7 @@ export class BlockNode {
 
   private publish(events: AlarmEvent[], send: Send, ackFields?: Record<string, string>): void {
     if (events.length === 0) return;
-    for (const event of events) this.store?.add(historyRecord(event));
+    for (const event of events) this.store?.add(historyRecord(event, ackFields?.comment));
     send([
       events.map((event) =>
         ackFields && event.event === "ack" ? { ...this.eventMessage(event), ...ackFields } : this.eventMessage(event),
