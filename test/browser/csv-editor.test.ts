@@ -80,7 +80,7 @@ describe("alarm-mail-csv and alarm-mail-trace dialogs in the Node-RED editor", (
   });
 
   it("offers the blocks of the flow and one ticked box per column of the source, with localised labels", async () => {
-    const tray = await openCsv(9);
+    const tray = await openCsv(10);
     assert.equal(await tray.locator("#node-input-block").inputValue(), "blk");
     assert.equal(await tray.locator("#node-input-block option:checked").textContent(), "Basin 2");
     assert.deepEqual(await columnKeys(), [
@@ -107,7 +107,7 @@ describe("alarm-mail-csv and alarm-mail-trace dialogs in the Node-RED editor", (
   });
 
   it("a trace source shows the columns of the trace's mode; a decimal comma moves the delimiter to ;", async () => {
-    const tray = await openCsv(9);
+    const tray = await openCsv(10);
     assert.equal(await ticked(), 8, "the columns chosen before are still the ones ticked");
     await tray.locator("#node-input-source").selectOption("trace");
     await tray.locator("#node-input-trace").selectOption({ label: "Operators" });

@@ -426,6 +426,62 @@ describe("alarm-mail-inbox: acknowledge by reply, with a real Node-RED, SMTP ser
   });
 });
 
+describe("alarm-mail-inbox on a server without IDLE: a look every pollSeconds", () => {
+  let dovecot: Dovecot;
+  const sinks = new Sinks();
+  let red: NodeRedProcess | undefined;
+  before(async () => {
+    dovecot = await Dovecot.start({ noIdle: true });
+  });
+  after(async () => {
+    await red?.stop();
+    await sinks.closeAll();
+    await dovecot.close();
+    if (red) rmSync(red.userDir, { recursive: true, force: true });
+  });
+
+  it("takes a reply at the next look, pollSeconds after the last, and says the interval when testing the connection", async () => {
+    const sink = await sinks.start();
+    red = await NodeRedProcess.start();
+    const inboxFile = join(red.userDir, "inbox.jsonl");
+    const taken = (count: number, timeoutMs: number) =>
+      until(
+        () => lines(inboxFile).length >= count,
+        `${count} inbox msgs`,
+        timeoutMs,
+        () => red?.output ?? "",
+      );
+    await red.deploy(flow(red.userDir, dovecot, sink.port, { pollSeconds: "5", version: 2 }));
+    await red.inject("high");
+    const [trigger] = await sink.waitFor(1, 15_000);
+    // A first mail, taken by some look: the next reply can only come with a later one.
+    await dovecot.deliver(MAILBOX, replyMail({ from: "eve@elsewhere.example", subject: "Lunch?", text: "ok" }));
+    await taken(1, 40_000);
+    await dovecot.deliver(
+      MAILBOX,
+      replyMail({ from: `Ana Pop <${ANA}>`, subject: "Re: alarm", text: "ok", inReplyTo: trigger.messageId }),
+    );
+    // Within three looks of 5 s; the 30 s the inbox used to wait could not make it.
+    await taken(2, 15_000);
+    assert.deepEqual(
+      lines(inboxFile).map((l) => [l.event, l.from]),
+      [
+        ["ignored", "eve@elsewhere.example"],
+        ["ack", ANA],
+      ],
+    );
+
+    const config = { host: "127.0.0.1", port: dovecot.port, security: "none", pollSeconds: "5", version: 2 };
+    const res = await red.request("POST", "/alarm-mail-inbox/inbox/verify", {
+      config,
+      credentials: { user: MAILBOX, password: dovecot.users[MAILBOX] },
+    });
+    const body = (await res.json()) as { ok?: boolean; idle?: boolean; message?: string };
+    assert.deepEqual([body.ok, body.idle], [true, false]);
+    assert.match(String(body.message), /the inbox looks every 5 s\.$/);
+  });
+});
+
 describe("alarm-mail-inbox with OAuth2: XOAUTH2 with the token of a server node's sign-in", () => {
   const oauth = new OAuthServer();
   const sinks = new Sinks();

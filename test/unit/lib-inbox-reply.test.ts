@@ -16,7 +16,7 @@ import {
   type ReplyLookup,
 } from "../../nodes/lib/inbox/ReplyDecision";
 import { firstLine, htmlToText, newText, startsWithAckWord } from "../../nodes/lib/inbox/ReplyText";
-import { parseInboxSettings } from "../../nodes/lib/inbox/InboxSettings";
+import { INBOX_CONFIG_VERSION, migrateInboxConfig, parseInboxSettings } from "../../nodes/lib/inbox/InboxSettings";
 import { InboxError } from "../../nodes/lib/inbox/InboxError";
 import { UidMark } from "../../nodes/lib/inbox/UidMark";
 
@@ -166,6 +166,7 @@ describe("InboxSettings: the node's properties checked at deploy", () => {
       mailbox: "INBOX",
       afterRead: "seen",
       rejectUnauthorized: true,
+      pollMs: 30_000,
       user: "a",
       password: "p",
     });
@@ -194,6 +195,31 @@ describe("InboxSettings: the node's properties checked at deploy", () => {
     assert.equal(field({ host: "h", port: 70000 }, { user: "a", password: "p" }), "config-invalid:port");
     assert.equal(field({ host: "h", security: "ssl" }, { user: "a", password: "p" }), "config-invalid:security");
     assert.equal(field({ host: "h", afterRead: "move" }, { user: "a", password: "p" }), "config-invalid:afterRead");
+    for (const pollSeconds of [4, 601, 2.5, "10s", -30, true]) {
+      assert.equal(
+        field({ host: "h", pollSeconds, version: 2 }, { user: "a", password: "p" }),
+        "config-invalid:pollSeconds",
+      );
+    }
+  });
+
+  it("polls every pollSeconds, 5 to 600, and an inbox saved before the setting (version 1) every 30 s, as it did", () => {
+    const login = { user: "a", password: "p" };
+    const poll = (config: Record<string, unknown>) => parseInboxSettings({ host: "h", ...config }, login).pollMs;
+    assert.equal(poll({ pollSeconds: 5, version: 2 }), 5_000);
+    assert.equal(poll({ pollSeconds: "600", version: 2 }), 600_000, "as the dialog's text field stores it");
+    assert.equal(poll({ pollSeconds: "", version: 2 }), 30_000, "an emptied field is the default");
+    // A flow exported before the setting: no version, no pollSeconds.
+    const saved = { host: "h", port: 993, security: "tls", auth: "login", mailbox: "INBOX", afterRead: "seen" };
+    assert.deepEqual(migrateInboxConfig(saved), { ...saved, pollSeconds: 30, version: INBOX_CONFIG_VERSION });
+    assert.equal(poll({ version: 1 }), 30_000);
+    assert.equal(poll({ version: "1", pollSeconds: 12 }), 12_000, "a value already there is kept");
+    for (const version of [3, "2.5", "x"]) {
+      assert.throws(
+        () => poll({ version }),
+        (err: unknown) => err instanceof InboxError && err.code === "config-version" && err.params.supported === 2,
+      );
+    }
   });
 });
 

@@ -11,6 +11,10 @@ export interface InboxConfig {
   afterRead?: unknown;
   rejectUnauthorized?: unknown;
   servername?: unknown;
+  /** Seconds between looks where the server has no IDLE (from version 2). */
+  pollSeconds?: unknown;
+  /** The shape of this configuration (`INBOX_CONFIG_VERSION`); absent in flows saved before it was written. */
+  version?: unknown;
 }
 
 export interface InboxCredentials {
@@ -35,6 +39,8 @@ export interface InboxSettings {
   afterRead: AfterRead;
   rejectUnauthorized: boolean;
   servername?: string;
+  /** How often the mailbox is looked at where the server has no IDLE. */
+  pollMs: number;
   user: string;
   password?: string;
   ca?: string;
@@ -44,8 +50,42 @@ const SECURITIES: readonly InboxSecurity[] = ["tls", "starttls", "none"];
 const AUTHS: readonly InboxAuth[] = ["login", "oauth2"];
 const AFTER_READ: readonly AfterRead[] = ["seen", "delete"];
 
+/** The configuration shape this package writes; the editor stores it in the node's `version` property. */
+export const INBOX_CONFIG_VERSION = 2;
+
+/**
+ * The bounds of `pollSeconds`. At least 5 s: each look is a command on a mailbox that mail providers meter per
+ * account (and a plant relay serves other users), while a person who replied "ok" is served as well in 5 s as in 1.
+ * At most 600 s: a reply taken later than that lets reminders and escalations go on for ten minutes after someone
+ * acknowledged, which is what acknowledging by reply is for.
+ */
+export const POLL_SECONDS = { least: 5, most: 600, default: 30 } as const;
+
+/**
+ * Each entry upgrades a configuration of version `index + 1` to the next one, so that a flow saved by an older
+ * editor keeps working as it did. Version 2 added `pollSeconds`: a version 1 inbox looked every 30 s, and still does.
+ */
+const MIGRATIONS: Array<(config: InboxConfig) => InboxConfig> = [
+  (config) => ({ ...config, pollSeconds: config.pollSeconds ?? POLL_SECONDS.default }),
+];
+
+/**
+ * Brings a configuration of any version this package knows up to the current one. A configuration without a version
+ * predates versioning and has the version 1 shape. A version newer than this package is refused rather than guessed.
+ */
+export function migrateInboxConfig(config: InboxConfig): InboxConfig {
+  const version = config.version === undefined || config.version === "" ? 1 : Number(config.version);
+  if (!Number.isInteger(version) || version < 1 || version > INBOX_CONFIG_VERSION) {
+    throw new InboxError("config-version", { version: String(config.version), supported: INBOX_CONFIG_VERSION });
+  }
+  let migrated = config;
+  for (let from = version; from < INBOX_CONFIG_VERSION; from++) migrated = MIGRATIONS[from - 1](migrated);
+  return { ...migrated, version: INBOX_CONFIG_VERSION };
+}
+
 /** The settings of a deployed inbox, or the first field that is wrong, as an `InboxError` naming it. */
-export function parseInboxSettings(config: InboxConfig, credentials: InboxCredentials): InboxSettings {
+export function parseInboxSettings(raw: InboxConfig, credentials: InboxCredentials): InboxSettings {
+  const config = migrateInboxConfig(raw);
   const host = text(config.host);
   if (!host) throw new InboxError("config-missing", { field: "host" });
   const security = choice(config.security, SECURITIES, "tls", "security");
@@ -68,6 +108,7 @@ export function parseInboxSettings(config: InboxConfig, credentials: InboxCreden
     afterRead: choice(config.afterRead, AFTER_READ, "seen", "afterRead"),
     rejectUnauthorized: config.rejectUnauthorized !== false && config.rejectUnauthorized !== "false",
     ...(servername ? { servername } : {}),
+    pollMs: pollSeconds(config.pollSeconds) * 1000,
     user,
     ...(auth === "login" ? { password } : {}),
     ...(ca ? { ca } : {}),
@@ -88,5 +129,16 @@ function port(value: unknown, fallback: number): number {
   if (value === undefined || value === "") return fallback;
   const n = typeof value === "number" ? value : Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InboxError("config-invalid", { field: "port" });
+  return n;
+}
+
+/** Whole seconds within `POLL_SECONDS`; empty is the default, as the dialog's empty field means. */
+function pollSeconds(value: unknown): number {
+  if (value === undefined || value === null || value === "") return POLL_SECONDS.default;
+  const n =
+    typeof value === "number" ? value : typeof value === "string" && /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < POLL_SECONDS.least || n > POLL_SECONDS.most) {
+    throw new InboxError("config-invalid", { field: "pollSeconds" });
+  }
   return n;
 }

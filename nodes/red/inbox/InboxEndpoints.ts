@@ -41,6 +41,7 @@ async function verify(RED: NodeAPI, req: Request, res: Response): Promise<void> 
       message: RED._(probe.idle ? "alarm-mail-inbox.test.connected" : "alarm-mail-inbox.test.connected-polling", {
         mailbox: probe.mailbox,
         count: probe.exists,
+        seconds: settings.pollMs / 1000,
       }),
       ...probe,
     });

@@ -68,6 +68,7 @@ export class InboxNode {
         take: (mail) => this.take(mail),
         onState: (state) => this.show(state),
         onError: (err) => node.error(describeError(RED, err)),
+        pollMs: settings.pollMs,
       });
       // Replies are acknowledged in blocks, which must all be running: a reply that came while Node-RED was down is
       // taken once the flows have started.
