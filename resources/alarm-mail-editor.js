@@ -170,6 +170,24 @@
     }
   }
 
+  /**
+   * What the runtime takes for a property a node leaves out (imported from a flow written by hand), shown in the
+   * dialog, called from oneditprepare: each select of `choices` left empty shows its default, and each input of
+   * `numbers` its default as placeholder, since an empty number takes the default.
+   */
+  function showDefaults(node, choices, numbers) {
+    var defaults = node._def.defaults;
+    choices.forEach(function (name) {
+      var select = $("#node-input-" + name);
+      if (!select.val()) {
+        select.val(defaults[name].value);
+      }
+    });
+    numbers.forEach(function (name) {
+      $("#node-input-" + name).attr("placeholder", String(defaults[name].value));
+    });
+  }
+
   var RESULT_ICONS = { running: "fa-spinner fa-spin", ok: "fa-check", failed: "fa-times" };
   var RESULT_COLOURS = {
     ok: "var(--red-ui-text-color-success, #4b8400)",
@@ -239,6 +257,7 @@
 
   window.AlarmMailEditor = {
     dialogChecks: dialogChecks,
+    showDefaults: showDefaults,
     onlyNode: onlyNode,
     fitDefaultWidth: fitDefaultWidth,
     translator: translator,
