@@ -38,3 +38,17 @@ export const DAY_ALARM_FIGURES = {
   "ack-median": [90 * S, "info"],
   "ack-p90": [10 * MIN, "info"],
 } as const;
+
+/** The day's bad actors, most alarms first, as `[id, count]`: the chattering alarm, then ids in order. */
+export const DAY_BAD_ACTORS = [
+  ["CH", 3],
+  ["AK1", 1],
+  ["AK2", 1],
+  ["AK3", 1],
+  ["F1", 1],
+  ["F10", 1],
+  ["F11", 1],
+  ["F12", 1],
+  ["F2", 1],
+  ["F3", 1],
+];

@@ -7,7 +7,7 @@ import { ReportBuilder, type Figure, type MailOutcome, type ReportFigures } from
 import { badActorsCsv, figuresCsv, reportHtml, reportText, ReportWords } from "../../nodes/lib/report/ReportMail";
 import { parsePeriod, parseReportConfig, periodEnding } from "../../nodes/lib/report/ReportPeriod";
 import { floodPeriods, judge, percentile } from "../../nodes/lib/report/ReportTargets";
-import { DAY_ALARM_FIGURES, FROM, H, MIN, S, TO } from "../support/reportDay";
+import { DAY_ALARM_FIGURES, DAY_BAD_ACTORS, FROM, H, MIN, S, TO } from "../support/reportDay";
 
 type Event = HistoryRecord["event"];
 const rec = (at: number, event: Event, id: string, priority: 1 | 2 | 3 | 4, user: string | null = null) =>
@@ -77,18 +77,7 @@ describe("ReportBuilder: the ISA-18.2 / EEMUA 191 figures of a known day", () =>
     const report = build();
     assert.deepEqual(
       report.badActors.map((a) => [a.id, a.count]),
-      [
-        ["CH", 3],
-        ["AK1", 1],
-        ["AK2", 1],
-        ["AK3", 1],
-        ["F1", 1],
-        ["F10", 1],
-        ["F11", 1],
-        ["F12", 1],
-        ["F2", 1],
-        ["F3", 1],
-      ],
+      DAY_BAD_ACTORS,
     );
     assert.equal(report.badActors[0].share, (3 / 18) * 100);
     assert.deepEqual([report.chattering, report.fleeting, report.stale], [["CH"], ["CH"], ["ST"]]);
