@@ -170,7 +170,94 @@
     }
   }
 
+  /**
+   * What the runtime takes for a property a node leaves out (imported from a flow written by hand), shown in the
+   * dialog, called from oneditprepare: each select of `choices` left empty shows its default, and each input of
+   * `numbers` its default as placeholder, since an empty number takes the default.
+   */
+  function showDefaults(node, choices, numbers) {
+    var defaults = node._def.defaults;
+    choices.forEach(function (name) {
+      var select = $("#node-input-" + name);
+      if (!select.val()) {
+        select.val(defaults[name].value);
+      }
+    });
+    numbers.forEach(function (name) {
+      $("#node-input-" + name).attr("placeholder", String(defaults[name].value));
+    });
+  }
+
+  var RESULT_ICONS = { running: "fa-spinner fa-spin", ok: "fa-check", failed: "fa-times" };
+  var RESULT_COLOURS = {
+    ok: "var(--red-ui-text-color-success, #4b8400)",
+    failed: "var(--red-ui-text-color-error, #c00)",
+  };
+
+  /**
+   * What a dialog's checks on the runtime share (Test connection of the server and the inbox, Send test mail): the
+   * result row `.<type>-result` under the buttons, with its `.<type>-result-icon` and `.<type>-result-text`; the
+   * runtime's error in the editor's language, from the node's catalogue by its code (its own words when the code has
+   * none there); and `run`, which posts a body to the node's admin route `<type>/<node id>/<action>`, one check at a
+   * time, with the dialog's check `buttons` disabled meanwhile. `httpErrorText(xhr)` says a request the route refused.
+   */
+  function dialogChecks(type, options) {
+    var errors = PACKAGE + "/" + type + ":errors.";
+    var busy = false;
+
+    /** A check's state in the result row, or in another row of the same shape (the server's OAuth2 tab has one). */
+    function showResult(state, text, row) {
+      row = row || $("." + type + "-result");
+      var icon = row.find("." + type + "-result-icon").removeClass("fa-spinner fa-spin fa-check fa-times");
+      icon.addClass(RESULT_ICONS[state]);
+      icon.css("color", RESULT_COLOURS[state] || "");
+      row.find("." + type + "-result-text").text(text);
+      row.show();
+    }
+
+    function errorText(result) {
+      var key = errors + result.code;
+      var text = result.code ? RED._(key, result.params || {}) : "";
+      return !text || text === key || text === "errors." + result.code ? result.message || result.code : text;
+    }
+
+    /** Posts `body` for `action`, showing `runningText` meanwhile, then `successText(result)` or what went wrong. */
+    function run(nodeId, action, body, runningText, successText) {
+      if (busy) {
+        return;
+      }
+      busy = true;
+      $(options.buttons).prop("disabled", true);
+      showResult("running", runningText);
+      $.ajax({
+        url: type + "/" + encodeURIComponent(nodeId) + "/" + action,
+        type: "POST",
+        contentType: "application/json",
+        dataType: "json",
+        data: JSON.stringify(body),
+      })
+        .done(function (result) {
+          if (result && result.ok) {
+            showResult("ok", successText(result));
+          } else {
+            showResult("failed", errorText(result || {}));
+          }
+        })
+        .fail(function (xhr) {
+          showResult("failed", options.httpErrorText(xhr));
+        })
+        .always(function () {
+          busy = false;
+          $(options.buttons).prop("disabled", false);
+        });
+    }
+
+    return { showResult: showResult, errorText: errorText, run: run };
+  }
+
   window.AlarmMailEditor = {
+    dialogChecks: dialogChecks,
+    showDefaults: showDefaults,
     onlyNode: onlyNode,
     fitDefaultWidth: fitDefaultWidth,
     translator: translator,

@@ -38,6 +38,14 @@ describe("alarm-mail-screenshot's dialog in the Node-RED editor", () => {
     await red?.kill();
   });
 
+  it("shows what the runtime takes for the settings the flow leaves out", async () => {
+    assert.equal(await field("format").inputValue(), "png");
+    assert.deepEqual(
+      await Promise.all(["width", "height", "delay", "timeout"].map((id) => field(id).getAttribute("placeholder"))),
+      ["1280", "720", "0", "20000"],
+    );
+  });
+
   it("shows the rows of the chosen source", async () => {
     assert.equal(
       await editor.page.evaluate(

@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { HIGH, HIGH_HIGH } from "../support/alarms";
-import { NodeRedProcess } from "../support/NodeRedProcess";
+import { NodeRedProcess, recorded, recorder } from "../support/NodeRedProcess";
 
 interface Line {
   event: string;
@@ -48,50 +47,29 @@ function flow(eventsFile: string): object[] {
       block: 1,
       alarms: [HIGH, HIGH_HIGH],
       version: 1,
-      wires: [["fn"]],
+      wires: [["events-json"]],
     },
     level("level-9", 9),
     level("level-5", 5),
     command("ack", "ack", "*", [{ p: "user", v: "jean.dupont", vt: "str" }]),
     command("shelve-hh", "shelve", "LT-201-HH", [{ p: "duration", v: "2500", vt: "num" }]),
     command("status", "status", "*"),
-    {
-      id: "fn",
-      z: "tab",
-      type: "function",
-      func: [
-        "msg.payload = JSON.stringify({",
+    ...recorder(
+      "events",
+      "tab",
+      eventsFile,
+      [
+        "{",
         "  event: msg.event, id: msg.alarm ? msg.alarm.id : null, state: msg.alarm ? msg.alarm.state : null,",
         "  user: msg.user || null, cause: msg.cause || null, subject: msg.topic, text: msg.payload,",
         "  alarms: msg.alarms ? msg.alarms.map(function (a) { return a.id + '=' + a.state; }) : undefined",
-        "});",
-        "return msg;",
+        "}",
       ].join("\n"),
-      outputs: 1,
-      wires: [["to-file"]],
-    },
-    {
-      id: "to-file",
-      z: "tab",
-      type: "file",
-      filename: eventsFile,
-      filenameType: "str",
-      appendNewline: true,
-      createDir: true,
-      overwriteFile: "false",
-      encoding: "utf8",
-      wires: [],
-    },
+    ),
   ];
 }
 
-function lines(file: string): Line[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8")
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as Line);
-}
+const lines = (file: string) => recorded<Line>(file);
 
 async function waitForLines(file: string, count: number, red: NodeRedProcess, timeoutMs = 10_000): Promise<Line[]> {
   const deadline = Date.now() + timeoutMs;
@@ -112,8 +90,7 @@ describe("alarm-mail-block across a restart of Node-RED", () => {
     it(`an active unacknowledged alarm is still so after ${stop}, and recovers and acks as before`, async () => {
       let red = await NodeRedProcess.start();
       try {
-        const userDir = red.userDir;
-        const events = join(userDir, "events.jsonl");
+        const events = join(red.userDir, "events.jsonl");
         await red.deploy(flow(events));
         await red.inject("level-9");
         assert.deepEqual((await waitForLines(events, 2, red)).map(brief), [
@@ -129,13 +106,9 @@ describe("alarm-mail-block across a restart of Node-RED", () => {
         await red.inject("shelve-hh");
         await waitForLines(events, 3, red);
 
-        if (stop === "kill -9 after the save window") {
-          await new Promise((resolve) => setTimeout(resolve, 1500));
-          await red.kill();
-        } else {
-          await red.stop();
-        }
-        red = await NodeRedProcess.start({ userDir });
+        const kill = stop === "kill -9 after the save window";
+        if (kill) await new Promise((resolve) => setTimeout(resolve, 1500));
+        red = await red.restart(kill ? "kill" : "stop");
 
         // The shelving ran out while Node-RED was down or starting: it ends on its own, once.
         const afterStart = await waitForLines(events, 4, red);

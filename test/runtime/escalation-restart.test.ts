@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { HIGH } from "../support/alarms";
-import { NodeRedProcess } from "../support/NodeRedProcess";
+import { NodeRedProcess, recorded, recorder } from "../support/NodeRedProcess";
 import { Sinks } from "../support/smtp";
 import { until } from "../support/until";
 
@@ -58,44 +58,20 @@ function flow(eventsFile: string, smtpPort: number): object[] {
         { recipients: "ops", after: 0, repeat: 1000 },
         { recipients: "Engineers", after: 4000, repeat: 0 },
       ],
-      wires: [["fn", "send"]],
+      wires: [["events-json", "send"]],
     },
     { id: "send", z: "tab", type: "alarm-mail-send", server: "server", wires: [[], []] },
-    {
-      id: "fn",
-      z: "tab",
-      type: "function",
-      func: [
-        "msg.payload = JSON.stringify({ event: msg.event, level: msg.escalation.level,",
-        "  attempt: msg.escalation.attempt, recipients: msg.recipients, subject: msg.topic });",
-        "return msg;",
-      ].join("\n"),
-      outputs: 1,
-      wires: [["to-file"]],
-    },
-    {
-      id: "to-file",
-      z: "tab",
-      type: "file",
-      filename: eventsFile,
-      filenameType: "str",
-      appendNewline: true,
-      createDir: true,
-      overwriteFile: "false",
-      encoding: "utf8",
-      wires: [],
-    },
+    ...recorder(
+      "events",
+      "tab",
+      eventsFile,
+      "{ event: msg.event, level: msg.escalation.level,\n" +
+        "  attempt: msg.escalation.attempt, recipients: msg.recipients, subject: msg.topic }",
+    ),
   ];
 }
 
-function lines(file: string): Line[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8")
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as Line);
-}
-
+const lines = (file: string) => recorded<Line>(file);
 const brief = (line: Line) => `${line.event}:${line.level}.${line.attempt}:${line.recipients}`;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -105,9 +81,8 @@ describe("alarm-mail-escalation across a restart of Node-RED", () => {
       const sink = await sinks.start();
       let red = await NodeRedProcess.start();
       try {
-        const userDir = red.userDir;
-        const events = join(userDir, "events.jsonl");
-        const state = join(userDir, "alarm-mail", "escalation", "escalation.json");
+        const events = join(red.userDir, "events.jsonl");
+        const state = join(red.userDir, "alarm-mail", "escalation", "escalation.json");
         await red.deploy(flow(events, sink.port));
         await red.inject("high");
         // On disk before the msg is done: what a kill -9 right after the trigger must not lose.
@@ -118,14 +93,14 @@ describe("alarm-mail-escalation across a restart of Node-RED", () => {
           () => red.output,
         );
         const downAt = Date.now();
-        if (stop === "kill -9") await red.kill();
-        else await red.stop();
-        const before = lines(events);
-        assert.equal(brief(before[0]), "trigger:1.1:ops");
-        assert.ok(before.every((line) => line.event !== "escalation"));
-        // Down past the level-2 deadline (4 s after the trigger) and several level-1 reminders (every 1 s).
-        await pause(Math.max(0, downAt + 5000 - Date.now()));
-        red = await NodeRedProcess.start({ userDir });
+        let before: Line[] = [];
+        red = await red.restart(stop === "kill -9" ? "kill" : "stop", async () => {
+          before = lines(events);
+          assert.equal(brief(before[0]), "trigger:1.1:ops");
+          assert.ok(before.every((line) => line.event !== "escalation"));
+          // Down past the level-2 deadline (4 s after the trigger) and several level-1 reminders (every 1 s).
+          await pause(Math.max(0, downAt + 5000 - Date.now()));
+        });
         await until(
           () => lines(events).length > before.length,
           "the deadline after the start",

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -7,7 +7,7 @@ import { after, before, describe, it } from "node:test";
 import type { SmtpSink } from "../../dev/SmtpSink";
 import { HIGH, HIGH_HIGH } from "../support/alarms";
 import { Dovecot, replyMail } from "../support/Dovecot";
-import { NodeRedProcess } from "../support/NodeRedProcess";
+import { NodeRedProcess, recorded, recorder } from "../support/NodeRedProcess";
 import { OAuthServer } from "../support/OAuthServer";
 import { Sinks } from "../support/smtp";
 import { until } from "../support/until";
@@ -24,31 +24,8 @@ interface Line {
   alarm?: { id?: string; occurrence?: string; ackBy?: string | null; ackVia?: string | null; state?: string };
 }
 
-/** Every msg of a node written as a JSON line to a file: observed from outside, so that the runtime can restart. */
-function recorder(id: string, tab: string, file: string): object[] {
-  return [
-    {
-      id: `${id}-json`,
-      z: tab,
-      type: "function",
-      func: "msg.payload = JSON.stringify({ event: msg.event, from: msg.from, reason: msg.reason, payload: msg.payload, alarm: msg.alarm }); return msg;",
-      outputs: 1,
-      wires: [[`${id}-file`]],
-    },
-    {
-      id: `${id}-file`,
-      z: tab,
-      type: "file",
-      filename: file,
-      filenameType: "str",
-      appendNewline: true,
-      createDir: true,
-      overwriteFile: "false",
-      encoding: "utf8",
-      wires: [],
-    },
-  ];
-}
+/** Every msg of the block and of the inbox, as a JSON line in a file: observed from outside, so the runtime can restart. */
+const RECORD = "{ event: msg.event, from: msg.from, reason: msg.reason, payload: msg.payload, alarm: msg.alarm }";
 
 /**
  * The plant's flow: a block on one tab mails its alarms to Ana and Ion; the inbox on another tab watches the mailbox
@@ -92,7 +69,7 @@ function flow(dir: string, dovecot: Dovecot, smtpPort: number, inbox: Record<str
     level("high", 9),
     level("normal", 5),
     { id: "send", z: "plant", type: "alarm-mail-send", server: "server", recipients: "group", wires: [[], []] },
-    ...recorder("block", "plant", join(dir, "block.jsonl")),
+    ...recorder("block", "plant", join(dir, "block.jsonl"), RECORD),
     {
       id: "inbox",
       z: "mail",
@@ -108,17 +85,11 @@ function flow(dir: string, dovecot: Dovecot, smtpPort: number, inbox: Record<str
       wires: [["inbox-json"]],
       ...inbox,
     },
-    ...recorder("inbox", "mail", join(dir, "inbox.jsonl")),
+    ...recorder("inbox", "mail", join(dir, "inbox.jsonl"), RECORD),
   ];
 }
 
-function lines(file: string): Line[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8")
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as Line);
-}
+const lines = (file: string) => recorded<Line>(file);
 
 describe("alarm-mail-inbox: acknowledge by reply, with a real Node-RED, SMTP server and Dovecot", () => {
   let dovecot: Dovecot;

@@ -8,6 +8,7 @@ import { SmtpSink } from "../../dev/SmtpSink";
 import type { ReportFigures } from "../../nodes/lib/report/ReportFigures";
 import { builtNode, helper, until, type FlowNode, type RuntimeSettings } from "../support/flows";
 import { CHROMIUM, decodePng, NO_CHROMIUM, pixel } from "../support/images";
+import { DAY_ALARM_FIGURES, DAY_BAD_ACTORS, FROM, H, MIN, S, TO } from "../support/reportDay";
 
 const NODES = [
   "alarm-mail-server",
@@ -16,12 +17,6 @@ const NODES = [
   "alarm-mail-block",
   "alarm-mail-report",
 ].map(builtNode);
-
-const S = 1000;
-const MIN = 60 * S;
-const H = 60 * MIN;
-const FROM = Date.UTC(2026, 0, 12);
-const TO = FROM + 24 * H;
 
 const alarm = (id: string, priority: number) => ({
   id,
@@ -178,30 +173,7 @@ describe("alarm-mail-report in a real Node-RED: a known day through a real block
     const report = out.report;
     assert.deepEqual([report.from, report.to, report.tz, report.blocks], [FROM, TO, "UTC", [1]]);
     assert.deepEqual(Object.fromEntries(report.figures.map((f) => [f.key, [f.value, f.verdict]])), {
-      alarms: [18, "info"],
-      "per-day": [18, "ok"],
-      "per-hour": [0.75, "ok"],
-      "per-hour-peak": [12, "info"],
-      "per-10min": [0.125, "ok"],
-      "per-10min-peak": [12, "over"],
-      "periods-over-10": [100 / 144, "ok"],
-      "flood-time": [100 / 144, "ok"],
-      floods: [1, "info"],
-      "top10-share": [(12 / 18) * 100, "over"],
-      chattering: [1, "over"],
-      fleeting: [1, "over"],
-      stale: [1, "ok"],
-      standing: [13, "over"],
-      "priority-high": [(2 / 18) * 100, "over"],
-      "priority-medium": [(1 / 18) * 100, "ok"],
-      "priority-low": [(15 / 18) * 100, "ok"],
-      shelved: [1, "info"],
-      "shelved-time": [6 * H, "info"],
-      "shelved-unauthorised": [1, "over"],
-      "out-of-service": [1, "info"],
-      "out-of-service-time": [H, "info"],
-      "ack-median": [90 * S, "info"],
-      "ack-p90": [10 * MIN, "info"],
+      ...DAY_ALARM_FIGURES,
       "mail-sent": [2, "info"],
       "mail-failed": [0, "ok"],
       "mail-retried": [0, "info"],
@@ -211,18 +183,7 @@ describe("alarm-mail-report in a real Node-RED: a known day through a real block
     });
     assert.deepEqual(
       report.badActors.map((a) => [a.id, a.count]),
-      [
-        ["CH", 3],
-        ["AK1", 1],
-        ["AK2", 1],
-        ["AK3", 1],
-        ["F1", 1],
-        ["F10", 1],
-        ["F11", 1],
-        ["F12", 1],
-        ["F2", 1],
-        ["F3", 1],
-      ],
+      DAY_BAD_ACTORS,
     );
     assert.deepEqual([report.chattering, report.fleeting, report.stale], [["CH"], ["CH"], ["ST"]]);
     assert.deepEqual(report.shelved.byUser, [

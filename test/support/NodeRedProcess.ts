@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -38,6 +38,7 @@ export class NodeRedProcess {
     readonly url: string,
     readonly userDir: string,
     private readonly child: ChildProcess,
+    private readonly options: NodeRedOptions,
   ) {
     child.stdout?.on("data", (d: Buffer) => (this.output += d.toString()));
     child.stderr?.on("data", (d: Buffer) => (this.output += d.toString()));
@@ -92,7 +93,7 @@ export class NodeRedProcess {
         process.exit(1);
       });
     }
-    const red = new NodeRedProcess(`http://127.0.0.1:${port}`, userDir, child);
+    const red = new NodeRedProcess(`http://127.0.0.1:${port}`, userDir, child, options);
     await red.waitUntilServing(30_000);
     return red;
   }
@@ -167,6 +168,56 @@ export class NodeRedProcess {
     if (this.child.exitCode === null) this.child.kill("SIGKILL");
     await this.exited;
   }
+
+  /**
+   * Ends this Node-RED, by a `kill` (SIGKILL: a crash, a power cut) or a `stop` (SIGTERM: a service stop), runs
+   * `whileDown`, and starts another over the same user folder and settings: the flows, their credentials and the
+   * package's files come back from the folder, as after a reboot of the gateway. A test keeps the one returned.
+   */
+  async restart(how: "kill" | "stop", whileDown?: () => Promise<void> | void): Promise<NodeRedProcess> {
+    await (how === "kill" ? this.kill() : this.stop());
+    await whileDown?.();
+    return NodeRedProcess.start({ ...this.options, userDir: this.userDir });
+  }
+}
+
+/**
+ * Two nodes that write each msg wired to `<id>-json` as a JSON line to `file`, the value of `record` (a JavaScript
+ * expression over `msg`): a flow observed from outside the runtime, which can then be stopped or killed and started
+ * again in between. `recorded(file)` reads the lines back.
+ */
+export function recorder(id: string, tab: string, file: string, record: string): object[] {
+  return [
+    {
+      id: `${id}-json`,
+      z: tab,
+      type: "function",
+      func: `msg.payload = JSON.stringify(${record});\nreturn msg;`,
+      outputs: 1,
+      wires: [[`${id}-file`]],
+    },
+    {
+      id: `${id}-file`,
+      z: tab,
+      type: "file",
+      filename: file,
+      filenameType: "str",
+      appendNewline: true,
+      createDir: true,
+      overwriteFile: "false",
+      encoding: "utf8",
+      wires: [],
+    },
+  ];
+}
+
+/** The lines a `recorder` wrote to `file` so far, oldest first; none before its first msg. */
+export function recorded<T>(file: string): T[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as T);
 }
 
 /** A port on loopback that nothing listens on (it was free a moment ago). */

@@ -7,23 +7,13 @@ import { ReportBuilder, type Figure, type MailOutcome, type ReportFigures } from
 import { badActorsCsv, figuresCsv, reportHtml, reportText, ReportWords } from "../../nodes/lib/report/ReportMail";
 import { parsePeriod, parseReportConfig, periodEnding } from "../../nodes/lib/report/ReportPeriod";
 import { floodPeriods, judge, percentile } from "../../nodes/lib/report/ReportTargets";
-
-const S = 1000;
-const MIN = 60 * S;
-const H = 60 * MIN;
-const FROM = Date.UTC(2026, 0, 12);
-const TO = FROM + 24 * H;
+import { DAY_ALARM_FIGURES, DAY_BAD_ACTORS, FROM, H, MIN, S, TO } from "../support/reportDay";
 
 type Event = HistoryRecord["event"];
 const rec = (at: number, event: Event, id: string, priority: 1 | 2 | 3 | 4, user: string | null = null) =>
   ({ at, event, id, label: `${id} label`, priority, state: null, value: null, user }) satisfies HistoryRecord;
 
-/**
- * One day of a block, each story known to the millisecond: an alarm that chatters (three 10-second occurrences in 40
- * s), a flood (12 alarms in one 10-minute period), three acknowledgements after 30 s, 90 s and 10 min, an alarm shelved
- * twice (2 h by marie, then 4 h by nobody, still shelved at the end), an alarm in alarm since 30 h before the period,
- * and one out of service for an hour.
- */
+/** The known day (test/support/reportDay), each story known to the millisecond. */
 function day(): HistoryRecord[] {
   const events: HistoryRecord[] = [rec(FROM - 30 * H, "trigger", "ST", 4)];
   for (const at of [0, 20, 40]) {
@@ -74,30 +64,7 @@ describe("ReportBuilder: the ISA-18.2 / EEMUA 191 figures of a known day", () =>
   it("computes every figure exactly, with its verdict", () => {
     const report = build();
     assert.deepEqual(byKey(report), {
-      alarms: [18, "info"],
-      "per-day": [18, "ok"],
-      "per-hour": [0.75, "ok"],
-      "per-hour-peak": [12, "info"],
-      "per-10min": [0.125, "ok"],
-      "per-10min-peak": [12, "over"],
-      "periods-over-10": [100 / 144, "ok"],
-      "flood-time": [100 / 144, "ok"],
-      floods: [1, "info"],
-      "top10-share": [(12 / 18) * 100, "over"],
-      chattering: [1, "over"],
-      fleeting: [1, "over"],
-      stale: [1, "ok"],
-      standing: [13, "over"],
-      "priority-high": [(2 / 18) * 100, "over"],
-      "priority-medium": [(1 / 18) * 100, "ok"],
-      "priority-low": [(15 / 18) * 100, "ok"],
-      shelved: [1, "info"],
-      "shelved-time": [6 * H, "info"],
-      "shelved-unauthorised": [1, "over"],
-      "out-of-service": [1, "info"],
-      "out-of-service-time": [H, "info"],
-      "ack-median": [90 * S, "info"],
-      "ack-p90": [10 * MIN, "info"],
+      ...DAY_ALARM_FIGURES,
       "mail-sent": [2, "info"],
       "mail-failed": [1, "over"],
       "mail-retried": [2, "info"],
@@ -110,18 +77,7 @@ describe("ReportBuilder: the ISA-18.2 / EEMUA 191 figures of a known day", () =>
     const report = build();
     assert.deepEqual(
       report.badActors.map((a) => [a.id, a.count]),
-      [
-        ["CH", 3],
-        ["AK1", 1],
-        ["AK2", 1],
-        ["AK3", 1],
-        ["F1", 1],
-        ["F10", 1],
-        ["F11", 1],
-        ["F12", 1],
-        ["F2", 1],
-        ["F3", 1],
-      ],
+      DAY_BAD_ACTORS,
     );
     assert.equal(report.badActors[0].share, (3 / 18) * 100);
     assert.deepEqual([report.chattering, report.fleeting, report.stale], [["CH"], ["CH"], ["ST"]]);

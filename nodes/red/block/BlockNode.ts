@@ -11,12 +11,14 @@ import { AlarmError } from "../../lib/alarm/AlarmError";
 import { historyRecord, type HistoryRecord } from "../../lib/alarm/AlarmHistory";
 import { HistoryStore } from "../../lib/alarm/HistoryStore";
 import { parseBlockConfig, type BlockOptions, type RawConfig, type RefusedAlarm } from "../../lib/alarm/BlockConfig";
-import { decodeBlockSnapshot, encodeBlockSnapshot, type BlockSnapshot } from "../../lib/alarm/BlockSnapshot";
+import { decodeBlockSnapshot, encodeBlockSnapshot } from "../../lib/alarm/BlockSnapshot";
+import { DeadlineTimer } from "../../lib/common/DeadlineTimer";
 import { TextTemplate, type PlaceholderValue } from "../../lib/common/Placeholders";
-import { SnapshotFile } from "../../lib/common/SnapshotFile";
+import type { SnapshotState } from "../../lib/common/SnapshotState";
 import { Throttle } from "../../lib/common/Throttle";
 import { closeWithinBudget, failMessage, reportConfigError } from "../kit/lifecycle";
-import { deployedNode } from "../kit/nodes";
+import { deployedNode, whenFlowsStart } from "../kit/nodes";
+import { nodeSnapshot } from "../kit/snapshots";
 import { nodeDataPath } from "../kit/storage";
 import { isPlainObject } from "../../lib/common/PlainObject";
 
@@ -53,8 +55,6 @@ type Done = (err?: Error) => void;
  * or a power cut can lose; a stop or a redeploy writes at once.
  */
 const SAVE_DELAY_MS = 1000;
-/** setTimeout fires at once for longer delays; a longer wait is taken in steps. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Topics that no alarm watches are counted once each, up to this many, so that a typo shows without a flood. */
 const UNWATCHED_REPORTED = 100;
 /** The status under the node changes at most this often: a person reads a few changes a second, not thousands. */
@@ -72,10 +72,11 @@ export class BlockNode {
   private readonly engine?: AlarmEngine;
   private readonly store?: HistoryStore;
   private readonly options?: BlockOptions;
-  private readonly file: SnapshotFile;
+  /** The state on disk: a read or save that failed shows a red status that stays until a save works. */
+  private readonly snapshot: SnapshotState;
   private started = false;
-  private timer?: NodeJS.Timeout;
-  private armedAt?: number;
+  private readonly deadline = new DeadlineTimer(() => this.wake());
+  private readonly stopWaiting: () => void;
   private saveTimer?: NodeJS.Timeout;
   private savedRevision = 0;
   /** The counts behind the status last shown: the text is only built again when they change. */
@@ -83,8 +84,6 @@ export class BlockNode {
   private readonly status = new Throttle(() => this.showStatus(), STATUS_INTERVAL_MS);
   /** The block's catalogue texts as templates, looked up once in the runtime's language and filled per use. */
   private readonly templates = new Map<string, TextTemplate>();
-  /** The state could not be read or saved: the red status that says so stays until a save works. */
-  private faulty = false;
   private readonly unwatched = new Set<string>();
 
   constructor(
@@ -92,10 +91,18 @@ export class BlockNode {
     private readonly node: Node,
     def: BlockNodeDef,
   ) {
-    this.file = new SnapshotFile(nodeDataPath(RED, "blocks", node.id, ".json"));
+    // The alarms keep working in memory meanwhile; a status that stays red says that a restart would lose them.
+    this.snapshot = nodeSnapshot(RED, node, {
+      folder: "blocks",
+      type: "alarm-mail-block",
+      // A key the editor shows in its language; the file and the reason are in the error.
+      status: (fault) => `alarm-mail-block.${fault === "snapshot-unreadable" ? "status.unreadable" : "status.unsaved"}`,
+      faulted: () => (this.lastStatus = ""),
+      mended: () => this.showStatus(),
+    });
     try {
       const config = parseBlockConfig(def as unknown as RawConfig);
-      const restored = this.load();
+      const restored = this.snapshot.load(decodeBlockSnapshot);
       this.options = config.options;
       this.engine = new AlarmEngine(config.alarms, config.options, restored?.engine, `${node.id}/`);
       this.store = new HistoryStore(
@@ -116,7 +123,7 @@ export class BlockNode {
     node.on("close", (removed: boolean, done: () => void) => {
       void this.close(removed).finally(done);
     });
-    whenFlowsStart(RED, this.onStarted);
+    this.stopWaiting = whenFlowsStart(RED, this.onStarted);
   }
 
   /** Each row left out, as the dialog says it: "Alarm 3 (TT-1-L): Enter the setpoint, a number." */
@@ -391,19 +398,11 @@ export class BlockNode {
   /** Arms the one timer of this block for the engine's next deadline. */
   private arm(): void {
     if (!this.engine || !this.started) return;
-    const next = this.engine.nextDeadline();
-    if (next === this.armedAt) return;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.armedAt = next;
-    if (next === undefined) return;
-    this.timer = setTimeout(() => this.wake(), Math.min(Math.max(next - Date.now(), 0), MAX_TIMER_MS));
+    this.deadline.arm(this.engine.nextDeadline());
   }
 
   private wake(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.armedAt = undefined;
+    this.deadline.cancel();
     if (!this.engine) return;
     this.publish(this.engine.advance(Date.now()), (msg) => this.node.send(msg));
     this.afterChange();
@@ -412,7 +411,7 @@ export class BlockNode {
   /** Builds the status text only when the counts behind it changed: translating is the costly part. */
   private showStatus(): void {
     const summary = this.engine?.summary();
-    if (!summary || this.faulty) return;
+    if (!summary || this.snapshot.faulty) return;
     if (this.refused.length > 0) {
       // Until the table is mended; a catalogue key, which the editor shows in its own language.
       if (this.lastStatus === "refused") return;
@@ -438,46 +437,8 @@ export class BlockNode {
     this.node.status({ fill, shape: "dot", text });
   }
 
-  private load(): BlockSnapshot | undefined {
-    let text: string | undefined;
-    try {
-      text = this.file.read();
-    } catch (err) {
-      this.warnSnapshot(err);
-      return undefined;
-    }
-    if (text === undefined) return undefined;
-    try {
-      return decodeBlockSnapshot(text);
-    } catch (err) {
-      this.warnSnapshot(err);
-      this.file.setAside(`corrupt-${Date.now()}`).catch((moveErr: unknown) => this.warnSnapshot(moveErr));
-      return undefined;
-    }
-  }
-
   private warnHistory(reason: string): void {
     this.node.warn(this.RED._("alarm-mail-block.warn.history-damaged", { reason }));
-  }
-
-  private warnSnapshot(err: unknown): void {
-    this.snapshotFault("snapshot-unreadable", err);
-  }
-
-  /**
-   * The block's state could not be read or saved: an error (in the log, and for a Catch node's "all nodes" scope) and
-   * a red status that stays until a save works again, so that nobody trusts a state that a restart would lose.
-   * The alarms keep working in memory meanwhile.
-   */
-  private snapshotFault(key: "snapshot-unreadable" | "snapshot-unwritable", err: unknown): void {
-    const reason = err instanceof Error ? err.message : String(err);
-    const text = this.RED._(`alarm-mail-block.warn.${key}`, { file: this.file.path, reason });
-    this.node.error(text);
-    this.faulty = true;
-    this.lastStatus = "";
-    // A key the editor shows in its language; the file and the reason are in the error above.
-    const status = key === "snapshot-unreadable" ? "status.unreadable" : "status.unsaved";
-    this.node.status({ fill: "red", shape: "ring", text: `alarm-mail-block.${status}` });
   }
 
   private saveSoon(): void {
@@ -492,37 +453,30 @@ export class BlockNode {
   private async save(): Promise<boolean> {
     if (!this.engine) return false;
     const revision = this.engine.revision;
-    // The history has its own files now; an empty list keeps the snapshot readable by an older version.
-    const text = encodeBlockSnapshot({ engine: this.engine.snapshot(), history: [] }, Date.now());
     this.savedRevision = revision;
-    try {
-      await this.file.write(text);
-    } catch (err) {
-      // The next change tries again; until then the previous snapshot stays whole.
-      this.savedRevision = -1;
-      this.snapshotFault("snapshot-unwritable", err);
-      return false;
-    }
-    if (this.faulty) {
-      this.faulty = false;
-      this.showStatus();
-    }
-    return true;
+    // The history has its own files now; an empty list keeps the snapshot readable by an older version.
+    const engine = this.engine;
+    const saved = await this.snapshot.write(() =>
+      encodeBlockSnapshot({ engine: engine.snapshot(), history: [] }, Date.now()),
+    );
+    // The next change tries again; until then the previous snapshot stays whole.
+    if (!saved) this.savedRevision = -1;
+    return saved;
   }
 
   private async close(removed: boolean): Promise<void> {
-    starting.delete(this.onStarted);
+    this.stopWaiting();
     this.status.cancel();
-    clearTimeout(this.timer);
+    this.deadline.cancel();
     clearTimeout(this.saveTimer);
-    this.timer = undefined;
     this.saveTimer = undefined;
     const unsaved = this.engine !== undefined && this.engine.revision !== this.savedRevision;
-    const work = removed ? this.file.remove() : unsaved ? this.save() : this.file.settled();
+    const file = this.snapshot.file;
+    const work = removed ? file.remove() : unsaved ? this.save() : file.settled();
     const history = (removed ? this.store?.remove() : this.store?.close()) ?? Promise.resolve();
     await closeWithinBudget(
       Promise.all([
-        work.catch((err: unknown) => this.warnSnapshot(err)),
+        work.catch((err: unknown) => this.snapshot.fault("snapshot-unreadable", err)),
         history.catch((err: unknown) => this.warnHistory(err instanceof Error ? err.message : String(err))),
       ]),
     );
@@ -532,25 +486,6 @@ export class BlockNode {
 /** The deployed `alarm-mail-block` node `id`, for the nodes that read its alarms and history. */
 export function findBlock(RED: NodeAPI, id: unknown): BlockNode | undefined {
   return deployedNode<BlockNodeObject>(RED, id, "alarm-mail-block")?.alarmBlock;
-}
-
-/** Blocks built since the flows last started, waiting for them to be running. */
-const starting = new Set<() => void>();
-const listening = new WeakSet<object>();
-
-/**
- * One listener for the whole package rather than one per block: a plant may deploy dozens of blocks, and Node-RED's
- * emitter warns past ten listeners.
- */
-function whenFlowsStart(RED: NodeAPI, start: () => void): void {
-  starting.add(start);
-  if (listening.has(RED.events)) return;
-  listening.add(RED.events);
-  RED.events.on("flows:started", () => {
-    const ready = [...starting];
-    starting.clear();
-    for (const block of ready) block();
-  });
 }
 
 /** The summary's numbers, as catalogue placeholders take them. */

@@ -1,6 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
+import { DeadlineTimer } from "../../lib/common/DeadlineTimer";
 import { isPlainObject } from "../../lib/common/PlainObject";
-import { SnapshotFile } from "../../lib/common/SnapshotFile";
+import type { SnapshotState } from "../../lib/common/SnapshotState";
 import { Throttle } from "../../lib/common/Throttle";
 import {
   EscalationError,
@@ -13,12 +14,11 @@ import {
   type EscalationEvent,
   type EscalationInput,
   type EscalationOutput,
-  type EscalationSnapshot,
 } from "../../lib/escalation/EscalationEngine";
 import { decodeEscalationSnapshot, SnapshotEncoder } from "../../lib/escalation/EscalationSnapshot";
 import { closeWithinBudget, failMessage, reportConfigError } from "../kit/lifecycle";
-import { deployedNode } from "../kit/nodes";
-import { nodeDataPath } from "../kit/storage";
+import { deployedNode, whenFlowsStart } from "../kit/nodes";
+import { nodeSnapshot } from "../kit/snapshots";
 import { recipientsNamed } from "../recipients/RecipientsNode";
 
 export interface EscalationNodeDef extends NodeDef {
@@ -37,8 +37,6 @@ export interface EscalationNodeObject extends Node {
 type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
 type Done = (err?: Error) => void;
 
-/** setTimeout fires at once for longer delays; a longer wait is taken in steps. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 const STATUS_INTERVAL_MS = 250;
 /** The block's events that the people on duty are told of; the others (shelving, floods) are not theirs to act on. */
 const FOLLOWED = new Set(["trigger", "ack", "recovery"]);
@@ -53,14 +51,14 @@ export class EscalationNode {
   readonly configError?: Error;
   private readonly engine?: EscalationEngine;
   private readonly config?: EscalationConfig;
-  private readonly file: SnapshotFile;
+  /** The state on disk: a read or save that failed shows a red status that stays until a save works. */
+  private readonly snapshot: SnapshotState;
   private started = false;
-  private timer?: NodeJS.Timeout;
-  private armedAt?: number;
+  private readonly deadline = new DeadlineTimer(() => this.wake());
+  private readonly stopWaiting: () => void;
   private savedRevision = 0;
   /** The write that has not started yet: every change made before it starts is in it. */
   private nextWrite?: Promise<void>;
-  private faulty = false;
   private readonly encoder = new SnapshotEncoder();
   private lastStatus = "";
   private readonly status = new Throttle(() => this.showStatus(), STATUS_INTERVAL_MS);
@@ -70,11 +68,18 @@ export class EscalationNode {
     private readonly node: Node,
     def: EscalationNodeDef,
   ) {
-    this.file = new SnapshotFile(nodeDataPath(RED, "escalation", node.id, ".json"));
+    // Nobody must trust reminders that a restart would lose; the escalation keeps working in memory meanwhile.
+    this.snapshot = nodeSnapshot(RED, node, {
+      folder: "escalation",
+      type: "alarm-mail-escalation",
+      status: (fault) => RED._(`alarm-mail-escalation.status.${fault}`),
+      faulted: () => (this.lastStatus = ""),
+      mended: () => this.showStatus(),
+    });
     try {
       const config = parseEscalationConfig(def as unknown as Record<string, unknown>);
       this.config = config;
-      this.engine = new EscalationEngine(config, this.load());
+      this.engine = new EscalationEngine(config, this.snapshot.load(decodeEscalationSnapshot));
       this.savedRevision = this.engine.revision;
     } catch (err) {
       this.configError = reportConfigError(RED, node, err, { status: true });
@@ -84,7 +89,7 @@ export class EscalationNode {
     node.on("close", (removed: boolean, done: () => void) => {
       void this.close(removed).finally(done);
     });
-    whenFlowsStart(RED, this.onStarted);
+    this.stopWaiting = whenFlowsStart(RED, this.onStarted);
   }
 
   /** Deadlines that passed while Node-RED was stopped fire once every node can receive what they send. */
@@ -179,26 +184,18 @@ export class EscalationNode {
   /** Arms the one timer of this node for the engine's next deadline. */
   private arm(): void {
     if (!this.engine || !this.started) return;
-    const next = this.engine.nextDeadline();
-    if (next === this.armedAt) return;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.armedAt = next;
-    if (next === undefined) return;
-    this.timer = setTimeout(() => this.wake(), Math.min(Math.max(next - Date.now(), 0), MAX_TIMER_MS));
+    this.deadline.arm(this.engine.nextDeadline());
   }
 
   private wake(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.armedAt = undefined;
+    this.deadline.cancel();
     if (!this.engine) return;
     this.emit(this.engine.advance(Date.now()), (msg) => this.node.send(msg));
     void this.afterChange();
   }
 
   private showStatus(): void {
-    if (!this.engine || this.faulty) return;
+    if (!this.engine || this.snapshot.faulty) return;
     const summary = this.engine.summary();
     const time = summary.next === undefined ? "" : this.engine.wallClock().hhmm(summary.next);
     const key = `${summary.open}|${summary.unacked}|${summary.held}|${time}`;
@@ -217,69 +214,30 @@ export class EscalationNode {
     this.node.status(status);
   }
 
-  private load(): EscalationSnapshot | undefined {
-    let text: string | undefined;
-    try {
-      text = this.file.read();
-    } catch (err) {
-      this.snapshotFault("snapshot-unreadable", err);
-      return undefined;
-    }
-    if (text === undefined) return undefined;
-    try {
-      return decodeEscalationSnapshot(text);
-    } catch (err) {
-      this.snapshotFault("snapshot-unreadable", err);
-      this.file
-        .setAside(`corrupt-${Date.now()}`)
-        .catch((moveErr: unknown) => this.snapshotFault("snapshot-unreadable", moveErr));
-      return undefined;
-    }
-  }
-
   /** Writes the state if it changed: one write at a time, and the changes made meanwhile share the next one. */
   private save(): Promise<void> {
     const engine = this.engine;
-    if (!engine || engine.revision === this.savedRevision) return this.file.settled();
+    const file = this.snapshot.file;
+    if (!engine || engine.revision === this.savedRevision) return file.settled();
     if (this.nextWrite) return this.nextWrite;
-    const write = this.file.settled().then(async () => {
+    const write = file.settled().then(async () => {
       this.nextWrite = undefined;
       const revision = engine.revision;
-      try {
-        await this.file.write(this.encoder.encode(engine, Date.now()));
-      } catch (err) {
-        this.snapshotFault("snapshot-unwritable", err);
-        return;
-      }
-      this.savedRevision = Math.max(this.savedRevision, revision);
-      if (this.faulty) {
-        this.faulty = false;
-        this.showStatus();
+      if (await this.snapshot.write(() => this.encoder.encode(engine, Date.now()))) {
+        this.savedRevision = Math.max(this.savedRevision, revision);
       }
     });
     this.nextWrite = write;
     return write;
   }
 
-  /**
-   * The state could not be read or saved: an error and a red status that stays until a save works, so that nobody
-   * trusts reminders that a restart would lose. The escalation keeps working in memory meanwhile.
-   */
-  private snapshotFault(key: "snapshot-unreadable" | "snapshot-unwritable", err: unknown): void {
-    const reason = err instanceof Error ? err.message : String(err);
-    this.node.error(this.RED._(`alarm-mail-escalation.warn.${key}`, { file: this.file.path, reason }));
-    this.faulty = true;
-    this.lastStatus = "";
-    this.node.status({ fill: "red", shape: "ring", text: this.RED._(`alarm-mail-escalation.status.${key}`) });
-  }
-
   private async close(removed: boolean): Promise<void> {
-    starting.delete(this.onStarted);
+    this.stopWaiting();
     this.status.cancel();
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    const work = removed ? this.file.settled().then(() => this.file.remove()) : this.save();
-    await closeWithinBudget(work.catch((err: unknown) => this.snapshotFault("snapshot-unwritable", err)));
+    this.deadline.cancel();
+    const file = this.snapshot.file;
+    const work = removed ? file.settled().then(() => file.remove()) : this.save();
+    await closeWithinBudget(work.catch((err: unknown) => this.snapshot.fault("snapshot-unwritable", err)));
   }
 }
 
@@ -326,20 +284,4 @@ function storable(msg: NodeMessageInFlow): unknown {
 
 function fromData(data: unknown): Record<string, unknown> {
   return isPlainObject(data) ? structuredClone(data) : {};
-}
-
-/** Nodes built since the flows last started, waiting for them to be running. */
-const starting = new Set<() => void>();
-const listening = new WeakSet<object>();
-
-/** One listener for the whole package, as the block does: Node-RED's emitter warns past ten. */
-function whenFlowsStart(RED: NodeAPI, start: () => void): void {
-  starting.add(start);
-  if (listening.has(RED.events)) return;
-  listening.add(RED.events);
-  RED.events.on("flows:started", () => {
-    const ready = [...starting];
-    starting.clear();
-    for (const run of ready) run();
-  });
 }

@@ -23,3 +23,25 @@ export function inFlows(RED: NodeAPI, id: unknown, type: string): boolean {
   });
   return found;
 }
+
+/** Nodes built since the flows last started, waiting for them to be running. */
+const starting = new Set<() => void>();
+const listening = new WeakSet<object>();
+
+/**
+ * Calls `start` once the flows it was deployed with have started, when every node can receive what it sends.
+ * One listener for the whole package rather than one per node: a plant may deploy dozens of blocks, and Node-RED's
+ * emitter warns past ten listeners. Returns what stops the wait, for a node closed before.
+ */
+export function whenFlowsStart(RED: NodeAPI, start: () => void): () => void {
+  starting.add(start);
+  if (!listening.has(RED.events)) {
+    listening.add(RED.events);
+    RED.events.on("flows:started", () => {
+      const ready = [...starting];
+      starting.clear();
+      for (const run of ready) run();
+    });
+  }
+  return () => starting.delete(start);
+}
