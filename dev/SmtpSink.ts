@@ -50,6 +50,9 @@ export class SmtpSink {
   authAttempts = 0;
   authFailures = 0;
   port = 0;
+  /** Connections open now, and the most that were open at once: what a client's pool size is seen by. */
+  connections = 0;
+  peakConnections = 0;
   private readonly server: SMTPServer;
   private waiters: Array<() => void> = [];
 
@@ -71,6 +74,14 @@ export class SmtpSink {
       size: 50 * 1024 * 1024,
       // Tests stop sinks that still hold slow connections; do not wait out their delays.
       closeTimeout: 200,
+      onConnect: (_session, callback) => {
+        this.connections += 1;
+        this.peakConnections = Math.max(this.peakConnections, this.connections);
+        callback();
+      },
+      onClose: () => {
+        this.connections -= 1;
+      },
       onAuth: (auth, _session, callback) => {
         this.authAttempts += 1;
         if (options.lockAfterFailures !== undefined && this.authFailures >= options.lockAfterFailures) {

@@ -608,5 +608,37 @@ describe(
       await editor.cancel();
       await editor.cancel();
     });
+
+    it("Connections shows 2 for a new server, refuses 0 and 11 as they are typed, and stores 4 as a number", async () => {
+      const send = await editor.drag("alarm-mail-send", 380, 460);
+      await editor.openDialog(send);
+      const dialog = await addServer();
+      await dialog.tab("delivery");
+      const connections = dialog.field("connections");
+      assert.equal(await connections.inputValue(), "2", "the runtime's default");
+      const marked = async (value: string) => {
+        await connections.fill(value);
+        await connections.press("Tab");
+        return editor.invalid(connections);
+      };
+      for (const wrong of ["0", "11", "2.5", "many"]) assert.equal(await marked(wrong), true, wrong);
+      assert.equal(await marked(""), false, "empty: the default");
+      assert.equal(await marked("4"), false);
+      const known: string[] = await editor.page.evaluate(() => {
+        const ids: string[] = [];
+        window.RED.nodes.eachConfig((n) => ids.push(n.id));
+        return ids;
+      });
+      await editor.done();
+      const stored = await editor.page.evaluate((before) => {
+        let value: unknown;
+        window.RED.nodes.eachConfig((n) => {
+          if (n.type === "alarm-mail-server" && !before.includes(n.id)) value = n.connections;
+        });
+        return value;
+      }, known);
+      assert.equal(stored, 4);
+      await editor.cancel();
+    });
   },
 );

@@ -639,6 +639,7 @@ for (const [name, config, field, rule] of [
   ["a login without a user", { ...base, auth: "plain" }, "user", "user"],
   ["zero addresses allowed", { ...base, maxAddresses: 0 }, "maxAddresses", "positive"],
   ["a rate of -5 a minute", { ...base, rateMinute: -5 }, "rateMinute", "cap"],
+  ["11 connections", { ...base, connections: 11 }, "connections", "connections"],
 ] as Array<[string, Record<string, unknown>, string, string?]>) {
   // A setting the dialog checks too is refused with the dialog's words for its rule.
   const message = rule

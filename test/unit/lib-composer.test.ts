@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { DEFAULT_LIMITS, MailComposer, type SenderPolicy } from "../../nodes/lib/mail/MailComposer";
 import { MailError } from "../../nodes/lib/mail/MailError";
-import { parseServerSettings } from "../../nodes/lib/server/ServerSettings";
+import { MAX_CONNECTIONS, parseServerSettings } from "../../nodes/lib/server/ServerSettings";
 
 const policy = (extra: Partial<SenderPolicy> = {}): SenderPolicy => ({
   from: { name: "Gateway", address: "gw@plant.example" },
@@ -185,6 +185,41 @@ describe("ServerSettings", () => {
     assert.equal(parseServerSettings(config, { user: "gw", password: "pw" }).connection.auth, "auto");
   });
 
+  it("connections: 2 for a flow saved before the setting, 1 to 10 as set, at most 4 through Graph and Gmail", () => {
+    // A server as the dialog stored it before `connections` existed: every delivery setting but that one.
+    const saved = {
+      host: "relay.plant.example",
+      port: 25,
+      security: "none",
+      auth: "none",
+      from: "gw@plant.example",
+      rateMinute: "",
+      rateHour: "",
+      rateDay: "",
+      retryDelay: 5000,
+      retryMaxDelay: 600000,
+      maxAgeHours: 24,
+      authAttempts: 3,
+      backup: "",
+      failoverAfter: 2,
+      failbackAfter: 60000,
+    };
+    assert.equal(parseServerSettings(saved).delivery.concurrency, 2);
+    assert.equal(parseServerSettings({ ...saved, connections: "" }).delivery.concurrency, 2);
+    assert.equal(parseServerSettings({ ...saved, connections: 1 }).delivery.concurrency, 1);
+    assert.equal(parseServerSettings({ ...saved, connections: " 7 " }).delivery.concurrency, 7);
+    assert.equal(parseServerSettings({ ...saved, connections: MAX_CONNECTIONS }).delivery.concurrency, 10);
+    const oauth = { auth: "oauth2", oauthFlow: "client_credentials", tokenUrl: "https://login.example/token" };
+    const graph = { ...saved, ...oauth, transport: "graph", mailbox: "gw@plant.example" };
+    const gmail = { ...saved, ...oauth, transport: "gmail" };
+    for (const service of [graph, gmail]) {
+      const credentials = { clientId: "app", clientSecret: "s" };
+      assert.equal(parseServerSettings({ ...service, connections: 10 }, credentials).delivery.concurrency, 4);
+      assert.equal(parseServerSettings({ ...service, connections: 3 }, credentials).delivery.concurrency, 3);
+      assert.equal(parseServerSettings(service, credentials).delivery.concurrency, 2);
+    }
+  });
+
   it("names the setting that is wrong, and the dialog's rule it breaks", () => {
     const ok = { host: "h", from: "a@plant.example", auth: "none" };
     const cases: Array<[Record<string, unknown>, string, string | undefined]> = [
@@ -197,6 +232,10 @@ describe("ServerSettings", () => {
       [{ host: "h", from: "a@plant.example", auth: "plain" }, "user", "user"],
       [{ ...ok, maxAttachments: -1 }, "maxAttachments", "positive"],
       [{ ...ok, rateHour: 1.5 }, "rateHour", "cap"],
+      [{ ...ok, connections: 0 }, "connections", "connections"],
+      [{ ...ok, connections: 11 }, "connections", "connections"],
+      [{ ...ok, connections: "2.5" }, "connections", "connections"],
+      [{ ...ok, connections: "many" }, "connections", "connections"],
       [{ ...ok, ehloName: "gw_01" }, "ehloName", undefined],
       [{ ...ok, ackBaseUrl: "ftp://gw.plant.example" }, "ackBaseUrl", "url"],
       [{ ...ok, ackBaseUrl: "https://gw/?x=1" }, "ackBaseUrl", undefined],

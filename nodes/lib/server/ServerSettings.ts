@@ -5,6 +5,8 @@ import type { OAuthFlow, OAuthSettings } from "../oauth/OAuthClient";
 import { MailError } from "../mail/MailError";
 import type { SmtpAuthMethod, SmtpConnectionSettings, SmtpSecurity } from "../transport/SmtpTransport";
 import { readDuration } from "../common/Duration";
+import { GMAIL_CONCURRENCY } from "../transport/GmailTransport";
+import { GRAPH_MAILBOX_CONCURRENCY } from "../transport/GraphTransport";
 
 /** The `alarm-mail-server` properties as the editor stores them (numbers may arrive as text). */
 export interface ServerConfig {
@@ -37,6 +39,7 @@ export interface ServerConfig {
   retryMaxDelay?: unknown;
   maxAgeHours?: unknown;
   authAttempts?: unknown;
+  connections?: unknown;
   backup?: unknown;
   failoverAfter?: unknown;
   failbackAfter?: unknown;
@@ -93,6 +96,12 @@ const SECURITIES: readonly SmtpSecurity[] = ["none", "starttls", "require-startt
 const AUTH_METHODS: readonly SmtpAuthMethod[] = ["none", "auto", "plain", "login", "cram-md5", "oauth2"];
 const OAUTH_FLOWS: readonly OAuthFlow[] = ["authorization_code", "device_code", "client_credentials"];
 const DEFAULT_PORT: Record<SmtpSecurity, number> = { none: 25, starttls: 587, "require-starttls": 587, tls: 465 };
+/**
+ * The most connections a server may be given. A plant relay takes more, but beyond about ten a small gateway only
+ * spends TLS handshakes and memory, since the outbox records each outcome one after the other, and a relay may take
+ * a burst of sessions from one client for abuse. It also bounds the mails a crash can duplicate: those in flight.
+ */
+export const MAX_CONNECTIONS = 10;
 
 /** Validates a server configuration once, at deploy, so that every later error is about the mail, not the set-up. */
 export function parseServerSettings(config: ServerConfig, credentials: ServerCredentials = {}): ServerSettings {
@@ -138,6 +147,7 @@ export function parseServerSettings(config: ServerConfig, credentials: ServerCre
     authAttempts: count(config.authAttempts, DEFAULT_POLICY.authAttempts, "authAttempts"),
     failoverAfter: count(config.failoverAfter, DEFAULT_POLICY.failoverAfter, "failoverAfter"),
     failbackAfter: count(config.failbackAfter, DEFAULT_POLICY.failbackAfter, "failbackAfter"),
+    concurrency: connections(config.connections, transport),
     rateLimits,
   };
   const oauth = auth === "oauth2" ? oauthSettings(config, credentials) : undefined;
@@ -299,6 +309,19 @@ function optionalCount(value: unknown, field: string): number {
   return count(value, 0, field, "cap");
 }
 
+/**
+ * `connections`: the SMTP pool's size and the mails delivered at once while the server answers well. Graph takes 4
+ * requests at once per mailbox and answers more with 429; the Gmail API publishes a rate per user rather than a
+ * number at once, which more requests at once only reach sooner: both are held to their transport's 4.
+ */
+function connections(value: unknown, transport: TransportKind): number {
+  const n = count(value, DEFAULT_POLICY.concurrency, "connections", "connections");
+  if (n > MAX_CONNECTIONS) throw invalidSetting("connections", "connections");
+  if (transport === "graph") return Math.min(n, GRAPH_MAILBOX_CONCURRENCY);
+  if (transport === "gmail") return Math.min(n, GMAIL_CONCURRENCY);
+  return n;
+}
+
 function port(value: unknown, fallback: number): number {
   const n = count(value, fallback, "port", "port");
   if (n > 65535) throw invalidSetting("port", "port");
@@ -310,7 +333,18 @@ function port(value: unknown, fallback: number): number {
  * the runtime's error and the dialog's hint use the same words for the same rule.
  */
 type SettingRule =
-  "host" | "port" | "choice" | "from" | "positive" | "cap" | "user" | "mailbox" | "graphMailbox" | "clientId" | "url";
+  | "host"
+  | "port"
+  | "choice"
+  | "from"
+  | "positive"
+  | "cap"
+  | "user"
+  | "mailbox"
+  | "graphMailbox"
+  | "clientId"
+  | "url"
+  | "connections";
 
 /** A setting that breaks a rule: its name, and the rule in the dialog's words. */
 function invalidSetting(field: string, rule: SettingRule): MailError {

@@ -36,7 +36,12 @@ export function createTransport(settings: ServerSettings, tokens?: Promise<Token
   const { ca, rejectUnauthorized, servername, connectionTimeout, socketTimeout } = settings.connection;
   const https = { ca, rejectUnauthorized, servername, connectionTimeout, socketTimeout };
   if (settings.transport === "smtp") {
-    return new SmtpTransport({ ...settings.connection, ...(source ? { tokens: source } : {}) });
+    // As many connections as the outbox delivers mails at once: none waits for a connection, none idles.
+    return new SmtpTransport({
+      ...settings.connection,
+      maxConnections: settings.delivery.concurrency,
+      ...(source ? { tokens: source } : {}),
+    });
   }
   if (!source) throw new MailError("config-invalid", { field: "auth" });
   if (settings.graph) {

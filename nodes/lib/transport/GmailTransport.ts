@@ -16,7 +16,7 @@ const SERVICE = "Gmail API";
 /** The largest message `messages.send` takes as a media upload. */
 export const GMAIL_MESSAGE_LIMIT = 35 * 1024 * 1024;
 /** Google does not publish a per-user limit of parallel requests; this keeps a burst well inside its rate quota. */
-const GMAIL_CONCURRENCY = 4;
+export const GMAIL_CONCURRENCY = 4;
 /** Google says "rate limit" with a 403 and one of these reasons as often as with a 429. */
 const RATE_REASONS = new Set(["rateLimitExceeded", "userRateLimitExceeded", "dailyLimitExceeded", "quotaExceeded"]);
 /** A 403 for a token without the gmail.send scope. */

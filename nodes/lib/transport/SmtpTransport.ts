@@ -35,7 +35,12 @@ export interface SmtpConnectionSettings {
   ehloName?: string;
   /** For `auth: "oauth2"`: the token provider of the server node, shared by every connection. */
   tokens?: AccessTokenSource;
+  /** The most connections the pool opens at once (the server's `connections`); DEFAULT_POOL_SIZE when not set. */
+  maxConnections?: number;
 }
+
+/** The pool of a server whose flow predates `connections`: the 2 it always had. */
+const DEFAULT_POOL_SIZE = 2;
 
 const AUTH_METHODS: Record<Exclude<SmtpAuthMethod, "none" | "auto" | "oauth2">, string> = {
   plain: "PLAIN",
@@ -60,7 +65,11 @@ export class SmtpTransport implements Transport {
   ) {
     this.proxy = smtpProxyFor(settings.host, settings.port, env);
     this.pool = withTokens(
-      nodemailer.createTransport({ ...this.options(), pool: true, maxConnections: 2 }),
+      nodemailer.createTransport({
+        ...this.options(),
+        pool: true,
+        maxConnections: settings.maxConnections ?? DEFAULT_POOL_SIZE,
+      }),
       settings,
       (err) => (this.tokenError = err),
     );
