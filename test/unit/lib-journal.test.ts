@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { Journal } from "../../nodes/lib/common/Journal";
+import { Journal, type CorruptRecord } from "../../nodes/lib/common/Journal";
 
 const open = (dir: string, replayed: unknown[] = []) =>
   Journal.open<{ n: number }>(
@@ -47,5 +47,150 @@ describe("Journal: deferred syncs", () => {
       offset: 0,
       length: readFileSync(join(dir, "journal-00000001.log")).length,
     });
+  });
+});
+
+describe("Journal: preallocated segments", () => {
+  const SEGMENT = 8 * 1024;
+  const openPreallocated = (
+    dir: string,
+    replayed: unknown[] = [],
+    corrupt: CorruptRecord[] = [],
+    rotated: number[] = [],
+  ) =>
+    Journal.open<{ n: number; text?: string }>(
+      dir,
+      (record) => replayed.push(record),
+      (damage) => corrupt.push(damage),
+      (segment) => rotated.push(segment),
+      { segmentBytes: SEGMENT, preallocate: true },
+    );
+  const files = (dir: string) =>
+    readdirSync(dir)
+      .filter((name) => name.endsWith(".log"))
+      .sort()
+      .map((name) => `${name} ${statSync(join(dir, name)).size}`);
+
+  it("writes records over a segment of zeros, reports their bytes, and replays them", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "alarm-mail-journal-"));
+    const journal = await openPreallocated(dir);
+    const first = await journal.append({ n: 1 });
+    const second = await journal.append({ n: 2 });
+    assert.deepEqual(files(dir), [`journal-00000001.log ${SEGMENT}`], "the file is the segment's size from the start");
+    const data = readFileSync(join(dir, "journal-00000001.log"));
+    const recordBytes = first.length + second.length;
+    assert.match(data.subarray(0, recordBytes).toString(), /^[0-9a-f]{8} \{"n":1\}\n[0-9a-f]{8} \{"n":2\}\n$/);
+    assert.ok(data.subarray(recordBytes).equals(Buffer.alloc(SEGMENT - recordBytes)), "zeros after the records");
+    assert.equal(await journal.segmentSize(1), recordBytes, "the records' bytes, not the file's");
+    await journal.close();
+    const replayed: unknown[] = [];
+    const corrupt: CorruptRecord[] = [];
+    const again = await openPreallocated(dir, replayed, corrupt);
+    assert.deepEqual(replayed, [{ n: 1 }, { n: 2 }]);
+    assert.deepEqual(corrupt, [], "the zeros are not damage");
+    assert.equal(await again.segmentSize(1), recordBytes);
+    await again.close();
+  });
+
+  it("deletes a segment that took no record, at close and at the next open", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "alarm-mail-journal-"));
+    const idle = await openPreallocated(dir);
+    await idle.close();
+    assert.deepEqual(files(dir), [], "an open and close with nothing written leaves nothing");
+    // A crash after the zeros were written and before any record: the next open finds a segment of zeros only.
+    writeFileSync(join(dir, "journal-00000001.log"), Buffer.alloc(SEGMENT));
+    const replayed: unknown[] = [];
+    const corrupt: CorruptRecord[] = [];
+    const journal = await openPreallocated(dir, replayed, corrupt);
+    assert.deepEqual([replayed, corrupt], [[], []]);
+    await journal.append({ n: 1 });
+    await journal.close();
+    assert.deepEqual(files(dir), [`journal-00000002.log ${SEGMENT}`]);
+  });
+
+  it("a record cut short by a power cut is reported torn, and the records before it are kept", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "alarm-mail-journal-"));
+    const journal = await openPreallocated(dir);
+    await journal.append({ n: 1 });
+    const cut = await journal.append({ n: 2, text: "x".repeat(100) });
+    await journal.close();
+    const file = join(dir, "journal-00000001.log");
+    const data = readFileSync(file);
+    // Its last 50 bytes never reached the disk: they are still the segment's zeros.
+    data.fill(0, cut.offset + cut.length - 50, cut.offset + cut.length);
+    writeFileSync(file, data);
+    const replayed: unknown[] = [];
+    const corrupt: CorruptRecord[] = [];
+    const again = await openPreallocated(dir, replayed, corrupt);
+    assert.deepEqual(replayed, [{ n: 1 }]);
+    assert.deepEqual(
+      corrupt.map((c) => [c.reason, c.offset]),
+      [["torn", cut.offset]],
+    );
+    await again.append({ n: 3 });
+    await again.close();
+    assert.deepEqual(
+      files(dir).map((f) => f.split(" ")[0]),
+      ["journal-00000001.log", "journal-00000002.log"],
+      "nothing written after the damage: the next record went to a new segment",
+    );
+  });
+
+  it("a zero byte inside a record is damage to that record only", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "alarm-mail-journal-"));
+    const journal = await openPreallocated(dir);
+    await journal.append({ n: 1 });
+    const hit = await journal.append({ n: 2 });
+    await journal.append({ n: 3 });
+    await journal.close();
+    const file = join(dir, "journal-00000001.log");
+    const data = readFileSync(file);
+    data[hit.offset + 12] = 0;
+    writeFileSync(file, data);
+    const replayed: unknown[] = [];
+    const corrupt: CorruptRecord[] = [];
+    await (await openPreallocated(dir, replayed, corrupt)).close();
+    assert.deepEqual(replayed, [{ n: 1 }, { n: 3 }]);
+    assert.deepEqual(
+      corrupt.map((c) => c.reason),
+      ["checksum"],
+    );
+  });
+
+  it("fills segments in turn, the next one made while the active one fills, and replays them all", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "alarm-mail-journal-"));
+    const rotated: number[] = [];
+    const journal = await openPreallocated(dir, [], [], rotated);
+    const text = "y".repeat(1000);
+    for (let n = 1; n <= 30; n++) await journal.append({ n, text });
+    assert.deepEqual(rotated, [1, 2, 3], "a segment closes once its records pass its size");
+    assert.equal(journal.activeSegment, 4);
+    for (const segment of rotated) assert.ok((await journal.segmentSize(segment)) >= SEGMENT);
+    await journal.close();
+    const replayed: Array<{ n: number }> = [];
+    const corrupt: CorruptRecord[] = [];
+    await (await openPreallocated(dir, replayed, corrupt)).close();
+    assert.deepEqual(
+      replayed.map((r) => r.n),
+      Array.from({ length: 30 }, (_, i) => i + 1),
+    );
+    assert.deepEqual(corrupt, []);
+  });
+
+  it("clear drops every record, in the segment being prepared too, and goes on in a new segment", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "alarm-mail-journal-"));
+    const journal = await openPreallocated(dir);
+    for (let n = 1; n <= 6; n++) await journal.append({ n, text: "z".repeat(1000) });
+    await journal.clear();
+    for (const name of readdirSync(dir)) {
+      const data = readFileSync(join(dir, name));
+      // The segment after the cleared ones may already be in the making: zeros, no record.
+      assert.ok(data.equals(Buffer.alloc(data.length)), `${name} holds no record`);
+    }
+    await journal.append({ n: 7 });
+    await journal.close();
+    const replayed: unknown[] = [];
+    await (await openPreallocated(dir, replayed)).close();
+    assert.deepEqual(replayed, [{ n: 7 }]);
   });
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -78,11 +78,15 @@ describe("Outbox", () => {
     await outbox.close();
     const [segment] = readdirSync(path);
     const file = join(path, segment);
-    const lines = readFileSync(file, "utf8").split("\n");
-    // Flip one character inside the second record, and cut the third one short.
+    const whole = readFileSync(file);
+    // The segment was preallocated: its records end where its zeros start.
+    const lines = whole.subarray(0, whole.indexOf(0)).toString("utf8").split("\n");
+    // Flip one character inside the second record, and cut the third one short: a power cut in the middle of its
+    // write leaves its last bytes as the zeros they were.
     lines[1] = lines[1].replace("alarm 2", "alarm 7");
-    writeFileSync(file, lines.join("\n"));
-    truncateSync(file, statSync(file).size - 40);
+    const damaged = Buffer.from(lines.join("\n"));
+    damaged.fill(0, damaged.length - 40);
+    writeFileSync(file, Buffer.concat([damaged, whole.subarray(damaged.length)]));
 
     const corrupt: CorruptRecord[] = [];
     const again = await Outbox.open(path, { onCorrupt: (c) => corrupt.push(c) });

@@ -20,6 +20,14 @@ export interface JournalOptions {
   segmentBytes?: number;
   /** How long a written record whose sync was deferred may wait for another sync to ride along with (ms). */
   deferMs?: number;
+  /**
+   * Each segment is written full of zeros (and synced) before it takes records, which then overwrite the zeros: the
+   * sync of a record then flushes data only, and the file system has no size or block change to commit. That commit
+   * is what makes a sync wait for every other writer of the disk, so this is for a journal whose appends someone
+   * waits on (the outbox). It costs a segment's size of writes up front; the next segment is made while the active
+   * one fills, and a segment that never took a record is deleted.
+   */
+  preallocate?: boolean;
 }
 
 export interface AppendOptions {
@@ -44,6 +52,8 @@ interface Pending {
 
 const SEGMENT = /^journal-(\d{8})\.log$/;
 const DEFAULT_DEFER_MS = 20;
+/** The zeros of a preallocated segment are written this much at a time. */
+const ZERO_CHUNK = 1024 * 1024;
 
 /**
  * An append-only log of JSON records in numbered segment files, each line `<crc32> <json>\n`.
@@ -54,7 +64,8 @@ const DEFAULT_DEFER_MS = 20;
  * every byte written before it, so a record never waits behind another batch's sync, only behind its write.
  * Records whose sync is deferred (`defer`) are written at once and synced by the next sync, or after `deferMs`.
  * On open, every record is checked: a torn tail (power cut mid-write) or a damaged line is reported and skipped,
- * never fatal, and the next append starts a fresh segment so that nothing is written after damage.
+ * never fatal, and the next append starts a fresh segment so that nothing is written after damage. A segment's records
+ * end where its trailing zeros start (`preallocate`); records never contain a zero byte (JSON text).
  */
 export class Journal<R> {
   private handle?: FileHandle;
@@ -68,12 +79,17 @@ export class Journal<R> {
   /** Syncs started and not yet finished. */
   private readonly syncing = new Set<Promise<void>>();
   private closed = false;
+  /** The bytes of records in each segment, which is less than the file's size when it was preallocated. */
+  private readonly recordBytes = new Map<number, number>();
+  /** With `preallocate`: the next segment, being filled with zeros before it is needed. */
+  private spare?: { segment: number; handle: Promise<FileHandle> };
 
   private constructor(
     readonly dir: string,
     private segment: number,
     private readonly segmentBytes: number,
     private readonly deferMs: number,
+    private readonly preallocate: boolean,
     private readonly onRotate: (closedSegment: number) => void,
   ) {}
 
@@ -90,9 +106,18 @@ export class Journal<R> {
   ): Promise<Journal<R>> {
     await mkdir(dir, { recursive: true });
     const segments = await Journal.segmentsIn(dir);
+    const recordBytes = new Map<number, number>();
     for (const segment of segments) {
       const file = join(dir, segmentName(segment));
-      const data = await readFile(file);
+      const whole = await readFile(file);
+      const data = whole.subarray(0, endOfRecords(whole));
+      if (data.length === 0) {
+        // Preallocated and never written (a stop or a crash before its first record): nothing to keep.
+        await unlink(file).catch(() => undefined);
+        await unlink(join(dir, damageName(segment))).catch(() => undefined);
+        continue;
+      }
+      recordBytes.set(segment, data.length);
       // Damage is reported once: the offsets already reported are kept beside the segment until it is dropped.
       const known = await knownDamage(dir, segment);
       const found: number[] = [];
@@ -118,13 +143,18 @@ export class Journal<R> {
       }
     }
     const next = (segments.at(-1) ?? 0) + 1;
-    return new Journal<R>(
+    const journal = new Journal<R>(
       dir,
       next,
       options.segmentBytes ?? 4 * 1024 * 1024,
       options.deferMs ?? DEFAULT_DEFER_MS,
+      options.preallocate === true,
       onRotate,
     );
+    for (const [segment, bytes] of recordBytes) journal.recordBytes.set(segment, bytes);
+    // Ready before the first record, so that it does not wait for a segment's worth of zeros.
+    if (journal.preallocate) journal.prepareSpare(next);
+    return journal;
   }
 
   static async segmentsIn(dir: string): Promise<number[]> {
@@ -191,13 +221,18 @@ export class Journal<R> {
     });
   }
 
+  /** The bytes of records in a segment (a preallocated segment's file is larger). */
   async segmentSize(segment: number): Promise<number> {
+    if (segment === this.segment) return this.size;
+    const known = this.recordBytes.get(segment);
+    if (known !== undefined) return known;
     const info = await stat(join(this.dir, segmentName(segment))).catch(() => undefined);
     return info?.size ?? 0;
   }
 
   async deleteSegment(segment: number): Promise<void> {
     if (segment === this.segment) return;
+    this.recordBytes.delete(segment);
     await unlink(join(this.dir, segmentName(segment))).catch(() => undefined);
     await unlink(join(this.dir, damageName(segment))).catch(() => undefined);
   }
@@ -210,12 +245,15 @@ export class Journal<R> {
     await this.settled();
     await this.handle?.close();
     this.handle = undefined;
+    await this.dropSpare();
+    this.recordBytes.clear();
     for (const segment of await Journal.segmentsIn(this.dir)) {
       await unlink(join(this.dir, segmentName(segment))).catch(() => undefined);
       await unlink(join(this.dir, damageName(segment))).catch(() => undefined);
     }
     this.segment += 1;
     this.size = 0;
+    if (this.preallocate) this.prepareSpare(this.segment);
   }
 
   /** Waits for queued records to reach the disk, then closes the file. */
@@ -224,6 +262,10 @@ export class Journal<R> {
     await this.settled();
     await this.handle?.close();
     this.handle = undefined;
+    await this.dropSpare();
+    if (this.preallocate && this.size === 0) {
+      await unlink(join(this.dir, segmentName(this.segment))).catch(() => undefined);
+    }
   }
 
   /** Every record appended so far is written and synced (or has failed). */
@@ -242,11 +284,18 @@ export class Journal<R> {
         this.queue = [];
         try {
           const handle = await this.activeHandle();
+          const offset = this.size;
           for (const item of batch) {
             item.position = { segment: this.segment, offset: this.size, length: item.line.length };
             this.size += item.line.length;
           }
-          await handle.write(Buffer.concat(batch.map((item) => item.line)));
+          const bytes = Buffer.concat(batch.map((item) => item.line));
+          if (this.preallocate) {
+            await handle.write(bytes, 0, bytes.length, offset);
+            if (!this.spare && this.size >= this.segmentBytes / 2) this.prepareSpare(this.segment + 1);
+          } else {
+            await handle.write(bytes);
+          }
           for (const item of batch) item.written?.();
           if (batch.some((item) => !item.defer)) {
             void this.sync(batch);
@@ -259,6 +308,7 @@ export class Journal<R> {
           // offset counts it. The next record starts a fresh segment; this one keeps what was whole.
           await this.handle?.close().catch(() => undefined);
           this.handle = undefined;
+          this.recordBytes.set(this.segment, this.size);
           this.segment += 1;
           this.size = 0;
           for (const item of batch) item.reject(err);
@@ -297,18 +347,72 @@ export class Journal<R> {
   }
 
   private async activeHandle(): Promise<FileHandle> {
-    this.handle ??= await open(join(this.dir, segmentName(this.segment)), "a");
+    if (this.handle) return this.handle;
+    if (!this.preallocate) {
+      this.handle = await open(join(this.dir, segmentName(this.segment)), "a");
+    } else {
+      if (this.spare?.segment !== this.segment) {
+        await this.dropSpare();
+        this.prepareSpare(this.segment);
+      }
+      const spare = this.spare as { handle: Promise<FileHandle> };
+      this.spare = undefined;
+      this.handle = await spare.handle;
+    }
     return this.handle;
+  }
+
+  /** Starts filling `segment` with zeros; its file is created new, never over an existing one. */
+  private prepareSpare(segment: number): void {
+    const handle = (async () => {
+      const file = await open(join(this.dir, segmentName(segment)), "wx+");
+      try {
+        const zeros = Buffer.alloc(Math.min(ZERO_CHUNK, this.segmentBytes));
+        for (let at = 0; at < this.segmentBytes; at += zeros.length) {
+          await file.write(zeros, 0, Math.min(zeros.length, this.segmentBytes - at), at);
+        }
+        // A full sync: the size and the blocks are committed now, not by the first record's sync.
+        await file.sync();
+        return file;
+      } catch (err) {
+        await file.close().catch(() => undefined);
+        throw err;
+      }
+    })();
+    // A failure is the first write's to report (a full disk, say); until then it must not be an unhandled rejection.
+    handle.catch(() => undefined);
+    this.spare = { segment, handle };
+  }
+
+  /** Closes and deletes a spare segment that will not be used. */
+  private async dropSpare(): Promise<void> {
+    const spare = this.spare;
+    this.spare = undefined;
+    if (!spare) return;
+    const handle = await spare.handle.catch(() => undefined);
+    await handle?.close().catch(() => undefined);
+    await unlink(join(this.dir, segmentName(spare.segment))).catch(() => undefined);
   }
 
   private async rotate(): Promise<void> {
     const full = this.segment;
     await this.handle?.close();
     this.handle = undefined;
+    this.recordBytes.set(full, this.size);
     this.segment += 1;
     this.size = 0;
     this.onRotate(full);
   }
+}
+
+/** Where a segment's records end: before its trailing zeros, if it was preallocated. */
+function endOfRecords(data: Buffer): number {
+  const page = 4096;
+  const zeros = Buffer.alloc(page);
+  let end = data.length;
+  while (end >= page && data.subarray(end - page, end).equals(zeros)) end -= page;
+  while (end > 0 && data[end - 1] === 0) end -= 1;
+  return end;
 }
 
 function segmentName(segment: number): string {

@@ -152,7 +152,8 @@ export class Outbox {
       (record, position) => replay.add(record, position),
       (corrupt) => options.onCorrupt?.(corrupt),
       outbox.rotated,
-      { segmentBytes: outbox.segmentBytes },
+      // Its appends are what a send node waits on before it reports a mail queued.
+      { segmentBytes: outbox.segmentBytes, preallocate: true },
     );
     outbox.seq = replay.maxSeq;
     replay.fill(outbox.queued, outbox.sent);
