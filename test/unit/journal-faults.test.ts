@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -43,6 +43,41 @@ describe("Journal after a write that failed (ENOSPC from a wrapped write)", () =
     assert.deepEqual(corrupt, []);
     assert.deepEqual(await again.read(replayed[1][1]), { n: 3 });
     await again.close();
+  });
+});
+
+describe("Journal with preallocated segments on a full disk (ENOSPC from a wrapped write)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "alarm-mail-journal-full-"));
+  let fault: DiskFault;
+  after(() => fault.uninstall());
+
+  it("refuses the record while no segment can be made, leaves no half-made one, and goes on once there is room", async () => {
+    fault = await new DiskFault(dir).install().installHandles();
+    // Full from the start: the segment being made at open cannot be written either.
+    fault.mode = "full";
+    const open = (replayed: number[] = [], corrupt: CorruptRecord[] = []) =>
+      Journal.open<{ n: number }>(
+        dir,
+        (record) => replayed.push(record.n),
+        (c) => corrupt.push(c),
+        () => undefined,
+        { segmentBytes: 64 * 1024, preallocate: true },
+      );
+    const journal = await open();
+    await assert.rejects(journal.append({ n: 1 }), /ENOSPC/);
+    await assert.rejects(journal.append({ n: 2 }), /ENOSPC/);
+    assert.deepEqual(
+      readdirSync(dir).filter((name) => name.endsWith(".log")),
+      [],
+      "no segment left behind by the attempts",
+    );
+    fault.mode = "ok";
+    await journal.append({ n: 3 });
+    await journal.close();
+    const replayed: number[] = [];
+    const corrupt: CorruptRecord[] = [];
+    await (await open(replayed, corrupt)).close();
+    assert.deepEqual([replayed, corrupt], [[3], []]);
   });
 });
 

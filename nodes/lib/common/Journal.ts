@@ -54,6 +54,8 @@ const SEGMENT = /^journal-(\d{8})\.log$/;
 const DEFAULT_DEFER_MS = 20;
 /** The zeros of a preallocated segment are written this much at a time. */
 const ZERO_CHUNK = 1024 * 1024;
+/** A segment larger than this (one that is never meant to rotate) is preallocated this far, and grows beyond it. */
+const MAX_PREALLOCATED = 64 * 1024 * 1024;
 
 /**
  * An append-only log of JSON records in numbered segment files, each line `<crc32> <json>\n`.
@@ -365,17 +367,21 @@ export class Journal<R> {
   /** Starts filling `segment` with zeros; its file is created new, never over an existing one. */
   private prepareSpare(segment: number): void {
     const handle = (async () => {
-      const file = await open(join(this.dir, segmentName(segment)), "wx+");
+      const path = join(this.dir, segmentName(segment));
+      const file = await open(path, "wx+");
       try {
-        const zeros = Buffer.alloc(Math.min(ZERO_CHUNK, this.segmentBytes));
-        for (let at = 0; at < this.segmentBytes; at += zeros.length) {
-          await file.write(zeros, 0, Math.min(zeros.length, this.segmentBytes - at), at);
+        const size = Math.min(this.segmentBytes, MAX_PREALLOCATED);
+        const zeros = Buffer.alloc(Math.min(ZERO_CHUNK, size));
+        for (let at = 0; at < size; at += zeros.length) {
+          await file.write(zeros, 0, Math.min(zeros.length, size - at), at);
         }
         // A full sync: the size and the blocks are committed now, not by the first record's sync.
         await file.sync();
         return file;
       } catch (err) {
+        // A full disk, say: no half-made segment is left behind, for each later attempt to add one more.
         await file.close().catch(() => undefined);
+        await unlink(path).catch(() => undefined);
         throw err;
       }
     })();

@@ -100,6 +100,11 @@ export interface OutboxOptions {
   keepFailed?: number;
   onCorrupt?: (corrupt: CorruptRecord) => void;
   now?: () => number;
+  /**
+   * Journal segments written full of zeros before they take records (default), so that a mail's sync flushes data
+   * only; false appends to growing files, which buys the same on a file system whose syncs cost nothing (tmpfs).
+   */
+  preallocate?: boolean;
 }
 
 const DEFAULT_SEGMENT_BYTES = 4 * 1024 * 1024;
@@ -135,6 +140,7 @@ export class Outbox {
   private readonly keepFailed: number;
   private readonly segmentBytes: number;
   private readonly now: () => number;
+  private readonly preallocate: boolean;
   private readonly chains = new OccurrenceChains();
 
   private constructor(options: OutboxOptions) {
@@ -142,6 +148,7 @@ export class Outbox {
     this.keepFailed = options.keepFailed ?? 200;
     this.segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
     this.now = options.now ?? Date.now;
+    this.preallocate = options.preallocate ?? true;
   }
 
   static async open(dir: string, options: OutboxOptions = {}): Promise<Outbox> {
@@ -152,8 +159,7 @@ export class Outbox {
       (record, position) => replay.add(record, position),
       (corrupt) => options.onCorrupt?.(corrupt),
       outbox.rotated,
-      // Its appends are what a send node waits on before it reports a mail queued.
-      { segmentBytes: outbox.segmentBytes, preallocate: true },
+      { segmentBytes: outbox.segmentBytes, preallocate: outbox.preallocate },
     );
     outbox.seq = replay.maxSeq;
     replay.fill(outbox.queued, outbox.sent);
