@@ -343,9 +343,24 @@ export class Editor {
 
   /** Saves a picture of an element (by default the open dialog) for the README. */
   async screenshot(name: string, target: Locator = this.tray()): Promise<string> {
+    await this.leaveTooltips();
     const path = picturePath(name);
     await target.screenshot({ path, animations: "disabled" });
     return path;
+  }
+
+  /**
+   * Moves the mouse to the header's logo, which has no tooltip, and waits for the editor's tooltips to go: a tab or
+   * button the test last clicked keeps the pointer over it, and on a slow machine its tooltip (shown after a hover
+   * delay) would stand in the picture over the dialog.
+   */
+  private async leaveTooltips(): Promise<void> {
+    await this.page.mouse.move(1, 1);
+    await this.page.waitForFunction(
+      () => [...document.querySelectorAll<HTMLElement>(".red-ui-popover")].every((p) => p.offsetParent === null),
+      undefined,
+      { timeout: 5000 },
+    );
   }
 
   /** Saves a picture of the part of the workspace that shows these nodes, with their wires and statuses. */
