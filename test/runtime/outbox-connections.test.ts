@@ -34,13 +34,12 @@ afterEach(async () => {
 });
 
 /**
- * Deploys a server (with `server` settings) and a send node behind a function node that turns one inject into
- * MAILS msgs, presses the inject and waits until the sink has every mail. Node ids are new on each deploy, so that
- * an inject cannot reach the flow of the test before.
+ * A tab with a server on the sink (with `server` settings), a recipient group and a send node mailing it through that
+ * server. Node ids start with `prefix`, new for each test, so that a msg cannot reach the flow of the test before.
  */
-async function sendBurst(prefix: string, sink: SmtpSink, server: Record<string, unknown>): Promise<void> {
+function mailFlow(prefix: string, sink: SmtpSink, server: Record<string, unknown>): FlowNode[] {
   const id = (name: string) => `${prefix}-${name}`;
-  await red.deploy([
+  return [
     { id: id("tab"), type: "tab", label: prefix },
     {
       id: id("server"),
@@ -53,6 +52,25 @@ async function sendBurst(prefix: string, sink: SmtpSink, server: Record<string, 
       ...server,
     },
     { id: id("group"), type: "alarm-mail-recipients", to: "operator@plant.example" },
+    {
+      id: id("send"),
+      z: id("tab"),
+      type: "alarm-mail-send",
+      server: id("server"),
+      recipients: id("group"),
+      wires: [[], []],
+    },
+  ];
+}
+
+/**
+ * Deploys `mailFlow` behind a function node that turns one inject into MAILS msgs, presses the inject and waits until
+ * the sink has every mail.
+ */
+async function sendBurst(prefix: string, sink: SmtpSink, server: Record<string, unknown>): Promise<void> {
+  const id = (name: string) => `${prefix}-${name}`;
+  await red.deploy([
+    ...mailFlow(prefix, sink, server),
     { id: id("inject"), z: id("tab"), type: "inject", wires: [[id("burst")]] },
     {
       id: id("burst"),
@@ -61,14 +79,6 @@ async function sendBurst(prefix: string, sink: SmtpSink, server: Record<string, 
       func: `for (let i = 0; i < ${MAILS}; i++) node.send({ topic: "Pump " + i + " tripped", payload: i });\nreturn null;`,
       outputs: 1,
       wires: [[id("send")]],
-    },
-    {
-      id: id("send"),
-      z: id("tab"),
-      type: "alarm-mail-send",
-      server: id("server"),
-      recipients: id("group"),
-      wires: [[], []],
     },
   ]);
   await red.inject(id("inject"));
@@ -91,26 +101,7 @@ describe("alarm-mail-server: connections", () => {
   it("11 connections: the send node is red at deploy, in the words of the dialog's rule", async () => {
     const sink = await sinks.start();
     const prefix = "eleven";
-    await red.deploy([
-      { id: `${prefix}-tab`, type: "tab", label: prefix },
-      {
-        id: `${prefix}-server`,
-        type: "alarm-mail-server",
-        host: "127.0.0.1",
-        port: sink.port,
-        security: "none",
-        auth: "none",
-        from: "gateway@plant.example",
-        connections: 11,
-      },
-      {
-        id: `${prefix}-send`,
-        z: `${prefix}-tab`,
-        type: "alarm-mail-send",
-        server: `${prefix}-server`,
-        wires: [[], []],
-      },
-    ] satisfies FlowNode[]);
+    await red.deploy(mailFlow(prefix, sink, { connections: 11 }));
     await until(() => statuses.of(`${prefix}-send`) !== undefined, "a status under the send node", 10_000);
     assert.deepEqual(statuses.of(`${prefix}-send`), {
       fill: "red",
