@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
 import type { SmtpSink } from "../../dev/SmtpSink";
+import { text } from "../support/bad-inputs";
 import { EditorStatuses } from "../support/comms";
 import type { FlowNode } from "../support/flows";
 import { NodeRedProcess } from "../support/NodeRedProcess";
@@ -108,8 +107,8 @@ describe("alarm-mail-server: connections", () => {
       shape: "ring",
       text: "@alarm-mail/node-red/alarm-mail-server:alarm-mail-server.status.config",
     });
-    const rule = english("alarm-mail-server.validation.connections");
-    const words = english("errors.config-rule", { field: "connections", validation: rule });
+    const rule = text("alarm-mail-server", "alarm-mail-server.validation.connections");
+    const words = text("alarm-mail-server", "errors.config-rule", { field: "connections", validation: rule });
     await until(
       () => red.output.split("\n").some((line) => line.includes(`:${prefix}-server]`) && line.endsWith(words)),
       `the server's error: ${words}`,
@@ -119,11 +118,3 @@ describe("alarm-mail-server: connections", () => {
     assert.equal(sink.peakConnections, 0, "nothing reached the mail server");
   });
 });
-
-/** A text of the server's en-US catalogue, filled as Node-RED fills it. */
-function english(key: string, params: Record<string, string> = {}): string {
-  const path = join(__dirname, "..", "..", "locales", "en-US", "alarm-mail-server.json");
-  const catalogue = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
-  const text = key.split(".").reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], catalogue);
-  return Object.entries(params).reduce((t, [name, value]) => t.split(`__${name}__`).join(value), String(text));
-}
