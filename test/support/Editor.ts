@@ -357,7 +357,7 @@ export class Editor {
   private async leaveTooltips(): Promise<void> {
     await this.page.mouse.move(1, 1);
     await this.page.waitForFunction(
-      () => [...document.querySelectorAll<HTMLElement>(".red-ui-popover")].every((p) => p.offsetParent === null),
+      () => Array.from(document.querySelectorAll<HTMLElement>(".red-ui-popover")).every((p) => p.offsetParent === null),
       undefined,
       { timeout: 5000 },
     );
