@@ -1,5 +1,6 @@
 import { AlarmError } from "./AlarmError";
 import { readDuration } from "../common/Duration";
+import { migrateConfig } from "../common/ConfigVersion";
 
 /**
  * The configuration of an `alarm-mail-block` node, checked once at deploy: the block's name, its table of alarms and
@@ -98,18 +99,9 @@ export type RawConfig = Record<string, unknown>;
  */
 const MIGRATIONS: Array<(config: RawConfig) => RawConfig> = [];
 
-/**
- * Brings a configuration of any version this package knows up to the current one. A configuration without a version
- * predates versioning and has the version 1 shape. A version newer than this package is refused rather than guessed.
- */
+/** A block's configuration brought up to the current version (`migrateConfig`: no version is 1, a newer one refused). */
 export function migrateBlockConfig(config: RawConfig): RawConfig {
-  const version = config.version === undefined || config.version === "" ? 1 : Number(config.version);
-  if (!Number.isInteger(version) || version < 1 || version > CONFIG_VERSION) {
-    throw new AlarmError("config-version", { version: String(config.version), supported: CONFIG_VERSION });
-  }
-  let migrated = config;
-  for (let from = version; from < CONFIG_VERSION; from++) migrated = MIGRATIONS[from - 1](migrated);
-  return { ...migrated, version: CONFIG_VERSION };
+  return migrateConfig(config, CONFIG_VERSION, MIGRATIONS, (params) => new AlarmError("config-version", params));
 }
 
 /**

@@ -1,4 +1,5 @@
 import { InboxError } from "./InboxError";
+import { migrateConfig } from "../common/ConfigVersion";
 
 /** The `alarm-mail-inbox` properties as the editor stores them (numbers may arrive as text). */
 export interface InboxConfig {
@@ -69,18 +70,9 @@ const MIGRATIONS: Array<(config: InboxConfig) => InboxConfig> = [
   (config) => ({ ...config, pollSeconds: config.pollSeconds ?? POLL_SECONDS.default }),
 ];
 
-/**
- * Brings a configuration of any version this package knows up to the current one. A configuration without a version
- * predates versioning and has the version 1 shape. A version newer than this package is refused rather than guessed.
- */
+/** An inbox's configuration brought up to the current version (`migrateConfig`: no version is 1, a newer one refused). */
 export function migrateInboxConfig(config: InboxConfig): InboxConfig {
-  const version = config.version === undefined || config.version === "" ? 1 : Number(config.version);
-  if (!Number.isInteger(version) || version < 1 || version > INBOX_CONFIG_VERSION) {
-    throw new InboxError("config-version", { version: String(config.version), supported: INBOX_CONFIG_VERSION });
-  }
-  let migrated = config;
-  for (let from = version; from < INBOX_CONFIG_VERSION; from++) migrated = MIGRATIONS[from - 1](migrated);
-  return { ...migrated, version: INBOX_CONFIG_VERSION };
+  return migrateConfig(config, INBOX_CONFIG_VERSION, MIGRATIONS, (params) => new InboxError("config-version", params));
 }
 
 /** The settings of a deployed inbox, or the first field that is wrong, as an `InboxError` naming it. */
