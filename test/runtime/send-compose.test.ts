@@ -273,4 +273,16 @@ describe("alarm-mail-send: configuration problems", () => {
       "triggered",
     ]);
   });
+
+  it("a node that mails triggers mails the reminders and escalations of an unacknowledged alarm too", async () => {
+    await loadMailFlow(smtp.port, { send: { events: ["trigger"] } });
+    helper.getNode("send").receive({ event: "ack", payload: "acked" });
+    await deliver({ event: "reminder", payload: "reminded" });
+    await deliver({ event: "escalation", payload: "escalated" });
+    const mails = await smtp.waitFor(2);
+    assert.deepEqual((await Promise.all(mails.map((m) => m.parse()))).map((p) => p.text?.trim()).sort(), [
+      "escalated",
+      "reminded",
+    ]);
+  });
 });

@@ -163,7 +163,7 @@ export class SendNode implements OutboxListener {
   }
 
   private async onInput(msg: NodeMessageInFlow, send: Send, done: Done): Promise<void> {
-    if (this.events.length > 0 && typeof msg.event === "string" && !this.events.includes(msg.event)) {
+    if (this.events.length > 0 && typeof msg.event === "string" && !this.events.includes(filteredAs(msg.event))) {
       done();
       return;
     }
@@ -639,6 +639,14 @@ function contextView(store: NodeContextData): object {
       get: (_target, key) => (typeof key === "string" ? store.get(key) : undefined),
     },
   );
+}
+
+/**
+ * The event a msg counts as for the node's event filter: a reminder or an escalation (from `alarm-mail-escalation`)
+ * repeats the trigger of an alarm nobody acknowledged, so a node that mails triggers mails them too.
+ */
+function filteredAs(event: string): string {
+  return event === "reminder" || event === "escalation" ? "trigger" : event;
 }
 
 function eventList(events: SendNodeDef["events"]): string[] {
