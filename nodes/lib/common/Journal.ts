@@ -136,8 +136,16 @@ export class Journal<R> {
           break;
         }
         const parsed = parseLine(data.subarray(offset, end));
-        if ("reason" in parsed) damaged({ file, offset, reason: parsed.reason });
-        else replay(parsed.value as R, { segment, offset, length: end + 1 - offset });
+        if ("reason" in parsed) {
+          damaged({ file, offset, reason: parsed.reason });
+          // A power cut may leave a write's bytes still zeros while a later write, on another page, reached the
+          // disk: its record then follows the zeros on the same line, whole, and is not part of the damage.
+          const zero = data.subarray(offset, end).lastIndexOf(0);
+          const after = zero === -1 ? undefined : parseLine(data.subarray(offset + zero + 1, end));
+          if (after && !("reason" in after)) {
+            replay(after.value as R, { segment, offset: offset + zero + 1, length: end - offset - zero });
+          }
+        } else replay(parsed.value as R, { segment, offset, length: end + 1 - offset });
         offset = end + 1;
       }
       if (found.length > 0) {
