@@ -85,6 +85,8 @@ export class Journal<R> {
   private readonly recordBytes = new Map<number, number>();
   /** With `preallocate`: the next segment, being filled with zeros before it is needed. */
   private spare?: { segment: number; handle: Promise<FileHandle> };
+  /** With `preallocate`: the active segment could not be preallocated (too little room) and grows as it is written. */
+  private growing = false;
 
   private constructor(
     readonly dir: string,
@@ -292,9 +294,11 @@ export class Journal<R> {
       while (this.queue.length > 0) {
         const batch = this.queue;
         this.queue = [];
+        /** Where the batch starts in the segment: the bytes of whole records before it. */
+        let offset: number | undefined;
         try {
           const handle = await this.activeHandle();
-          const offset = this.size;
+          offset = this.size;
           for (const item of batch) {
             item.position = { segment: this.segment, offset: this.size, length: item.line.length };
             this.size += item.line.length;
@@ -302,7 +306,8 @@ export class Journal<R> {
           const bytes = Buffer.concat(batch.map((item) => item.line));
           if (this.preallocate) {
             await handle.write(bytes, 0, bytes.length, offset);
-            if (!this.spare && this.size >= this.segmentBytes / 2) this.prepareSpare(this.segment + 1);
+            // Not beside a growing segment: the next one's zeros would fill the little room its records write into.
+            if (!this.spare && !this.growing && this.size >= this.segmentBytes / 2) this.prepareSpare(this.segment + 1);
           } else {
             await handle.write(bytes);
           }
@@ -318,7 +323,10 @@ export class Journal<R> {
           // offset counts it. The next record starts a fresh segment; this one keeps what was whole.
           await this.handle?.close().catch(() => undefined);
           this.handle = undefined;
-          this.recordBytes.set(this.segment, this.size);
+          const whole = offset ?? this.size;
+          // A segment without one whole record is of no use, and each later attempt would leave one more.
+          if (whole === 0) await unlink(join(this.dir, segmentName(this.segment))).catch(() => undefined);
+          else this.recordBytes.set(this.segment, whole);
           this.segment += 1;
           this.size = 0;
           for (const item of batch) item.reject(err);
@@ -367,7 +375,14 @@ export class Journal<R> {
       }
       const spare = this.spare as { handle: Promise<FileHandle> };
       this.spare = undefined;
-      this.handle = await spare.handle;
+      this.growing = false;
+      this.handle = await spare.handle.catch(() => {
+        // Less room than a segment's zeros (a nearly full disk) while records still fit: this segment grows as it is
+        // written, as without preallocation, rather than every record being refused until a segment's worth is free.
+        // A disk with no room at all refuses the record's write instead.
+        this.growing = true;
+        return open(join(this.dir, segmentName(this.segment)), "wx");
+      });
     }
     return this.handle;
   }
