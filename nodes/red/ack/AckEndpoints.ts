@@ -118,8 +118,8 @@ async function acknowledge(RED: NodeAPI, page: Page, req: Request, inFlight: Set
     page.outcome("gone");
     return;
   }
-  const comment = oneLine(form.get("comment") ?? "").slice(0, MAX_COMMENT);
-  const name = claims.recipient ?? oneLine(form.get("name") ?? "").slice(0, MAX_NAME);
+  const comment = bounded(oneLine(form.get("comment") ?? ""), MAX_COMMENT);
+  const name = claims.recipient ?? bounded(oneLine(form.get("name") ?? ""), MAX_NAME);
   // The name is asked for only while there is something to acknowledge; otherwise the block says what became of it.
   const awaiting = alarm.occurrence === claims.occurrence && alarm.ackedAt === null;
   if (name === "" && awaiting) {
@@ -166,6 +166,15 @@ async function acknowledge(RED: NodeAPI, page: Page, req: Request, inFlight: Set
 function oneLine(text: string): string {
   // eslint-disable-next-line no-control-regex -- control characters are exactly what is removed
   return text.replace(/[\u0000-\u001f\u007f\s]+/g, " ").trim();
+}
+
+/**
+ * At most `max` UTF-16 units, as the page's maxlength counts them, and never half of a surrogate pair (an emoji): a
+ * half is no character, and reaches the mail, the history and its CSV as a replacement character.
+ */
+function bounded(text: string, max: number): string {
+  const kept = text.slice(0, max);
+  return /[\uD800-\uDBFF]$/.test(kept) ? kept.slice(0, -1) : kept;
 }
 
 /** The form's fields: `application/x-www-form-urlencoded`, as a browser posts it, or parsed by an httpNode middleware. */
