@@ -103,9 +103,28 @@ describe("Journal: preallocated segments", () => {
     const corrupt: CorruptRecord[] = [];
     const journal = await openPreallocated(dir, replayed, corrupt);
     assert.deepEqual([replayed, corrupt], [[], []]);
-    await journal.append({ n: 1 });
+    const kept = await journal.append({ n: 1 });
     await journal.close();
-    assert.deepEqual(files(dir), [`journal-00000002.log ${SEGMENT}`]);
+    assert.deepEqual(files(dir), [`journal-00000002.log ${kept.length}`]);
+  });
+
+  it("cuts a segment's file to its records at close, and at the next open one a crash left with its zeros", async () => {
+    // Every start of the outbox (each deploy) begins a segment: a segment's worth of zeros each would fill the disk.
+    const dir = mkdtempSync(join(tmpdir(), "alarm-mail-journal-"));
+    const journal = await openPreallocated(dir);
+    const first = await journal.append({ n: 1 });
+    // As a kill -9 would leave it: the record, then the segment's zeros.
+    const crashed = readFileSync(join(dir, "journal-00000001.log"));
+    await journal.close();
+    assert.deepEqual(files(dir), [`journal-00000001.log ${first.length}`], "cut at close");
+    writeFileSync(join(dir, "journal-00000001.log"), crashed);
+    const replayed: unknown[] = [];
+    const again = await openPreallocated(dir, replayed);
+    assert.deepEqual(replayed, [{ n: 1 }]);
+    assert.equal(files(dir)[0], `journal-00000001.log ${first.length}`, "cut at open");
+    const second = await again.append({ n: 2 });
+    await again.close();
+    assert.deepEqual(files(dir), [`journal-00000001.log ${first.length}`, `journal-00000002.log ${second.length}`]);
   });
 
   it("a record cut short by a power cut is reported torn, and the records before it are kept", async () => {

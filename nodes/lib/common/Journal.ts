@@ -1,4 +1,4 @@
-import { mkdir, open, readdir, readFile, stat, unlink, writeFile, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, stat, truncate, unlink, writeFile, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 
@@ -122,6 +122,9 @@ export class Journal<R> {
         continue;
       }
       recordBytes.set(segment, data.length);
+      // A segment left with its zeros (a crash) takes no more records: they would only hold a segment's worth of
+      // disk for each start, until it is compacted.
+      if (data.length < whole.length) await truncate(file, data.length).catch(() => undefined);
       // Damage is reported once: the offsets already reported are kept beside the segment until it is dropped.
       const known = await knownDamage(dir, segment);
       const found: number[] = [];
@@ -272,6 +275,7 @@ export class Journal<R> {
   async close(): Promise<void> {
     this.closed = true;
     await this.settled();
+    await this.trimZeros();
     await this.handle?.close();
     this.handle = undefined;
     await this.dropSpare();
@@ -423,8 +427,18 @@ export class Journal<R> {
     await unlink(join(this.dir, segmentName(spare.segment))).catch(() => undefined);
   }
 
+  /**
+   * The active segment's file cut to its records, once no more will be written to it: the next start writes in a new
+   * segment, and the zeros left would hold a segment's worth of disk for every start (each deploy) until compacted.
+   * A failure only leaves the zeros, which the next open cuts.
+   */
+  private async trimZeros(): Promise<void> {
+    if (this.preallocate && this.size > 0) await this.handle?.truncate(this.size).catch(() => undefined);
+  }
+
   private async rotate(): Promise<void> {
     const full = this.segment;
+    await this.trimZeros();
     await this.handle?.close();
     this.handle = undefined;
     this.recordBytes.set(full, this.size);
