@@ -361,3 +361,33 @@ describe("acknowledge by link: a comment longer than the page takes, in a real N
     }
   });
 });
+
+describe("acknowledge by link: a form too large to read, in a real Node-RED whose editor is off the root", () => {
+  it("is refused, and nothing is acknowledged without the comment and name it held", async () => {
+    const smtp = new SmtpSink({ starttls: false });
+    await smtp.listen();
+    // With the editor at the root, its body parser reads every form first; moved away (as hardening guides advise),
+    // the page reads the form itself, up to its bound.
+    const red = await NodeRedProcess.start({ settings: { httpNodeRoot: NODE_ROOT, httpAdminRoot: "/admin" } });
+    try {
+      await red.deploy(flow(smtp.port, { ackBaseUrl: `${red.url}/`, ready: "started" }));
+      await red.inject("started");
+      await red.inject("high");
+      const triggers = (await smtp.waitFor(3, 20_000)).slice(0, 3);
+      const anaMail = await triggers.find((mail) => mail.to[0] === "ana@plant.example")?.parse();
+      const link = LINK.exec(anaMail?.text ?? "")?.[0];
+      assert.ok(link, "ana's link");
+      const refused = await fetch(link, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", "accept-language": "en" },
+        body: new URLSearchParams({ comment: "pressure held at 4 bar ".repeat(450) }).toString(),
+      });
+      assert.equal(refused.status, 413);
+      assert.match(await refused.text(), /The form was too large/);
+      assert.match(await (await fetch(link)).text(), /<form method="post">/, "still awaiting its ack");
+    } finally {
+      await red.stop();
+      await smtp.close();
+    }
+  });
+});

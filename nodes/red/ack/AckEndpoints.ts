@@ -15,7 +15,10 @@ import { AttemptLimiter } from "../../lib/ack/AttemptLimiter";
 import { findBlock, type MessageAlarm } from "../block/BlockNode";
 import { ACK_ROUTE, ackLinksEnabled, ackState } from "../server/ackLinks";
 
-/** A form of a comment and a name is far smaller; a larger body is refused unread. */
+/**
+ * A form of a comment and a name is far smaller (the page's fields take 500 and 100 characters); a larger body is
+ * refused unread, and nothing is acknowledged: the comment and name it held could not be kept with the ack.
+ */
 const MAX_FORM_BYTES = 8 * 1024;
 const MAX_COMMENT = 500;
 const MAX_NAME = 100;
@@ -34,6 +37,7 @@ const STATUS: Record<Outcome, number> = {
   unavailable: 503,
   unsaved: 503,
   busy: 429,
+  tooLarge: 413,
 };
 
 /**
@@ -112,6 +116,10 @@ async function acknowledge(RED: NodeAPI, page: Page, req: Request, inFlight: Set
   const token = await checked(RED, page, req);
   if (!token) return;
   const { claims, id } = token;
+  if (!form) {
+    page.outcome("tooLarge");
+    return;
+  }
   const block = findBlock(RED, claims.block);
   const alarm = block?.alarm(claims.alarm);
   if (!block || !alarm) {
@@ -177,8 +185,11 @@ function bounded(text: string, max: number): string {
   return /[\uD800-\uDBFF]$/.test(kept) ? kept.slice(0, -1) : kept;
 }
 
-/** The form's fields: `application/x-www-form-urlencoded`, as a browser posts it, or parsed by an httpNode middleware. */
-async function readForm(req: Request): Promise<Map<string, string>> {
+/**
+ * The form's fields: `application/x-www-form-urlencoded`, as a browser posts it, or parsed by an httpNode middleware
+ * (the editor's, when it shares the root); undefined for a body over `MAX_FORM_BYTES`.
+ */
+async function readForm(req: Request): Promise<Map<string, string> | undefined> {
   const fields = new Map<string, string>();
   const parsed: unknown = req.body;
   if (parsed !== null && typeof parsed === "object" && !Buffer.isBuffer(parsed)) {
@@ -190,7 +201,7 @@ async function readForm(req: Request): Promise<Map<string, string>> {
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_FORM_BYTES) return fields;
+    if (size > MAX_FORM_BYTES) return undefined;
     chunks.push(chunk);
   }
   for (const [key, value] of new URLSearchParams(Buffer.concat(chunks).toString("utf8"))) fields.set(key, value);
