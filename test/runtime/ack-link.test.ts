@@ -329,3 +329,65 @@ describe("acknowledge by link, in a real Node-RED with a real SMTP server", () =
     assert.doesNotMatch(await res.text(), /Alarm not found|Too many tries/, "Node-RED's own 404");
   });
 });
+
+describe("acknowledge by link: a comment longer than the page takes, in a real Node-RED", () => {
+  it("is cut between characters, never inside an emoji's surrogate pair", async () => {
+    const smtp = new SmtpSink({ starttls: false });
+    await smtp.listen();
+    const red = await NodeRedProcess.start({ settings: { httpNodeRoot: NODE_ROOT } });
+    try {
+      await red.deploy(flow(smtp.port, { ackBaseUrl: `${red.url}/`, ready: "started" }));
+      await red.inject("started");
+      await red.inject("high");
+      const triggers = (await smtp.waitFor(3, 20_000)).slice(0, 3);
+      const auditMail = await triggers.find((mail) => mail.to[0] === "audit@plant.example")?.parse();
+      const link = LINK.exec(auditMail?.text ?? "")?.[0];
+      assert.ok(link, "the audit mail's link");
+      // A form posted by a script rather than the page (whose field stops at 500): 601 UTF-16 units, the 500th of
+      // which is the first half of an emoji.
+      const done = await fetch(link, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", "accept-language": "en" },
+        body: new URLSearchParams({ name: "Dana", comment: `a${"😀".repeat(300)}` }).toString(),
+      });
+      assert.equal(done.status, 200);
+      const acks = (await smtp.waitFor(6, 20_000)).slice(3, 6);
+      const ack = await acks.find((mail) => mail.to[0] === "audit@plant.example")?.parse();
+      const comment = ownText(ack).split("|")[4];
+      assert.equal(comment, `a${"😀".repeat(249)}`, "whole emojis only, no replacement character");
+    } finally {
+      await red.stop();
+      await smtp.close();
+    }
+  });
+});
+
+describe("acknowledge by link: a form too large to read, in a real Node-RED whose editor is off the root", () => {
+  it("is refused, and nothing is acknowledged without the comment and name it held", async () => {
+    const smtp = new SmtpSink({ starttls: false });
+    await smtp.listen();
+    // With the editor at the root, its body parser reads every form first; moved away (as hardening guides advise),
+    // the page reads the form itself, up to its bound.
+    const red = await NodeRedProcess.start({ settings: { httpNodeRoot: NODE_ROOT, httpAdminRoot: "/admin" } });
+    try {
+      await red.deploy(flow(smtp.port, { ackBaseUrl: `${red.url}/`, ready: "started" }));
+      await red.inject("started");
+      await red.inject("high");
+      const triggers = (await smtp.waitFor(3, 20_000)).slice(0, 3);
+      const anaMail = await triggers.find((mail) => mail.to[0] === "ana@plant.example")?.parse();
+      const link = LINK.exec(anaMail?.text ?? "")?.[0];
+      assert.ok(link, "ana's link");
+      const refused = await fetch(link, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", "accept-language": "en" },
+        body: new URLSearchParams({ comment: "pressure held at 4 bar ".repeat(450) }).toString(),
+      });
+      assert.equal(refused.status, 413);
+      assert.match(await refused.text(), /The form was too large/);
+      assert.match(await (await fetch(link)).text(), /<form method="post">/, "still awaiting its ack");
+    } finally {
+      await red.stop();
+      await smtp.close();
+    }
+  });
+});

@@ -98,6 +98,25 @@ describe("a full disk (ENOSPC)", () => {
   });
 });
 
+describe("a full disk at start (ENOSPC), with the outbox's preallocated segments", () => {
+  it("refuses mails on output 2 while no segment can be made, and takes them once there is room", async () => {
+    const userDir = mkdtempSync(join(tmpdir(), "alarm-mail-enospc-start-"));
+    fault = await new DiskFault(userDir).install().installHandles();
+    fault.mode = "full";
+    const { smtp, up } = await flakySink();
+    up();
+    await loadMailFlow(smtp.port, { userDir, server: FAST_RETRY });
+    const during = await deliver({ topic: "during the fault", payload: "1" } as NodeMessage);
+    assert.equal(during.output, 2, "refused, not queued");
+    assert.equal(during.msg.error?.code, "outbox-unavailable");
+    fault.mode = "ok";
+    const after = await deliver({ topic: "after the fault", payload: "2" } as NodeMessage, 30_000);
+    assert.equal(after.output, 1, after.msg.error?.message);
+    const subjects = await Promise.all(smtp.received.map(async (m) => (await m.parse()).subject));
+    assert.deepEqual(subjects, ["after the fault"]);
+  });
+});
+
 describe("a read-only data folder at start", () => {
   it("refuses mails on output 2 with a clear error and a red status, and takes them once it is writable", async () => {
     const userDir = mkdtempSync(join(tmpdir(), "alarm-mail-erofs-"));

@@ -11,6 +11,11 @@ type Mode = "ok" | "full" | "read-only";
  */
 export class DiskFault {
   mode: Mode = "ok";
+  /**
+   * While set, a file under the folder cannot grow past this many bytes (a write that would end beyond fails with
+   * ENOSPC): a disk with that much room left, where small writes still fit and a large one does not.
+   */
+  room?: number;
   private readonly handles = new WeakSet<FileHandle>();
   private readonly restore: Array<() => void> = [];
 
@@ -54,13 +59,20 @@ export class DiskFault {
     const proto = Object.getPrototypeOf(probe) as Record<string, unknown>;
     await probe.close();
     const failing = (handle: FileHandle) => this.mode === "full" && this.handles.has(handle);
+    const tooLarge = async (handle: FileHandle, args: unknown[]) => {
+      const [data, offset, length, position] = args;
+      if (this.room === undefined || !this.handles.has(handle) || !Buffer.isBuffer(data)) return false;
+      const bytes = typeof length === "number" ? length : data.length - (typeof offset === "number" ? offset : 0);
+      const at = typeof position === "number" ? position : (await handle.stat()).size;
+      return at + bytes > this.room;
+    };
     for (const name of ["write", "writev", "writeFile", "appendFile", "datasync", "sync"]) {
       this.wrap(
         proto,
         name,
         (original) =>
           async function (this: FileHandle, ...args: unknown[]) {
-            if (failing(this)) {
+            if (failing(this) || (name === "write" && (await tooLarge(this, args)))) {
               throw Object.assign(new Error(`ENOSPC: no space left on device, ${name}`), { code: "ENOSPC" });
             }
             return original.apply(this, args);

@@ -98,12 +98,18 @@ export class NodeRedProcess {
     return red;
   }
 
+  /** Where the admin API is: under the settings' httpAdminRoot, when a test moves it off the root. */
+  private get adminUrl(): string {
+    const root = this.options.settings?.httpAdminRoot;
+    return typeof root === "string" ? `${this.url}${root.replace(/\/$/, "")}` : this.url;
+  }
+
   /** Its log is in the runtime's language, so readiness is asked over HTTP rather than read from the log. */
   private async waitUntilServing(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (this.child.exitCode !== null) throw new Error(`Node-RED exited:\n${this.output}`);
-      const res = await fetch(`${this.url}/auth/login`).catch(() => undefined);
+      const res = await fetch(`${this.adminUrl}/auth/login`).catch(() => undefined);
       if (res?.ok) return;
       if (Date.now() > deadline) throw new Error(`Node-RED did not serve in ${timeoutMs} ms:\n${this.output}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -111,7 +117,7 @@ export class NodeRedProcess {
   }
 
   async token(username: keyof typeof USERS): Promise<string> {
-    const res = await fetch(`${this.url}/auth/token`, {
+    const res = await fetch(`${this.adminUrl}/auth/token`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({
@@ -127,7 +133,7 @@ export class NodeRedProcess {
   }
 
   async request(method: string, path: string, body?: unknown, token?: string): Promise<Response> {
-    return fetch(`${this.url}${path}`, {
+    return fetch(`${this.adminUrl}${path}`, {
       method,
       headers: {
         "content-type": "application/json",

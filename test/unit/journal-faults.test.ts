@@ -81,6 +81,35 @@ describe("Journal with preallocated segments on a full disk (ENOSPC from a wrapp
   });
 });
 
+describe("Journal: a disk with less room than a preallocated segment", () => {
+  const dir = mkdtempSync(join(tmpdir(), "alarm-mail-journal-room-"));
+  let fault: DiskFault;
+  after(() => fault.uninstall());
+
+  it("takes records in a segment that grows as it is written, and replays them", async () => {
+    fault = await new DiskFault(dir).install().installHandles();
+    // Room for many records, not for a segment's zeros.
+    fault.room = 16 * 1024;
+    const open = (replayed: number[] = [], corrupt: CorruptRecord[] = []) =>
+      Journal.open<{ n: number }>(
+        dir,
+        (record) => replayed.push(record.n),
+        (c) => corrupt.push(c),
+        () => undefined,
+        { segmentBytes: 256 * 1024, preallocate: true },
+      );
+    const journal = await open();
+    await journal.append({ n: 1 });
+    await journal.append({ n: 2 });
+    await journal.close();
+    fault.room = undefined;
+    const replayed: number[] = [];
+    const corrupt: CorruptRecord[] = [];
+    await (await open(replayed, corrupt)).close();
+    assert.deepEqual([replayed, corrupt], [[1, 2], []]);
+  });
+});
+
 describe("Journal: a damaged record", () => {
   it("is reported once, not again at every restart, and the records after it still replay", async () => {
     const dir = mkdtempSync(join(tmpdir(), "alarm-mail-journal-damage-"));

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { Journal, type CorruptRecord } from "../../nodes/lib/common/Journal";
+import { Journal, type CorruptRecord, type RecordPosition } from "../../nodes/lib/common/Journal";
 
 const open = (dir: string, replayed: unknown[] = []) =>
   Journal.open<{ n: number }>(
@@ -103,9 +103,28 @@ describe("Journal: preallocated segments", () => {
     const corrupt: CorruptRecord[] = [];
     const journal = await openPreallocated(dir, replayed, corrupt);
     assert.deepEqual([replayed, corrupt], [[], []]);
-    await journal.append({ n: 1 });
+    const kept = await journal.append({ n: 1 });
     await journal.close();
-    assert.deepEqual(files(dir), [`journal-00000002.log ${SEGMENT}`]);
+    assert.deepEqual(files(dir), [`journal-00000002.log ${kept.length}`]);
+  });
+
+  it("cuts a segment's file to its records at close, and at the next open one a crash left with its zeros", async () => {
+    // Every start of the outbox (each deploy) begins a segment: a segment's worth of zeros each would fill the disk.
+    const dir = mkdtempSync(join(tmpdir(), "alarm-mail-journal-"));
+    const journal = await openPreallocated(dir);
+    const first = await journal.append({ n: 1 });
+    // As a kill -9 would leave it: the record, then the segment's zeros.
+    const crashed = readFileSync(join(dir, "journal-00000001.log"));
+    await journal.close();
+    assert.deepEqual(files(dir), [`journal-00000001.log ${first.length}`], "cut at close");
+    writeFileSync(join(dir, "journal-00000001.log"), crashed);
+    const replayed: unknown[] = [];
+    const again = await openPreallocated(dir, replayed);
+    assert.deepEqual(replayed, [{ n: 1 }]);
+    assert.equal(files(dir)[0], `journal-00000001.log ${first.length}`, "cut at open");
+    const second = await again.append({ n: 2 });
+    await again.close();
+    assert.deepEqual(files(dir), [`journal-00000001.log ${first.length}`, `journal-00000002.log ${second.length}`]);
   });
 
   it("a record cut short by a power cut is reported torn, and the records before it are kept", async () => {
@@ -155,6 +174,44 @@ describe("Journal: preallocated segments", () => {
       corrupt.map((c) => c.reason),
       ["checksum"],
     );
+  });
+
+  it("a write lost in a power cut while a later one reached the disk: the gap is reported, the record after it replays", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "alarm-mail-journal-"));
+    const journal = await openPreallocated(dir);
+    await journal.append({ n: 1 });
+    const lost = await journal.append({ n: 2 });
+    await journal.append({ n: 3 });
+    await journal.close();
+    const file = join(dir, "journal-00000001.log");
+    const data = readFileSync(file);
+    // The page cache wrote the third record's page and not the second's: the segment's zeros are still there.
+    data.fill(0, lost.offset, lost.offset + lost.length);
+    writeFileSync(file, data);
+    const replayed: { n: number }[] = [];
+    const positions: RecordPosition[] = [];
+    const corrupt: CorruptRecord[] = [];
+    const again = await Journal.open<{ n: number }>(
+      dir,
+      (record, position) => {
+        replayed.push(record);
+        positions.push(position);
+      },
+      (damage) => corrupt.push(damage),
+      () => undefined,
+      { segmentBytes: SEGMENT, preallocate: true },
+    );
+    assert.deepEqual(replayed, [{ n: 1 }, { n: 3 }], "the third record is whole on disk");
+    assert.deepEqual(
+      corrupt.map((c) => [c.reason, c.offset]),
+      [["torn", lost.offset]],
+    );
+    assert.deepEqual(await again.read(positions[1]), { n: 3 }, "its position reads it back");
+    await again.close();
+    const later: unknown[] = [];
+    const reported: CorruptRecord[] = [];
+    await (await openPreallocated(dir, later, reported)).close();
+    assert.deepEqual([later, reported], [[{ n: 1 }, { n: 3 }], []], "the same at the next start, reported once");
   });
 
   it("fills segments in turn, the next one made while the active one fills, and replays them all", async () => {

@@ -9,7 +9,17 @@ export type PageTexts = Readonly<Record<string, string>>;
 
 /** What a link can end in, besides the form: each says what happened, or why nothing did. */
 export type Outcome =
-  "done" | "already" | "forged" | "expired" | "reused" | "outdated" | "gone" | "unavailable" | "unsaved" | "busy";
+  | "done"
+  | "already"
+  | "forged"
+  | "expired"
+  | "reused"
+  | "outdated"
+  | "gone"
+  | "unavailable"
+  | "unsaved"
+  | "busy"
+  | "tooLarge";
 
 /** The alarm as the page shows it: texts already in the page's language and the gateway's local time. */
 export interface PageAlarm {

@@ -1,4 +1,4 @@
-import { mkdir, open, readdir, readFile, stat, unlink, writeFile, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, stat, truncate, unlink, writeFile, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 
@@ -85,6 +85,8 @@ export class Journal<R> {
   private readonly recordBytes = new Map<number, number>();
   /** With `preallocate`: the next segment, being filled with zeros before it is needed. */
   private spare?: { segment: number; handle: Promise<FileHandle> };
+  /** With `preallocate`: the active segment could not be preallocated (too little room) and grows as it is written. */
+  private growing = false;
 
   private constructor(
     readonly dir: string,
@@ -120,6 +122,9 @@ export class Journal<R> {
         continue;
       }
       recordBytes.set(segment, data.length);
+      // A segment left with its zeros (a crash) takes no more records: they would only hold a segment's worth of
+      // disk for each start, until it is compacted.
+      if (data.length < whole.length) await truncate(file, data.length).catch(() => undefined);
       // Damage is reported once: the offsets already reported are kept beside the segment until it is dropped.
       const known = await knownDamage(dir, segment);
       const found: number[] = [];
@@ -136,8 +141,16 @@ export class Journal<R> {
           break;
         }
         const parsed = parseLine(data.subarray(offset, end));
-        if ("reason" in parsed) damaged({ file, offset, reason: parsed.reason });
-        else replay(parsed.value as R, { segment, offset, length: end + 1 - offset });
+        if ("reason" in parsed) {
+          damaged({ file, offset, reason: parsed.reason });
+          // A power cut may leave a write's bytes still zeros while a later write, on another page, reached the
+          // disk: its record then follows the zeros on the same line, whole, and is not part of the damage.
+          const zero = data.subarray(offset, end).lastIndexOf(0);
+          const after = zero === -1 ? undefined : parseLine(data.subarray(offset + zero + 1, end));
+          if (after && !("reason" in after)) {
+            replay(after.value as R, { segment, offset: offset + zero + 1, length: end - offset - zero });
+          }
+        } else replay(parsed.value as R, { segment, offset, length: end + 1 - offset });
         offset = end + 1;
       }
       if (found.length > 0) {
@@ -262,6 +275,7 @@ export class Journal<R> {
   async close(): Promise<void> {
     this.closed = true;
     await this.settled();
+    await this.trimZeros();
     await this.handle?.close();
     this.handle = undefined;
     await this.dropSpare();
@@ -284,9 +298,11 @@ export class Journal<R> {
       while (this.queue.length > 0) {
         const batch = this.queue;
         this.queue = [];
+        /** Where the batch starts in the segment: the bytes of whole records before it. */
+        let offset: number | undefined;
         try {
           const handle = await this.activeHandle();
-          const offset = this.size;
+          offset = this.size;
           for (const item of batch) {
             item.position = { segment: this.segment, offset: this.size, length: item.line.length };
             this.size += item.line.length;
@@ -294,7 +310,8 @@ export class Journal<R> {
           const bytes = Buffer.concat(batch.map((item) => item.line));
           if (this.preallocate) {
             await handle.write(bytes, 0, bytes.length, offset);
-            if (!this.spare && this.size >= this.segmentBytes / 2) this.prepareSpare(this.segment + 1);
+            // Not beside a growing segment: the next one's zeros would fill the little room its records write into.
+            if (!this.spare && !this.growing && this.size >= this.segmentBytes / 2) this.prepareSpare(this.segment + 1);
           } else {
             await handle.write(bytes);
           }
@@ -310,7 +327,10 @@ export class Journal<R> {
           // offset counts it. The next record starts a fresh segment; this one keeps what was whole.
           await this.handle?.close().catch(() => undefined);
           this.handle = undefined;
-          this.recordBytes.set(this.segment, this.size);
+          const whole = offset ?? this.size;
+          // A segment without one whole record is of no use, and each later attempt would leave one more.
+          if (whole === 0) await unlink(join(this.dir, segmentName(this.segment))).catch(() => undefined);
+          else this.recordBytes.set(this.segment, whole);
           this.segment += 1;
           this.size = 0;
           for (const item of batch) item.reject(err);
@@ -359,7 +379,14 @@ export class Journal<R> {
       }
       const spare = this.spare as { handle: Promise<FileHandle> };
       this.spare = undefined;
-      this.handle = await spare.handle;
+      this.growing = false;
+      this.handle = await spare.handle.catch(() => {
+        // Less room than a segment's zeros (a nearly full disk) while records still fit: this segment grows as it is
+        // written, as without preallocation, rather than every record being refused until a segment's worth is free.
+        // A disk with no room at all refuses the record's write instead.
+        this.growing = true;
+        return open(join(this.dir, segmentName(this.segment)), "wx");
+      });
     }
     return this.handle;
   }
@@ -400,8 +427,18 @@ export class Journal<R> {
     await unlink(join(this.dir, segmentName(spare.segment))).catch(() => undefined);
   }
 
+  /**
+   * The active segment's file cut to its records, once no more will be written to it: the next start writes in a new
+   * segment, and the zeros left would hold a segment's worth of disk for every start (each deploy) until compacted.
+   * A failure only leaves the zeros, which the next open cuts.
+   */
+  private async trimZeros(): Promise<void> {
+    if (this.preallocate && this.size > 0) await this.handle?.truncate(this.size).catch(() => undefined);
+  }
+
   private async rotate(): Promise<void> {
     const full = this.segment;
+    await this.trimZeros();
     await this.handle?.close();
     this.handle = undefined;
     this.recordBytes.set(full, this.size);

@@ -15,7 +15,10 @@ import { AttemptLimiter } from "../../lib/ack/AttemptLimiter";
 import { findBlock, type MessageAlarm } from "../block/BlockNode";
 import { ACK_ROUTE, ackLinksEnabled, ackState } from "../server/ackLinks";
 
-/** A form of a comment and a name is far smaller; a larger body is refused unread. */
+/**
+ * A form of a comment and a name is far smaller (the page's fields take 500 and 100 characters); a larger body is
+ * refused unread, and nothing is acknowledged: the comment and name it held could not be kept with the ack.
+ */
 const MAX_FORM_BYTES = 8 * 1024;
 const MAX_COMMENT = 500;
 const MAX_NAME = 100;
@@ -34,6 +37,7 @@ const STATUS: Record<Outcome, number> = {
   unavailable: 503,
   unsaved: 503,
   busy: 429,
+  tooLarge: 413,
 };
 
 /**
@@ -112,14 +116,18 @@ async function acknowledge(RED: NodeAPI, page: Page, req: Request, inFlight: Set
   const token = await checked(RED, page, req);
   if (!token) return;
   const { claims, id } = token;
+  if (!form) {
+    page.outcome("tooLarge");
+    return;
+  }
   const block = findBlock(RED, claims.block);
   const alarm = block?.alarm(claims.alarm);
   if (!block || !alarm) {
     page.outcome("gone");
     return;
   }
-  const comment = oneLine(form.get("comment") ?? "").slice(0, MAX_COMMENT);
-  const name = claims.recipient ?? oneLine(form.get("name") ?? "").slice(0, MAX_NAME);
+  const comment = bounded(oneLine(form.get("comment") ?? ""), MAX_COMMENT);
+  const name = claims.recipient ?? bounded(oneLine(form.get("name") ?? ""), MAX_NAME);
   // The name is asked for only while there is something to acknowledge; otherwise the block says what became of it.
   const awaiting = alarm.occurrence === claims.occurrence && alarm.ackedAt === null;
   if (name === "" && awaiting) {
@@ -168,8 +176,20 @@ function oneLine(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f\s]+/g, " ").trim();
 }
 
-/** The form's fields: `application/x-www-form-urlencoded`, as a browser posts it, or parsed by an httpNode middleware. */
-async function readForm(req: Request): Promise<Map<string, string>> {
+/**
+ * At most `max` UTF-16 units, as the page's maxlength counts them, and never half of a surrogate pair (an emoji): a
+ * half is no character, and reaches the mail, the history and its CSV as a replacement character.
+ */
+function bounded(text: string, max: number): string {
+  const kept = text.slice(0, max);
+  return /[\uD800-\uDBFF]$/.test(kept) ? kept.slice(0, -1) : kept;
+}
+
+/**
+ * The form's fields: `application/x-www-form-urlencoded`, as a browser posts it, or parsed by an httpNode middleware
+ * (the editor's, when it shares the root); undefined for a body over `MAX_FORM_BYTES`.
+ */
+async function readForm(req: Request): Promise<Map<string, string> | undefined> {
   const fields = new Map<string, string>();
   const parsed: unknown = req.body;
   if (parsed !== null && typeof parsed === "object" && !Buffer.isBuffer(parsed)) {
@@ -181,7 +201,7 @@ async function readForm(req: Request): Promise<Map<string, string>> {
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_FORM_BYTES) return fields;
+    if (size > MAX_FORM_BYTES) return undefined;
     chunks.push(chunk);
   }
   for (const [key, value] of new URLSearchParams(Buffer.concat(chunks).toString("utf8"))) fields.set(key, value);
