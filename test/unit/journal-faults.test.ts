@@ -46,6 +46,16 @@ describe("Journal after a write that failed (ENOSPC from a wrapped write)", () =
   });
 });
 
+/** A journal of preallocated segments in `dir`, replaying into `replayed` and reporting damage into `corrupt`. */
+const openPreallocated = (dir: string, segmentBytes: number, replayed: number[], corrupt: CorruptRecord[]) =>
+  Journal.open<{ n: number }>(
+    dir,
+    (record) => replayed.push(record.n),
+    (c) => corrupt.push(c),
+    () => undefined,
+    { segmentBytes, preallocate: true },
+  );
+
 describe("Journal with preallocated segments on a full disk (ENOSPC from a wrapped write)", () => {
   const dir = mkdtempSync(join(tmpdir(), "alarm-mail-journal-full-"));
   let fault: DiskFault;
@@ -56,13 +66,7 @@ describe("Journal with preallocated segments on a full disk (ENOSPC from a wrapp
     // Full from the start: the segment being made at open cannot be written either.
     fault.mode = "full";
     const open = (replayed: number[] = [], corrupt: CorruptRecord[] = []) =>
-      Journal.open<{ n: number }>(
-        dir,
-        (record) => replayed.push(record.n),
-        (c) => corrupt.push(c),
-        () => undefined,
-        { segmentBytes: 64 * 1024, preallocate: true },
-      );
+      openPreallocated(dir, 64 * 1024, replayed, corrupt);
     const journal = await open();
     await assert.rejects(journal.append({ n: 1 }), /ENOSPC/);
     await assert.rejects(journal.append({ n: 2 }), /ENOSPC/);
@@ -91,13 +95,7 @@ describe("Journal: a disk with less room than a preallocated segment", () => {
     // Room for many records, not for a segment's zeros.
     fault.room = 16 * 1024;
     const open = (replayed: number[] = [], corrupt: CorruptRecord[] = []) =>
-      Journal.open<{ n: number }>(
-        dir,
-        (record) => replayed.push(record.n),
-        (c) => corrupt.push(c),
-        () => undefined,
-        { segmentBytes: 256 * 1024, preallocate: true },
-      );
+      openPreallocated(dir, 256 * 1024, replayed, corrupt);
     const journal = await open();
     await journal.append({ n: 1 });
     await journal.append({ n: 2 });
