@@ -140,7 +140,6 @@ export class Outbox {
   private readonly keepFailed: number;
   private readonly segmentBytes: number;
   private readonly now: () => number;
-  private readonly preallocate: boolean;
   private readonly chains = new OccurrenceChains();
 
   private constructor(options: OutboxOptions) {
@@ -148,7 +147,6 @@ export class Outbox {
     this.keepFailed = options.keepFailed ?? 200;
     this.segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
     this.now = options.now ?? Date.now;
-    this.preallocate = options.preallocate ?? true;
   }
 
   static async open(dir: string, options: OutboxOptions = {}): Promise<Outbox> {
@@ -159,7 +157,7 @@ export class Outbox {
       (record, position) => replay.add(record, position),
       (corrupt) => options.onCorrupt?.(corrupt),
       outbox.rotated,
-      { segmentBytes: outbox.segmentBytes, preallocate: outbox.preallocate },
+      { segmentBytes: outbox.segmentBytes, preallocate: options.preallocate ?? true },
     );
     outbox.seq = replay.maxSeq;
     replay.fill(outbox.queued, outbox.sent);
