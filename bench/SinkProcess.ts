@@ -17,8 +17,10 @@ export interface SinkStats {
   received: number;
   /** The most connections that were open at once. */
   peakConnections: number;
+  /** The CPU time the sink process has used since it started, in ms: how much of the machine the server took. */
+  cpuMs: number;
 }
-type Answer = { port: number } | { count: number; peakConnections: number } | Reached;
+type Answer = { port: number } | { count: number; peakConnections: number; cpuMs: number } | Reached;
 
 export class SinkProcess {
   private readonly waiters = new Map<number, (answer: Reached) => void>();
@@ -30,8 +32,13 @@ export class SinkProcess {
   ) {
     child.on("message", (answer: Answer) => {
       if ("reached" in answer) this.waiters.get(answer.reached)?.(answer);
-      if ("count" in answer)
-        this.counted.shift()?.({ received: answer.count, peakConnections: answer.peakConnections });
+      if ("count" in answer) {
+        this.counted.shift()?.({
+          received: answer.count,
+          peakConnections: answer.peakConnections,
+          cpuMs: answer.cpuMs,
+        });
+      }
     });
   }
 

@@ -88,6 +88,8 @@ interface Run {
   mailsPerSecond: number;
   /** CPU time of the bench process (the candidate, and Node-RED around it; not the sink) per mail, in ms. */
   cpuPerMail: number;
+  /** The sink's CPU per mail (its own process): what the candidate's way of sending costs the server. */
+  sinkCpuPerMail: number;
   peakRssDelta: number;
   /** The most connections the sink saw open at once. */
   peakConnections: number;
@@ -279,6 +281,7 @@ async function measure(candidate: Candidate, profile: ServerProfile): Promise<Ru
     const rssBefore = process.memoryUsage.rss();
     let rssPeak = rssBefore;
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage.rss())), 10);
+    const sinkBefore = await sink.stats();
     const cpuBefore = process.cpuUsage();
     const start = performance.now();
     candidate.send(MAILS);
@@ -292,11 +295,13 @@ async function measure(candidate: Candidate, profile: ServerProfile): Promise<Ru
     // Let replies reach the senders before checking their side of the story.
     await new Promise((resolve) => setTimeout(resolve, 200));
     candidate.check(WARMUP + MAILS);
+    const sinkAfter = await sink.stats();
     return {
       mailsPerSecond: MAILS / seconds,
       cpuPerMail: (cpu.user + cpu.system) / 1000 / MAILS,
+      sinkCpuPerMail: (sinkAfter.cpuMs - sinkBefore.cpuMs) / MAILS,
       peakRssDelta: rssPeak - rssBefore,
-      peakConnections: (await sink.stats()).peakConnections,
+      peakConnections: sinkAfter.peakConnections,
     };
   } finally {
     await candidate.tearDown();
@@ -316,6 +321,7 @@ interface Row {
   /** Smallest and largest ratio of one run to the baseline run of the same round. */
   roundRatios: [number, number];
   cpuPerMail: number;
+  sinkCpuPerMail: number;
   peakRssDelta: number;
   /** The most connections it had open at the sink at once, over all its runs. */
   peakConnections: number;
@@ -323,14 +329,14 @@ interface Row {
 
 function table(rows: Row[]): string {
   const lines = [
-    "| candidate | mails/s (median) | runs (mails/s) | ratio to raw nodemailer | per-round ratios | CPU ms per mail | peak RSS Δ | connections at once |",
-    "|---|---:|---|---:|---|---:|---:|---:|",
+    "| candidate | mails/s (median) | runs (mails/s) | ratio to raw nodemailer | per-round ratios | CPU ms per mail | sink CPU ms per mail | peak RSS Δ | connections at once |",
+    "|---|---:|---|---:|---|---:|---:|---:|---:|",
   ];
   for (const row of rows) {
     lines.push(
       `| ${row.name} | ${rate(row.mailsPerSecond)} | ${row.runs.map((r) => rate(r.mailsPerSecond)).join(", ")} | ` +
         `**${row.ratio.toFixed(2)}×** | ${row.roundRatios.map((r) => r.toFixed(2)).join(" – ")} | ` +
-        `${row.cpuPerMail.toFixed(2)} | ${mb(row.peakRssDelta)} | ${row.peakConnections} |`,
+        `${row.cpuPerMail.toFixed(2)} | ${row.sinkCpuPerMail.toFixed(2)} | ${mb(row.peakRssDelta)} | ${row.peakConnections} |`,
     );
   }
   return lines.join("\n");
@@ -398,6 +404,7 @@ function rowsOf(candidates: Candidate[], runs: Run[][]): Row[] {
       ratio: mailsPerSecond / baseline,
       roundRatios: [Math.min(...perRound), Math.max(...perRound)],
       cpuPerMail: median(runs[i].map((r) => r.cpuPerMail)),
+      sinkCpuPerMail: median(runs[i].map((r) => r.sinkCpuPerMail)),
       peakRssDelta: median(runs[i].map((r) => r.peakRssDelta)),
       peakConnections: Math.max(...runs[i].map((r) => r.peakConnections)),
     };

@@ -1,6 +1,6 @@
 /**
  * The SMTP sink of `SinkProcess`, in a process of its own: `node --import tsx bench/sink-child.ts`. It tells its
- * parent the port it listens on, how many mails it has received over how many connections at most, and when asked
+ * parent the port it listens on, how many mails it has received over how many connections at most and the CPU it has used, and when asked
  * to wait for a count of mails, the moment the last of them arrived.
  */
 import { performance } from "node:perf_hooks";
@@ -16,7 +16,12 @@ async function main(): Promise<void> {
   process.send?.({ port });
   process.on("message", (ask: Ask) => {
     if ("count" in ask) {
-      process.send?.({ count: sink.received.length, peakConnections: sink.peakConnections });
+      const { user, system } = process.cpuUsage();
+      process.send?.({
+        count: sink.received.length,
+        peakConnections: sink.peakConnections,
+        cpuMs: (user + system) / 1000,
+      });
       return;
     }
     if ("close" in ask) {
