@@ -48,6 +48,36 @@ describe("flood control: the digest window", () => {
     assert.equal(smtp.received.length, 2);
   });
 
+  it("gives each recipient of an individual group a digest of its own; each msg leaves once, with every mail", async () => {
+    smtp = new SmtpSink({ starttls: false });
+    await smtp.listen();
+    await loadMailFlow(smtp.port, {
+      send: { digest: 300, digestBypass: 0 },
+      recipients: { to: "ana@plant.example, ben@plant.example", individual: true },
+    });
+    const delivered: Array<{ topic?: string; mail?: { messageId: string }; mails?: Array<{ messageId: string }> }> = [];
+    helper.getNode("ok").on("input", (msg: (typeof delivered)[number]) => delivered.push(msg));
+    const send = helper.getNode("send");
+    for (let i = 1; i <= 3; i++) send.receive(event(i, 3));
+
+    const digests = await smtp.waitFor(2);
+    assert.deepEqual(digests.map((mail) => mail.to).sort(), [["ana@plant.example"], ["ben@plant.example"]]);
+    for (const digest of digests) {
+      const text = (await digest.parse()).text ?? "";
+      for (let i = 1; i <= 3; i++) assert.match(text, new RegExp(`Tank ${i} level high\\s+${70 + i}`));
+      assert.doesNotMatch(text, /alarm-mail\/ack/, "no ackBaseUrl: no link");
+    }
+    await until(() => delivered.length === 3, "3 msgs on output 1");
+    for (const msg of delivered) {
+      assert.deepEqual(
+        msg.mails?.map((m) => m.messageId).sort(),
+        digests.map((d) => d.messageId).sort(),
+        `${msg.topic}: both digests`,
+      );
+    }
+    assert.equal(smtp.received.length, 2);
+  });
+
   it("a window of one sends that msg as its own mail", async () => {
     smtp = new SmtpSink({ starttls: false });
     await smtp.listen();

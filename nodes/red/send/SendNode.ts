@@ -1,7 +1,7 @@
 import type { Node, NodeAPI, NodeContextData, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
 import type { QueueHealth } from "../../lib/outbox/DeliveryScheduler";
 import type { DigestItem } from "../../lib/digest/DigestBuffer";
-import { digestHtml, digestLines, digestText } from "../../lib/digest/DigestMail";
+import { digestAwaitsAck, digestHtml, digestLines, digestText } from "../../lib/digest/DigestMail";
 import type { MessageFields, OutgoingMail, RecipientGroup } from "../../lib/mail/MailComposer";
 import { MailError } from "../../lib/mail/MailError";
 import { eventOrderOf, type EventOrder } from "../../lib/outbox/EventOrder";
@@ -18,6 +18,7 @@ import { DEFAULT_POLICY } from "../../lib/outbox/DeliveryScheduler";
 import { joinThread, threadGroup } from "../../lib/mail/MailThreading";
 import { blockOfOccurrence } from "../../lib/alarm/AlarmEngine";
 import type { MailThreads, ThreadedMail } from "../../lib/thread/MailThreads";
+import { findBlock } from "../block/BlockNode";
 import { ackUrl } from "../server/ackLinks";
 import { findServer, type OutboxListener, type ServerNode } from "../server/ServerNode";
 
@@ -343,31 +344,42 @@ export class SendNode implements OutboxListener {
     return !(typeof priority === "number" && priority <= this.digestBypass);
   }
 
-  /** Closes a digest window: one msg goes as its own mail, several as one mail that lists every event. */
+  /**
+   * Closes a digest window: one msg goes as its own mail, several as one mail that lists every event. Either way an
+   * individual group gets one mail per recipient, as for any alarm mail, so that its links name their recipient;
+   * each msg then leaves once, when every mail has its outcome.
+   */
   private async sendDigest(items: DigestItem[], callbacks: Map<string, Waiting>): Promise<void> {
     const waitings = items.map((item) => callbacks.get(item.id) ?? this.restored(item.msg));
     try {
       const server = this.server();
       if (!server.composer) throw server.configError;
+      const composer = server.composer;
       const msgs = waitings.map((w) => w.msg);
       const ranks = msgs.map((m) => rankOf(m));
+      const parts = this.parts();
+      const shares = waitings.map((w) => (parts.length === 1 ? [w] : together(w, parts.length)));
       if (items.length === 1) {
-        const composer = server.composer;
         // Alone in its window, the msg goes as its own mail, in its thread like any other.
-        await this.inThread(
-          msgs[0],
-          null,
-          async () => {
-            const link = await this.ackLink(server, msgs[0], null);
-            return composer.compose(
-              this.group(),
-              msgs[0] as MessageFields,
-              { ...this.view(msgs[0], new Date(items[0].at)), ...(link ? { ackUrl: link.url } : {}) },
-              this.missingAttachments(msgs[0]),
-              link,
-            );
-          },
-          (mail) => this.queue(server, mail, waitings, ranks[0], JSON.stringify(items[0].msg ?? null)),
+        const json = JSON.stringify(items[0].msg ?? null);
+        await Promise.all(
+          parts.map((part, index) =>
+            this.inThread(
+              msgs[0],
+              part.recipient,
+              async () => {
+                const link = await this.ackLink(server, msgs[0], part.recipient);
+                return composer.compose(
+                  part.group,
+                  msgs[0] as MessageFields,
+                  { ...this.view(msgs[0], new Date(items[0].at)), ...(link ? { ackUrl: link.url } : {}) },
+                  this.missingAttachments(msgs[0]),
+                  link,
+                );
+              },
+              (mail) => this.queue(server, mail, [shares[0][index]], ranks[0], json),
+            ).catch((err: unknown) => this.reportFailure(shares[0][index], err, 0)),
+          ),
         );
         return;
       }
@@ -385,23 +397,73 @@ export class SendNode implements OutboxListener {
           label: this.RED._("alarm-mail-send.digest.alarm"),
           value: this.RED._("alarm-mail-send.digest.value"),
         },
+        ackLink: this.RED._("alarm-mail-send.ackLink"),
       };
-      const group = this.group();
-      const fields: MessageFields = {
-        topic: this.RED._("alarm-mail-send.digest.subject", { count: items.length, first: lines[0].label }),
-        payload: digestText(lines, words),
-        html: digestHtml(lines, words),
-      };
-      const mail = await server.composer.compose(
-        group && { ...group, subject: "", body: "", html: "" },
-        fields,
-        this.view(msgs[0], new Date()),
-      );
+      const topic = this.RED._("alarm-mail-send.digest.subject", { count: items.length, first: lines[0].label });
+      // Without an ackBaseUrl no row has a link: the blocks need not be asked.
+      const linkable = server.ackLinks ? this.digestLinkable(items, msgs) : [];
       const stored = JSON.stringify({ digestOf: items.map((item) => item.msg) });
-      await this.queue(server, mail, waitings, Math.min(...ranks), stored);
+      const rank = Math.min(...ranks);
+      await Promise.all(
+        parts.map(async (part, index) => {
+          const mine = shares.map((share) => share[index]);
+          try {
+            const linked = await this.digestLinks(server, msgs, linkable, part.recipient);
+            const rows = lines.map((line, i) => (linked[i] ? { ...line, ackUrl: linked[i] } : line));
+            const fields: MessageFields = { topic, payload: digestText(rows, words), html: digestHtml(rows, words) };
+            const mail = await composer.compose(
+              part.group && { ...part.group, subject: "", body: "", html: "" },
+              fields,
+              this.view(msgs[0], new Date()),
+            );
+            await this.queue(server, mail, mine, rank, stored);
+          } catch (err) {
+            for (const waiting of mine) this.reportFailure(waiting, err, 0);
+          }
+        }),
+      );
     } catch (err) {
       for (const waiting of waitings) this.reportFailure(waiting, err, 0);
     }
+  }
+
+  /**
+   * The rows of a digest that may carry an acknowledge link: those that ask for one (`digestAwaitsAck`) and whose
+   * occurrence still awaits it in its block now, when the digest is composed, since an ack the node does not mail
+   * (its event filter) or a new occurrence leaves no trace in the window. A block not deployed here (yet) is not
+   * asked: its link then says what became of the alarm when it is opened.
+   */
+  private digestLinkable(items: DigestItem[], msgs: NodeMessageInFlow[]): boolean[] {
+    return digestAwaitsAck(items).map((awaits, i) => {
+      const claims = awaits ? ackClaims(msgs[i].alarm) : undefined;
+      if (!claims) return false;
+      const now = findBlock(this.RED, claims.block)?.alarm(claims.alarm);
+      return now === undefined || (now.occurrence === claims.occurrence && now.ackedAt === null);
+    });
+  }
+
+  /**
+   * Each linkable row's link for one digest mail, made as a single alarm mail's (`ackLink`). One at a time: a key
+   * that cannot be read fails every link until a restart, so the first failure ends the links of this mail (and is
+   * warned about once, not once a row).
+   */
+  private async digestLinks(
+    server: ServerNode,
+    msgs: NodeMessageInFlow[],
+    linkable: boolean[],
+    recipient: string | null,
+  ): Promise<Array<string | undefined>> {
+    const links: Array<string | undefined> = [];
+    for (const [i, msg] of msgs.entries()) {
+      if (!linkable[i]) {
+        links.push(undefined);
+        continue;
+      }
+      const link = await this.ackLink(server, msg, recipient);
+      if (!link) break;
+      links.push(link.url);
+    }
+    return links;
   }
 
   private reportFailure(waiting: Waiting, err: unknown, attempts: number): void {
@@ -491,12 +553,13 @@ export class SendNode implements OutboxListener {
   }
 
   /**
-   * The mails one msg makes, each with its thread's recipient: one to the group, or with an `individual` group one per
-   * recipient (when the msg brings no addresses of its own), each then a thread of its own.
+   * The mails one msg (or, without one, a digest) makes, each with its thread's recipient: one to the group, or with
+   * an `individual` group one per recipient (when the msg brings no addresses of its own), each then a thread of its
+   * own.
    */
-  private parts(msg: NodeMessageInFlow): Array<{ group: RecipientGroup | undefined; recipient: string | null }> {
+  private parts(msg?: NodeMessageInFlow): Array<{ group: RecipientGroup | undefined; recipient: string | null }> {
     const group = this.group(msg);
-    const ownAddresses = msg.to !== undefined || msg.cc !== undefined || msg.bcc !== undefined;
+    const ownAddresses = msg !== undefined && (msg.to !== undefined || msg.cc !== undefined || msg.bcc !== undefined);
     const everyone = group ? [...group.to, ...group.cc, ...group.bcc] : [];
     // A group with no address at all makes the one mail that the composer then refuses, saying why.
     if (!group?.individual || ownAddresses || everyone.length === 0) return [{ group, recipient: null }];
