@@ -1,14 +1,12 @@
 import assert from "node:assert/strict";
 import type { EventEmitter } from "node:events";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, afterEach, beforeEach, describe, it } from "node:test";
 import { parse } from "csv-parse/sync";
 import type { NodeMessage, NodeStatus } from "node-red";
 import { SmtpSink } from "../../dev/SmtpSink";
 import { HIGH, HIGH_HIGH } from "../support/alarms";
 import { builtNode, helper, loadMailFlow, type FlowNode, type RuntimeSettings } from "../support/flows";
+import { tempDir } from "../support/tempDir";
 
 const NODES = ["alarm-mail-block", "alarm-mail-trace", "alarm-mail-csv"].map(builtNode);
 
@@ -124,7 +122,7 @@ async function alarmStory(): Promise<void> {
 }
 
 beforeEach(() => {
-  dataDir = mkdtempSync(join(tmpdir(), "alarm-mail-csv-"));
+  dataDir = tempDir("alarm-mail-csv-");
 });
 afterEach(async () => {
   await helper.unload();
@@ -203,7 +201,7 @@ describe("alarm-mail-csv: a block's history", () => {
     );
     await helper.unload();
 
-    dataDir = mkdtempSync(join(tmpdir(), "alarm-mail-csv-"));
+    dataDir = tempDir("alarm-mail-csv-");
     await load({ source: "history", block: "block", range: "since-mail" });
     await feed("block", [{ topic: "LT-201", payload: 9 }]);
     assert.equal((await csvOf()).rows.length, 3, "the first time, every row");

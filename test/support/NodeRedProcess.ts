@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { tempDir } from "./tempDir";
 
 const root = join(__dirname, "..", "..");
 const requireHere = createRequire(__filename);
@@ -46,7 +46,7 @@ export class NodeRedProcess {
   }
 
   static async start(options: NodeRedOptions = {}): Promise<NodeRedProcess> {
-    const userDir = options.userDir ?? mkdtempSync(join(tmpdir(), "alarm-mail-nr-"));
+    const userDir = options.userDir ?? tempDir("alarm-mail-nr-");
     const modules = join(userDir, "node_modules", "@alarm-mail");
     mkdirSync(modules, { recursive: true });
     try {

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { DEFAULT_LIMITS, MailComposer, type SenderPolicy } from "../../nodes/lib/mail/MailComposer";
 import { MailError } from "../../nodes/lib/mail/MailError";
 import { MAX_CONNECTIONS, parseServerSettings } from "../../nodes/lib/server/ServerSettings";
+import { tempDir } from "../support/tempDir";
 
 const policy = (extra: Partial<SenderPolicy> = {}): SenderPolicy => ({
   from: { name: "Gateway", address: "gw@plant.example" },
@@ -115,7 +115,7 @@ describe("MailComposer", () => {
   });
 
   it("reads `path` attachments only inside the server's attachment folder", async () => {
-    const folder = mkdtempSync(join(tmpdir(), "alarm-mail-att-"));
+    const folder = tempDir("alarm-mail-att-");
     mkdirSync(join(folder, "reports"));
     writeFileSync(join(folder, "reports", "day.csv"), "t;v\n");
     symlinkSync("/etc/passwd", join(folder, "reports", "escape.csv"));

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { crc32 } from "node:zlib";
 import type { AlarmEvent } from "../../nodes/lib/alarm/AlarmEngine";
 import { HISTORY_COMMENT_MAX, historyRecord, type HistoryRecord } from "../../nodes/lib/alarm/AlarmHistory";
 import { HistoryStore, type HistoryDamage } from "../../nodes/lib/alarm/HistoryStore";
+import { tempDir } from "../support/tempDir";
 
 const DAY = 86_400_000;
 const START = Date.UTC(2026, 0, 10, 12);
@@ -18,7 +18,7 @@ function record(at: number, id = "LT-201-H", event: HistoryRecord["event"] = "tr
 /** An alarm as an engine event carries it, with the fields a history line takes. */
 const alarmView = { id: "LT-201-H", label: "Basin 2 level high", priority: 2, state: "acked", value: 9 };
 
-const fresh = () => mkdtempSync(join(tmpdir(), "alarm-history-"));
+const fresh = () => tempDir("alarm-history-");
 
 describe("HistoryStore: a block's events on disk, one file a day", () => {
   it("keeps where an ack came from, and reads lines written before acks said it", async () => {
