@@ -7,6 +7,7 @@ import { chromium } from "playwright-core";
 import { findChromium } from "../../nodes/lib/screenshot/Screenshotter";
 import { SCREENSHOTS } from "../support/Editor";
 import { freePort } from "../support/NodeRedProcess";
+import { killOnExit } from "../support/children";
 import { tempDir } from "../support/tempDir";
 
 const ROOT = join(__dirname, "..", "..");
@@ -38,7 +39,7 @@ class Demo {
         ...env,
       },
     });
-    process.once("exit", () => child.kill("SIGKILL"));
+    killOnExit(child);
     const demo = new Demo(child, ports);
     const deadline = Date.now() + 60_000;
     while (!demo.output.includes("Alarm Mail dev environment is running")) {
