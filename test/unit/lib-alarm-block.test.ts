@@ -117,12 +117,10 @@ describe("BlockConfig", () => {
     const config = { block: 1, alarms: [row()] };
     assert.deepEqual(migrateBlockConfig(config), { ...config, version: 1 });
     assert.deepEqual(migrateBlockConfig({ ...config, version: 1 }), { ...config, version: 1 });
-    for (const version of [2, 0, "x"]) {
-      assert.throws(
-        () => migrateBlockConfig({ ...config, version }),
-        (err: unknown) => err instanceof AlarmError && err.code === "config-version" && err.params.supported === 1,
-      );
-    }
+    assert.throws(
+      () => migrateBlockConfig({ ...config, version: 2 }),
+      (err: unknown) => err instanceof AlarmError && err.code === "config-version" && err.params.supported === 1,
+    );
   });
 });
 
