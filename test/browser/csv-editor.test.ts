@@ -109,6 +109,13 @@ describe("alarm-mail-csv and alarm-mail-trace dialogs in the Node-RED editor", (
   it("a trace source shows the columns of the trace's mode; a decimal comma moves the delimiter to ;", async () => {
     const tray = await openCsv(10);
     assert.equal(await ticked(), 8, "the columns chosen before are still the ones ticked");
+    await tray.locator("#node-input-source").selectOption("active");
+    assert.deepEqual(
+      (await columnKeys()).slice(-3),
+      ["ackBy", "ackVia", "comment"],
+      "the ack's comment, as the history",
+    );
+    assert.equal(await tray.locator("#alarm-mail-csv-columns span").last().textContent(), "Comment");
     await tray.locator("#node-input-source").selectOption("trace");
     await tray.locator("#node-input-trace").selectOption({ label: "Operators" });
     assert.deepEqual(await columnKeys(), ["time", "user", "control", "previous", "value"]);

@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { chromium } from "playwright-core";
 import { findChromium } from "../../nodes/lib/screenshot/Screenshotter";
 import { SCREENSHOTS } from "../support/Editor";
 import { freePort } from "../support/NodeRedProcess";
+import { killOnExit } from "../support/children";
+import { tempDir } from "../support/tempDir";
 
 const ROOT = join(__dirname, "..", "..");
 const SUBJECT = "[1] Bassin 2 bacteria level high";
@@ -30,7 +31,7 @@ class Demo {
       stdio: ["ignore", "pipe", "pipe"],
       env: {
         ...process.env,
-        ALARM_MAIL_DEV_DIR: mkdtempSync(join(tmpdir(), "alarm-mail-demo-")),
+        ALARM_MAIL_DEV_DIR: tempDir("alarm-mail-demo-"),
         PORT: String(ports.ui),
         CAPTURE_PORT: String(ports.capture),
         CAPTURE_WEB_PORT: String(ports.web),
@@ -38,7 +39,7 @@ class Demo {
         ...env,
       },
     });
-    process.once("exit", () => child.kill("SIGKILL"));
+    killOnExit(child);
     const demo = new Demo(child, ports);
     const deadline = Date.now() + 60_000;
     while (!demo.output.includes("Alarm Mail dev environment is running")) {

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import type { EventEmitter } from "node:events";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync, readdirSync, mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync, readdirSync, mkdirSync } from "node:fs";
 import { isDeepStrictEqual } from "node:util";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
@@ -9,6 +8,7 @@ import type { NodeMessage, NodeStatus } from "node-red";
 import { HIGH, HIGH_HIGH } from "../support/alarms";
 import { builtNode, helper, until, type FlowNode, type RuntimeSettings } from "../support/flows";
 import type { BlockNodeObject } from "../../nodes/red/block/BlockNode";
+import { tempDir } from "../support/tempDir";
 
 const blockNode = builtNode("alarm-mail-block");
 
@@ -76,7 +76,7 @@ const statusFill = (fill: NodeStatus["fill"]) => until(() => lastStatus()?.fill 
 const block = () => helper.getNode("block") as unknown as BlockNodeObject;
 
 beforeEach(() => {
-  dataDir = mkdtempSync(join(tmpdir(), "alarm-mail-blocks-"));
+  dataDir = tempDir("alarm-mail-blocks-");
 });
 afterEach(async () => {
   await helper.unload();

@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
 import type { EventEmitter } from "node:events";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, afterEach, beforeEach, describe, it } from "node:test";
 import { parse } from "csv-parse/sync";
 import type { NodeMessage, NodeStatus } from "node-red";
 import { SmtpSink } from "../../dev/SmtpSink";
 import { HIGH, HIGH_HIGH } from "../support/alarms";
 import { builtNode, helper, loadMailFlow, type FlowNode, type RuntimeSettings } from "../support/flows";
+import type { BlockNodeObject } from "../../nodes/red/block/BlockNode";
+import { tempDir } from "../support/tempDir";
 
 const NODES = ["alarm-mail-block", "alarm-mail-trace", "alarm-mail-csv"].map(builtNode);
 
@@ -124,7 +123,7 @@ async function alarmStory(): Promise<void> {
 }
 
 beforeEach(() => {
-  dataDir = mkdtempSync(join(tmpdir(), "alarm-mail-csv-"));
+  dataDir = tempDir("alarm-mail-csv-");
 });
 afterEach(async () => {
   await helper.unload();
@@ -203,7 +202,7 @@ describe("alarm-mail-csv: a block's history", () => {
     );
     await helper.unload();
 
-    dataDir = mkdtempSync(join(tmpdir(), "alarm-mail-csv-"));
+    dataDir = tempDir("alarm-mail-csv-");
     await load({ source: "history", block: "block", range: "since-mail" });
     await feed("block", [{ topic: "LT-201", payload: 9 }]);
     assert.equal((await csvOf()).rows.length, 3, "the first time, every row");
@@ -251,6 +250,7 @@ describe("alarm-mail-csv: a block's active alarms", () => {
         "recoveredAt",
         "ackBy",
         "ackVia",
+        "comment",
       ].map(h),
     );
     assert.deepEqual(
@@ -262,6 +262,28 @@ describe("alarm-mail-csv: a block's active alarms", () => {
       ],
     );
     assert.ok(rows.slice(1).every((r) => LOCAL_TIME.test(r[8]) && r[9] === "" && r[11] === ""));
+  });
+
+  it("an alarm acknowledged on the link's page shows the comment typed there, across a redeploy", async () => {
+    await load({ source: "active", block: "block", columns: ["id", "state", "ackBy", "ackVia", "comment"] });
+    await feed("block", [{ topic: "LT-201", payload: 9 }]);
+    const block = () => (helper.getNode("block") as unknown as BlockNodeObject).alarmBlock;
+    const occurrence = (id: string) => String(block().alarm(id)?.occurrence);
+    const link = { user: "ana@plant.example", via: "link", comment: '=1+2 valve closed,\n"level falling"' } as const;
+    assert.equal(await block().acknowledgeOccurrence("LT-201-H", occurrence("LT-201-H"), link), "acked");
+    const mail = { user: "ion@plant.example", via: "mail" } as const;
+    assert.equal(await block().acknowledgeOccurrence("LT-201-HH", occurrence("LT-201-HH"), mail), "acked");
+    const expected = [
+      ["id", "state", "ackBy", "ackVia", "comment"].map(h),
+      ["LT-201-HH", "acked", "ion@plant.example", "mail", ""],
+      // On one line, as in the history; a formula neutralised as in every cell.
+      ["LT-201-H", "acked", "ana@plant.example", "link", `'=1+2 valve closed, "level falling"`],
+    ];
+    assert.deepEqual((await csvOf()).rows, expected);
+    // The comment is read from the history on disk, as the ack's state is read from the block's snapshot.
+    await helper.unload();
+    await load({ source: "active", block: "block", columns: ["id", "state", "ackBy", "ackVia", "comment"] });
+    assert.deepEqual((await csvOf()).rows, expected);
   });
 });
 

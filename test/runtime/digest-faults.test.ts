@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import { NodeRedProcess } from "../support/NodeRedProcess";
 import { until } from "../support/until";
+import { tempDir } from "../support/tempDir";
 
 /** inject → send (with a digest window) and a catch node, both printing to Node-RED's log through debug nodes. */
 function digestFlow(smtpPort: number): object[] {
@@ -44,7 +44,7 @@ afterEach(async () => {
 
 describe("the send node's digest window when its folder is damaged or unusable", () => {
   it("reports a damaged digest record in the send node's own words, not as a raw catalogue key", async () => {
-    const userDir = mkdtempSync(join(tmpdir(), "alarm-mail-nr-"));
+    const userDir = tempDir("alarm-mail-nr-");
     const folder = join(userDir, "alarm-mail", "digest", "send");
     mkdirSync(folder, { recursive: true });
     writeFileSync(join(folder, "journal-00000001.log"), "0badc0de {not a record}\n");
@@ -61,7 +61,7 @@ describe("the send node's digest window when its folder is damaged or unusable",
   });
 
   it("says so when the folder cannot be opened, refuses each msg with that error and keeps Node-RED running", async () => {
-    const userDir = mkdtempSync(join(tmpdir(), "alarm-mail-nr-"));
+    const userDir = tempDir("alarm-mail-nr-");
     // A file where the window's folder should be: the folder cannot be created.
     mkdirSync(join(userDir, "alarm-mail", "digest"), { recursive: true });
     writeFileSync(join(userDir, "alarm-mail", "digest", "send"), "");

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import type { EventEmitter } from "node:events";
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, afterEach, describe, it } from "node:test";
 import type { NodeMessage, NodeStatus } from "node-red";
@@ -19,6 +18,7 @@ import {
   type FlowNode,
   type RuntimeSettings,
 } from "../support/flows";
+import { tempDir } from "../support/tempDir";
 
 /**
  * Fault injection on the outbox: a full disk (ENOSPC from a wrapped write), a read-only data folder at start. Mails
@@ -54,7 +54,7 @@ const FAST_RETRY = { retryDelay: 100, retryMaxDelay: 300 };
 
 describe("a full disk (ENOSPC)", () => {
   it("keeps the mails accepted before, refuses those during it on output 2, and recovers after", async () => {
-    const userDir = mkdtempSync(join(tmpdir(), "alarm-mail-enospc-"));
+    const userDir = tempDir("alarm-mail-enospc-");
     fault = await new DiskFault(userDir).install().installHandles();
     const { smtp, up } = await flakySink();
     await loadMailFlow(smtp.port, { userDir, server: FAST_RETRY });
@@ -100,7 +100,7 @@ describe("a full disk (ENOSPC)", () => {
 
 describe("a full disk at start (ENOSPC), with the outbox's preallocated segments", () => {
   it("refuses mails on output 2 while no segment can be made, and takes them once there is room", async () => {
-    const userDir = mkdtempSync(join(tmpdir(), "alarm-mail-enospc-start-"));
+    const userDir = tempDir("alarm-mail-enospc-start-");
     fault = await new DiskFault(userDir).install().installHandles();
     fault.mode = "full";
     const { smtp, up } = await flakySink();
@@ -119,7 +119,7 @@ describe("a full disk at start (ENOSPC), with the outbox's preallocated segments
 
 describe("a read-only data folder at start", () => {
   it("refuses mails on output 2 with a clear error and a red status, and takes them once it is writable", async () => {
-    const userDir = mkdtempSync(join(tmpdir(), "alarm-mail-erofs-"));
+    const userDir = tempDir("alarm-mail-erofs-");
     fault = await new DiskFault(userDir).install().installHandles();
     fault.mode = "read-only";
     const { smtp, up } = await flakySink();
@@ -160,7 +160,7 @@ describe("the block's snapshot", () => {
   const active = () => (helper.getNode("block") as unknown as BlockNodeObject).alarmBlock.activeAlarms().length;
 
   it("a full disk: the alarm still goes, a red status and an error say the state is not saved, until it is", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "alarm-mail-block-enospc-"));
+    const dataDir = tempDir("alarm-mail-block-enospc-");
     fault = await new DiskFault(dataDir).install().installHandles();
     const seen = await loadBlock(dataDir);
     fault.mode = "full";
@@ -179,7 +179,7 @@ describe("the block's snapshot", () => {
   });
 
   it("a read-only data folder at start: red and an error at the first change; saved once writable", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "alarm-mail-block-erofs-"));
+    const dataDir = tempDir("alarm-mail-block-erofs-");
     fault = await new DiskFault(dataDir).install().installHandles();
     fault.mode = "read-only";
     const seen = await loadBlock(dataDir);
@@ -193,7 +193,7 @@ describe("the block's snapshot", () => {
   });
 
   it("a torn snapshot at start: an error and a red status say the state was lost; the block works and saves again", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "alarm-mail-block-torn-"));
+    const dataDir = tempDir("alarm-mail-block-torn-");
     mkdirSync(join(dataDir, "blocks"), { recursive: true });
     writeFileSync(
       join(dataDir, "blocks", "block.json"),

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import type { EventEmitter } from "node:events";
-import { existsSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import type { Node, NodeMessage, NodeStatus } from "node-red";
@@ -9,6 +8,7 @@ import type { SmtpSink } from "../../dev/SmtpSink";
 import { HIGH } from "../support/alarms";
 import { deliver, helper, loadMailFlow, until, type FlowNode } from "../support/flows";
 import { Sinks } from "../support/smtp";
+import { tempDir } from "../support/tempDir";
 
 /**
  * alarm-mail-escalation in a real Node-RED, between a real block and a real send node whose server is a real SMTP
@@ -43,7 +43,7 @@ const GROUPS: FlowNode[] = [
 /** block → escalation → send (→ ok / failed), and a helper that sees every msg the escalation sends. */
 async function load(escalation: Record<string, unknown>): Promise<Run> {
   const sink = await sinks.start();
-  const userDir = mkdtempSync(join(tmpdir(), "alarm-mail-escalation-"));
+  const userDir = tempDir("alarm-mail-escalation-");
   await loadMailFlow(sink.port, {
     userDir,
     recipients: null,

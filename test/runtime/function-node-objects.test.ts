@@ -1,15 +1,13 @@
 import assert from "node:assert/strict";
 import type { EventEmitter } from "node:events";
-import { mkdtempSync } from "node:fs";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { runInNewContext } from "node:vm";
 import { after, describe, it } from "node:test";
 import type { NodeInitializer, NodeMessage } from "node-red";
 import { isPlainObject } from "../../nodes/lib/common/PlainObject";
 import { HIGH } from "../support/alarms";
 import { builtNode, helper, until, type FlowNode, type RuntimeSettings } from "../support/flows";
+import { tempDir } from "../support/tempDir";
 
 const functionNode = createRequire(require.resolve("node-red/package.json"))(
   "@node-red/nodes/core/function/10-function.js",
@@ -32,7 +30,7 @@ describe("objects built in a function node", () => {
   });
 
   it("reach the block as a table of tag values, the trace as samples and the CSV as rows", async () => {
-    const settings: RuntimeSettings = { alarmMail: { dataDir: mkdtempSync(join(tmpdir(), "alarm-mail-fn-")) } };
+    const settings: RuntimeSettings = { alarmMail: { dataDir: tempDir("alarm-mail-fn-") } };
     helper.settings(settings);
     // The function node runs its code in a VM context: the objects it returns are of that context's Object.
     const flow: FlowNode[] = [

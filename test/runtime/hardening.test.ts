@@ -1,15 +1,13 @@
 import assert from "node:assert/strict";
 import type { EventEmitter } from "node:events";
-import { mkdtempSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, afterEach, beforeEach, describe, it } from "node:test";
 import type { NodeMessage, NodeStatus } from "node-red";
 import { SMTPServer } from "smtp-server";
 import { SmtpSink } from "../../dev/SmtpSink";
 import { HIGH } from "../support/alarms";
 import { builtNode, deliver, helper, loadMailFlow, until, type FlowNode, type RuntimeSettings } from "../support/flows";
+import { tempDir } from "../support/tempDir";
 
 /**
  * The faults of issue 19, one test each, in a Node-RED runtime (the test helper's: its RED._ gives back catalogue
@@ -31,7 +29,7 @@ async function sink(options: ConstructorParameters<typeof SmtpSink>[0] = {}): Pr
 }
 
 beforeEach(() => {
-  dataDir = mkdtempSync(join(tmpdir(), "alarm-mail-harden-"));
+  dataDir = tempDir("alarm-mail-harden-");
 });
 afterEach(async () => {
   await helper.unload();

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -96,7 +95,6 @@ describe("alarm-mail-inbox: acknowledge by reply, with a real Node-RED, SMTP ser
   const sinks = new Sinks();
   let sink: SmtpSink;
   let red: NodeRedProcess | undefined;
-  const userDirs: string[] = [];
 
   /** The mails the SMTP server received, or a failure that shows the runtime's log. */
   const mails = (count: number) =>
@@ -112,13 +110,11 @@ describe("alarm-mail-inbox: acknowledge by reply, with a real Node-RED, SMTP ser
     await red?.stop();
     await sinks.closeAll();
     await dovecot.close();
-    for (const dir of userDirs) rmSync(dir, { recursive: true, force: true });
   });
 
   it("acks, refuses and ignores replies by the contract's rules, across restarts of Node-RED and of Dovecot", async () => {
     red = await NodeRedProcess.start();
     const userDir = red.userDir;
-    userDirs.push(userDir);
     const inboxFile = join(userDir, "inbox.jsonl");
     const blockFile = join(userDir, "block.jsonl");
     const inboxLines = async (count: number) => {
@@ -223,7 +219,6 @@ describe("alarm-mail-inbox: acknowledge by reply, with a real Node-RED, SMTP ser
     await red?.stop();
     red = await NodeRedProcess.start();
     const userDir = red.userDir;
-    userDirs.push(userDir);
     const inboxFile = join(userDir, "inbox.jsonl");
     // A new inbox takes the unseen mails on its first start: the earlier test's are read by now.
     await dovecot.readAll(MAILBOX);
@@ -298,7 +293,6 @@ describe("alarm-mail-inbox: acknowledge by reply, with a real Node-RED, SMTP ser
   it('runs the example "Acknowledge by reply" once its inbox is set and enabled', async () => {
     await red?.stop();
     red = await NodeRedProcess.start();
-    userDirs.push(red.userDir);
     const res = await red.request(
       "GET",
       encodeURI("/library/examples/flows/@alarm-mail/node-red/Acknowledge by reply"),
@@ -347,7 +341,6 @@ describe("alarm-mail-inbox: acknowledge by reply, with a real Node-RED, SMTP ser
   it("tests the connection from the dialog: permission, login, TLS, STARTTLS and the stored password", async () => {
     await red?.stop();
     red = await NodeRedProcess.start({ adminAuth: true });
-    userDirs.push(red.userDir);
     const admin = await red.token("admin");
     const viewer = await red.token("viewer");
     const login = { user: MAILBOX, password: dovecot.users[MAILBOX] };
@@ -408,7 +401,6 @@ describe("alarm-mail-inbox on a server without IDLE: a look every pollSeconds", 
     await red?.stop();
     await sinks.closeAll();
     await dovecot.close();
-    if (red) rmSync(red.userDir, { recursive: true, force: true });
   });
 
   it("takes a reply at the next look, pollSeconds after the last, and says the interval when testing the connection", async () => {
@@ -482,7 +474,6 @@ describe("alarm-mail-inbox with OAuth2: XOAUTH2 with the token of a server node'
   });
   after(async () => {
     await red?.stop();
-    if (red) rmSync(red.userDir, { recursive: true, force: true });
     await sinks.closeAll();
     await dovecot.close();
     await new Promise<void>((resolve) => introspection.close(() => resolve()));

@@ -1,14 +1,12 @@
 import assert from "node:assert/strict";
 import type { EventEmitter } from "node:events";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import fc from "fast-check";
 import type { NodeMessage } from "node-red";
 import { SmtpSink } from "../../dev/SmtpSink";
 import { HIGH, HIGH_HIGH } from "../support/alarms";
 import { builtNode, deliver, helper, loadMailFlow, type FlowNode, type RuntimeSettings } from "../support/flows";
+import { tempDir } from "../support/tempDir";
 
 /**
  * Any msg a flow can send to the block or the send node either works or ends in a clear error: one of the node's
@@ -87,7 +85,7 @@ describe("property: the block answers any msg", () => {
     await fc.assert(
       fc.asyncProperty(fc.array(blockMsg, { minLength: 1, maxLength: 8 }), async (msgs) => {
         // A fresh block for each sequence, so that a shrunk counterexample is the whole story.
-        const runtime: RuntimeSettings = { alarmMail: { dataDir: mkdtempSync(join(tmpdir(), "alarm-mail-prop-")) } };
+        const runtime: RuntimeSettings = { alarmMail: { dataDir: tempDir("alarm-mail-prop-") } };
         helper.settings(runtime);
         const flow: FlowNode[] = [
           { id: "tab", type: "tab", label: "properties" },

@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import { SmtpSink } from "../../dev/SmtpSink";
 import { helper, loadMailFlow } from "../support/flows";
+import { tempDir } from "../support/tempDir";
 
 const sinks: SmtpSink[] = [];
 async function sink(delayMs: number): Promise<SmtpSink> {
@@ -27,7 +25,7 @@ async function timedStop(): Promise<number> {
 
 describe("outbox: close on redeploy or shutdown", () => {
   it("lets a mail in flight finish, records it, and does not send it again after the restart", async () => {
-    const userDir = mkdtempSync(join(tmpdir(), "alarm-mail-close-"));
+    const userDir = tempDir("alarm-mail-close-");
     const slow = await sink(1500);
     await loadMailFlow(slow.port, { userDir });
     helper.getNode("send").receive({ topic: "in flight", payload: "x" });
@@ -43,7 +41,7 @@ describe("outbox: close on redeploy or shutdown", () => {
   });
 
   it("stops within Node-RED's 15 s even when the server hangs, and the mail stays queued for the next start", async () => {
-    const userDir = mkdtempSync(join(tmpdir(), "alarm-mail-close-"));
+    const userDir = tempDir("alarm-mail-close-");
     const hanging = await sink(30_000);
     await loadMailFlow(hanging.port, { userDir, server: { socketTimeout: 60_000 } });
     helper.getNode("send").receive({ topic: "stuck", payload: "x" });

@@ -1,11 +1,9 @@
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import { SmtpSink } from "../../dev/SmtpSink";
 import { DigestBuffer } from "../../nodes/lib/digest/DigestBuffer";
 import { helper, loadMailFlow, until } from "../support/flows";
+import { tempDir } from "../support/tempDir";
 
 let smtp: SmtpSink | undefined;
 afterEach(async () => {
@@ -89,7 +87,7 @@ describe("flood control: the digest window", () => {
 
 describe("DigestBuffer", () => {
   it("keeps the collected msgs across a restart until the digest is queued", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "alarm-mail-digest-"));
+    const dir = tempDir("alarm-mail-digest-");
     const buffer = await DigestBuffer.open(dir, () => undefined);
     const a = await buffer.add({ topic: "a" }, 1000);
     await buffer.add({ topic: "b" }, 2000);

@@ -1,14 +1,12 @@
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import { DEFAULT_LIMITS, MailComposer } from "../../nodes/lib/mail/MailComposer";
 import { DEFAULT_POLICY, DeliveryScheduler, type MailRoute } from "../../nodes/lib/outbox/DeliveryScheduler";
 import { Outbox } from "../../nodes/lib/outbox/Outbox";
 import { SmtpTransport } from "../../nodes/lib/transport/SmtpTransport";
 import { TransportFault } from "../../nodes/lib/transport/TransportFault";
+import { tempDir } from "../support/tempDir";
 
 /**
  * Servers that take connections and then fail are not outages: a connection probe cannot tell them from a working
@@ -25,7 +23,7 @@ afterEach(async () => {
 });
 
 async function outbox(): Promise<Outbox> {
-  const box = await Outbox.open(mkdtempSync(join(tmpdir(), "alarm-mail-flaky-")));
+  const box = await Outbox.open(tempDir("alarm-mail-flaky-"));
   closing.push(() => box.close());
   return box;
 }

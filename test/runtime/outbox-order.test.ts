@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { createServer as createNetServer } from "node:net";
 import { join } from "node:path";
@@ -11,6 +10,7 @@ import { plainPng } from "../support/images";
 import { helper, loadMailFlow, until, type FlowNode } from "../support/flows";
 import { NodeRedProcess } from "../support/NodeRedProcess";
 import { downPort, Sinks } from "../support/smtp";
+import { tempDir } from "../support/tempDir";
 
 /**
  * Mails about one alarm occurrence reach the server in event order (trigger, ack, recovery), whatever overtakes
@@ -93,7 +93,7 @@ describe("alarm mails in event order", () => {
 
   it("after an outage: nothing tried while the server is down, the first mail within a second of its return, in order", async () => {
     const port = await downPort();
-    const userDir = mkdtempSync(join(tmpdir(), "alarm-mail-order-"));
+    const userDir = tempDir("alarm-mail-order-");
     await loadMailFlow(port, { recipients, userDir, modules: ["alarm-mail-block"], extraNodes: [block(["send"])] });
     const input = helper.getNode("block");
     input.receive(trigger);

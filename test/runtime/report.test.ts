@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, afterEach, before, describe, it, mock } from "node:test";
 import type { NodeMessage } from "node-red";
@@ -9,6 +8,7 @@ import type { ReportFigures } from "../../nodes/lib/report/ReportFigures";
 import { builtNode, helper, until, type FlowNode, type RuntimeSettings } from "../support/flows";
 import { CHROMIUM, decodePng, NO_CHROMIUM, pixel } from "../support/images";
 import { DAY_ALARM_FIGURES, DAY_BAD_ACTORS, FROM, H, MIN, S, TO } from "../support/reportDay";
+import { tempDir } from "../support/tempDir";
 
 const NODES = [
   "alarm-mail-server",
@@ -128,7 +128,7 @@ describe("alarm-mail-report in a real Node-RED: a known day through a real block
   });
 
   it("checks every figure of the day, across a restart in the middle, and mails the report with its PNG chart", async () => {
-    dataDir = mkdtempSync(join(tmpdir(), "alarm-report-"));
+    dataDir = tempDir("alarm-report-");
     // Only the date is the test's: timers stay real, so that Node-RED, the disk and SMTP run as they do.
     mock.timers.enable({ apis: ["Date"], now: FROM - 30 * H });
     await load();
@@ -228,7 +228,7 @@ describe("alarm-mail-report in a real Node-RED: a known day through a real block
   });
 
   it("moves the history of an older snapshot into the day files at the first start", async () => {
-    dataDir = mkdtempSync(join(tmpdir(), "alarm-report-"));
+    dataDir = tempDir("alarm-report-");
     // Recent events: older than historyDays, they would be dropped at once.
     const now = Date.now();
     const record = {

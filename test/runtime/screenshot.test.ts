@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import type { EventEmitter } from "node:events";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, afterEach, before, beforeEach, describe, it } from "node:test";
 import type { Node, NodeMessage, NodeStatus } from "node-red";
@@ -22,6 +21,7 @@ import {
   processesUsing,
   USER,
 } from "../support/images";
+import { tempDir } from "../support/tempDir";
 
 const SNAPSHOT = plainPng(64, 48, [0, 128, 255]);
 
@@ -163,7 +163,7 @@ describe("alarm-mail-screenshot → alarm-mail-send → SMTP", () => {
   });
 
   it("reads a file named in the node (relative to the user directory), never one named by the msg", async () => {
-    const userDir = mkdtempSync(join(tmpdir(), "alarm-mail-test-"));
+    const userDir = tempDir("alarm-mail-test-");
     writeFileSync(join(userDir, "screen.png"), SNAPSHOT);
     await loadShotFlow({ mode: "file", path: "screen.png" }, { userDir });
     const requests = fixtures.requests.length;

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { SmtpSink } from "../../dev/SmtpSink";
 import { freePort, NodeRedProcess } from "../support/NodeRedProcess";
+import { tempDir } from "../support/tempDir";
 
 /** What a FlowFuse hosted instance has in its environment (FlowFuse sets FF_INSTANCE_ID for every instance it runs). */
 const FLOWFUSE = { FF_INSTANCE_ID: "0f1e2d3c-alarm-mail-test", FF_INSTANCE_NAME: "alarm-mail-test" };
@@ -57,7 +57,7 @@ describe("data folder on FlowFuse", () => {
   });
 
   it("keeps a queued mail in the storage folder, so that it is delivered after a restart that wiped the rest", async () => {
-    const userDir = mkdtempSync(join(tmpdir(), "alarm-mail-flowfuse-"));
+    const userDir = tempDir("alarm-mail-flowfuse-");
     const port = await freePort();
     const first = await NodeRedProcess.start({ userDir, env: FLOWFUSE });
     processes.push(first);
@@ -91,7 +91,7 @@ describe("data folder on FlowFuse", () => {
   });
 
   it("warns at start when the data folder is set outside the storage folder", async () => {
-    const userDir = mkdtempSync(join(tmpdir(), "alarm-mail-flowfuse-"));
+    const userDir = tempDir("alarm-mail-flowfuse-");
     const red = await NodeRedProcess.start({
       userDir,
       env: FLOWFUSE,
@@ -103,7 +103,7 @@ describe("data folder on FlowFuse", () => {
   });
 
   it("uses the registered setting, and neither warns nor moves to storage/ outside FlowFuse", async () => {
-    const userDir = mkdtempSync(join(tmpdir(), "alarm-mail-nr-"));
+    const userDir = tempDir("alarm-mail-nr-");
     const red = await NodeRedProcess.start({ userDir, settings: { alarmMailServerDataDir: "alarm-data" } });
     processes.push(red);
     assert.match(red.output, new RegExp(`outbox, alarm states and traces in ${join(userDir, "alarm-data")}`));

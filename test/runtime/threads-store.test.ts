@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { SmtpSink } from "../../dev/SmtpSink";
 import { MailThreads } from "../../nodes/lib/thread/MailThreads";
 import { deliver, helper, loadMailFlow } from "../support/flows";
+import { tempDir } from "../support/tempDir";
 
 let smtp: SmtpSink;
 beforeEach(async () => {
@@ -21,7 +20,7 @@ const alarm = (occurrence: string) => ({ id: "LT-201-H", occurrence, label: "Bas
 
 describe("alarm-mail-send: the gateway's thread store", () => {
   it("keeps every alarm mail under its occurrence and group with the addresses it went to, after the flow stops", async () => {
-    const userDir = mkdtempSync(join(tmpdir(), "alarm-mail-threads-"));
+    const userDir = tempDir("alarm-mail-threads-");
     await loadMailFlow(smtp.port, { userDir, recipients: { to: "Ana <Ana@plant.example>", cc: "bob@plant.example" } });
     const first = await deliver({ event: "trigger", alarm: alarm("blk/LT-201-H/k1"), payload: "high" });
     const second = await deliver({ event: "ack", alarm: alarm("blk/LT-201-H/k1"), payload: "acked" });

@@ -1,7 +1,4 @@
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { simpleParser } from "mailparser";
 import { parseAddressList } from "../../nodes/lib/mail/AddressList";
@@ -15,6 +12,7 @@ import { TransportFault } from "../../nodes/lib/transport/TransportFault";
 import { TEST_CA } from "../support/ApiServer";
 import { GmailServer } from "../support/GmailServer";
 import { OAuthServer } from "../support/OAuthServer";
+import { tempDir } from "../support/tempDir";
 
 const ACCOUNT = "plant.alarms@gmail.example";
 const GMAIL_SEND = "https://www.googleapis.com/auth/gmail.send";
@@ -22,7 +20,7 @@ const GMAIL_SEND = "https://www.googleapis.com/auth/gmail.send";
 describe("Gmail API transport, against a loopback Gmail API and a real OAuth2 server", () => {
   const oauth = new OAuthServer();
   const gmail = new GmailServer((token) => oauth.verifyAccessToken(token));
-  const store = mkdtempSync(join(tmpdir(), "alarm-mail-gmail-"));
+  const store = tempDir("alarm-mail-gmail-");
   const open: Transport[] = [];
   let serial = 0;
 

@@ -1,8 +1,5 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { simpleParser } from "mailparser";
 import { parseAddressList } from "../../nodes/lib/mail/AddressList";
@@ -19,6 +16,7 @@ import { TEST_CA } from "../support/ApiServer";
 import { ConnectProxy } from "../support/ConnectProxy";
 import { GraphServer } from "../support/GraphServer";
 import { OAuthServer } from "../support/OAuthServer";
+import { tempDir } from "../support/tempDir";
 
 const MAILBOX = "gateway@plant.example";
 const APP_SCOPE = "https://graph.microsoft.com/.default";
@@ -26,7 +24,7 @@ const APP_SCOPE = "https://graph.microsoft.com/.default";
 describe("Microsoft Graph transport, against a loopback Graph and a real OAuth2 server", () => {
   const oauth = new OAuthServer();
   const graph = new GraphServer((token) => oauth.verifyAccessToken(token), [MAILBOX]);
-  const store = mkdtempSync(join(tmpdir(), "alarm-mail-graph-"));
+  const store = tempDir("alarm-mail-graph-");
   const open: Transport[] = [];
   let serial = 0;
 

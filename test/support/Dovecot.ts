@@ -4,6 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { ImapFlow } from "imapflow";
+import { killOnExit } from "./children";
 import { until } from "./until";
 
 export interface DovecotOptions {
@@ -177,9 +178,9 @@ ${this.options.noIdle ? "imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID 
       stdio: ["ignore", "ignore", "pipe"],
       detached: true,
     });
-    // A test that fails before its after() hook must not leave a Dovecot behind.
-    process.once("exit", () => {
-      if (child.pid && child.exitCode === null) process.kill(-child.pid, "SIGKILL");
+    // The whole group, as stop() does: the IMAP processes would outlive their master.
+    killOnExit(child, () => {
+      if (child.pid) process.kill(-child.pid, "SIGKILL");
     });
     let stderr = "";
     child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));

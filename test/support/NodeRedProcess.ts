@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { killOnExit } from "./children";
+import { tempDir } from "./tempDir";
 
 const root = join(__dirname, "..", "..");
 const requireHere = createRequire(__filename);
@@ -46,7 +47,7 @@ export class NodeRedProcess {
   }
 
   static async start(options: NodeRedOptions = {}): Promise<NodeRedProcess> {
-    const userDir = options.userDir ?? mkdtempSync(join(tmpdir(), "alarm-mail-nr-"));
+    const userDir = options.userDir ?? tempDir("alarm-mail-nr-");
     const modules = join(userDir, "node_modules", "@alarm-mail");
     mkdirSync(modules, { recursive: true });
     try {
@@ -85,14 +86,7 @@ export class NodeRedProcess {
       [requireHere.resolve("node-red/red.js"), "--userDir", userDir, "--settings", join(userDir, "settings.js")],
       { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NODE_RED_ENABLE_PROJECTS: "false", ...options.env } },
     );
-    // A test that fails before its after() hook, or a runner that is stopped, must not leave a Node-RED behind.
-    process.once("exit", () => child.kill("SIGKILL"));
-    for (const signal of ["SIGINT", "SIGTERM"] as const) {
-      process.once(signal, () => {
-        child.kill("SIGKILL");
-        process.exit(1);
-      });
-    }
+    killOnExit(child);
     const red = new NodeRedProcess(`http://127.0.0.1:${port}`, userDir, child, options);
     await red.waitUntilServing(30_000);
     return red;

@@ -1,9 +1,8 @@
 import { createRequire } from "node:module";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import helper from "node-red-node-test-helper";
 import type { Node, NodeInitializer, NodeMessage, NodeStatus } from "node-red";
+import { tempDir } from "./tempDir";
 
 const requireBuilt = createRequire(__filename);
 const dist = join(__dirname, "..", "..", "dist");
@@ -76,7 +75,7 @@ export async function loadMailFlow(port: number, options: MailFlowOptions = {}):
   const credentials = { ...options.extraCredentials, ...(options.credentials ? { server: options.credentials } : {}) };
   const modules = (options.modules ?? []).map(builtNode);
   // Each flow gets its own user directory, hence its own outbox: nothing queued by one test leaks into the next.
-  helper.settings({ userDir: options.userDir ?? mkdtempSync(join(tmpdir(), "alarm-mail-test-")) });
+  helper.settings({ userDir: options.userDir ?? tempDir("alarm-mail-test-") });
   await helper.load([...alarmMailNodes, ...modules], flow, credentials);
 }
 

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { Journal, type CorruptRecord, type RecordPosition } from "../../nodes/lib/common/Journal";
 import { DiskFault } from "../support/DiskFault";
+import { tempDir } from "../support/tempDir";
 
 describe("Journal after a write that failed (ENOSPC from a wrapped write)", () => {
-  const dir = mkdtempSync(join(tmpdir(), "alarm-mail-journal-fault-"));
+  const dir = tempDir("alarm-mail-journal-fault-");
   let fault: DiskFault;
   after(() => fault.uninstall());
 
@@ -57,7 +57,7 @@ const openPreallocated = (dir: string, segmentBytes: number, replayed: number[],
   );
 
 describe("Journal with preallocated segments on a full disk (ENOSPC from a wrapped write)", () => {
-  const dir = mkdtempSync(join(tmpdir(), "alarm-mail-journal-full-"));
+  const dir = tempDir("alarm-mail-journal-full-");
   let fault: DiskFault;
   after(() => fault.uninstall());
 
@@ -86,7 +86,7 @@ describe("Journal with preallocated segments on a full disk (ENOSPC from a wrapp
 });
 
 describe("Journal: a disk with less room than a preallocated segment", () => {
-  const dir = mkdtempSync(join(tmpdir(), "alarm-mail-journal-room-"));
+  const dir = tempDir("alarm-mail-journal-room-");
   let fault: DiskFault;
   after(() => fault.uninstall());
 
@@ -110,7 +110,7 @@ describe("Journal: a disk with less room than a preallocated segment", () => {
 
 describe("Journal: a damaged record", () => {
   it("is reported once, not again at every restart, and the records after it still replay", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "alarm-mail-journal-damage-"));
+    const dir = tempDir("alarm-mail-journal-damage-");
     const journal = await Journal.open<{ n: number }>(
       dir,
       () => undefined,

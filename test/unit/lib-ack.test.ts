@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { loadAckKey } from "../../nodes/lib/ack/AckKey";
@@ -9,6 +8,7 @@ import { pageLanguage, renderForm, renderOutcome } from "../../nodes/lib/ack/Ack
 import { AckSigner, type AckClaims } from "../../nodes/lib/ack/AckToken";
 import { AttemptLimiter } from "../../nodes/lib/ack/AttemptLimiter";
 import { UsedTokens } from "../../nodes/lib/ack/UsedTokens";
+import { tempDir } from "../support/tempDir";
 
 const NOW = Date.UTC(2026, 0, 15, 8, 0, 0);
 const claims: AckClaims = {
@@ -18,7 +18,7 @@ const claims: AckClaims = {
   recipient: "ana@plant.example",
   expires: NOW + 3_600_000,
 };
-const tempDir = () => mkdtempSync(join(tmpdir(), "alarm-mail-ack-"));
+const folder = () => tempDir("alarm-mail-ack-");
 
 describe("AckSigner", () => {
   const signer = new AckSigner(randomBytes(32));
@@ -101,7 +101,7 @@ describe("AckSigner", () => {
 
 describe("loadAckKey", () => {
   it("makes a 32-byte key readable by its owner only, and gives the same one at the next start", async () => {
-    const dir = join(tempDir(), "ack");
+    const dir = join(folder(), "ack");
     const key = await loadAckKey(dir);
     assert.equal(key.length, 32);
     assert.equal(statSync(join(dir, ".key")).mode & 0o777, 0o600);
@@ -113,7 +113,7 @@ describe("loadAckKey", () => {
 
 describe("UsedTokens", () => {
   it("remembers a used token across a reopen, and forgets it once it has expired", async () => {
-    const dir = tempDir();
+    const dir = folder();
     let now = NOW;
     const used = await UsedTokens.open(dir, { now: () => now });
     await used.add("t1", NOW + 1000);
@@ -134,7 +134,7 @@ describe("UsedTokens", () => {
   });
 
   it("claims a token at once, before its record is on disk", async () => {
-    const used = await UsedTokens.open(tempDir(), { now: () => NOW });
+    const used = await UsedTokens.open(folder(), { now: () => NOW });
     const writing = used.add("t1", NOW + 1000);
     assert.ok(used.has("t1"));
     await writing;
@@ -142,7 +142,7 @@ describe("UsedTokens", () => {
   });
 
   it("stays bounded: segments of expired tokens are deleted, live ones are kept", async () => {
-    const dir = tempDir();
+    const dir = folder();
     let now = NOW;
     const used = await UsedTokens.open(dir, { now: () => now, segmentBytes: 2048 });
     for (let i = 0; i < 200; i++) await used.add(`old-${i}`, now + 1000);

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { DEFAULT_LIMITS, MailComposer, type SenderPolicy } from "../../nodes/lib/mail/MailComposer";
 import { MailError } from "../../nodes/lib/mail/MailError";
 import { MAX_CONNECTIONS, parseServerSettings } from "../../nodes/lib/server/ServerSettings";
+import { tempDir } from "../support/tempDir";
 
 const policy = (extra: Partial<SenderPolicy> = {}): SenderPolicy => ({
   from: { name: "Gateway", address: "gw@plant.example" },
@@ -115,7 +115,7 @@ describe("MailComposer", () => {
   });
 
   it("reads `path` attachments only inside the server's attachment folder", async () => {
-    const folder = mkdtempSync(join(tmpdir(), "alarm-mail-att-"));
+    const folder = tempDir("alarm-mail-att-");
     mkdirSync(join(folder, "reports"));
     writeFileSync(join(folder, "reports", "day.csv"), "t;v\n");
     symlinkSync("/etc/passwd", join(folder, "reports", "escape.csv"));
@@ -208,6 +208,13 @@ describe("ServerSettings", () => {
     assert.equal(parseServerSettings({ ...saved, connections: "" }).delivery.concurrency, 2);
     assert.equal(parseServerSettings({ ...saved, connections: 1 }).delivery.concurrency, 1);
     assert.equal(parseServerSettings({ ...saved, connections: " 7 " }).delivery.concurrency, 7);
+    assert.equal(parseServerSettings({ ...saved, connections: "10" }).delivery.concurrency, 10);
+    assert.equal(
+      parseServerSettings({ ...saved, connections: "03" }).delivery.concurrency,
+      3,
+      "digits, read as decimal",
+    );
+    assert.equal(parseServerSettings({ ...saved, connections: 4.0 }).delivery.concurrency, 4);
     assert.equal(parseServerSettings({ ...saved, connections: MAX_CONNECTIONS }).delivery.concurrency, 10);
     const oauth = { auth: "oauth2", oauthFlow: "client_credentials", tokenUrl: "https://login.example/token" };
     const graph = { ...saved, ...oauth, transport: "graph", mailbox: "gw@plant.example" };
@@ -236,6 +243,21 @@ describe("ServerSettings", () => {
       [{ ...ok, connections: 11 }, "connections", "connections"],
       [{ ...ok, connections: "2.5" }, "connections", "connections"],
       [{ ...ok, connections: "many" }, "connections", "connections"],
+      // What Number() would have read as a count: a boolean, an array, hexadecimal and exponent notation.
+      [{ ...ok, connections: true }, "connections", "connections"],
+      [{ ...ok, connections: false }, "connections", "connections"],
+      [{ ...ok, connections: [5] }, "connections", "connections"],
+      [{ ...ok, connections: "0x4" }, "connections", "connections"],
+      [{ ...ok, connections: "1e1" }, "connections", "connections"],
+      [{ ...ok, connections: 10.5 }, "connections", "connections"],
+      [{ ...ok, connections: "+3" }, "connections", "connections"],
+      [{ ...ok, connections: "-1" }, "connections", "connections"],
+      [{ ...ok, connections: "3 4" }, "connections", "connections"],
+      [{ ...ok, connections: "  " }, "connections", "connections"],
+      [{ ...ok, connections: { n: 3 } }, "connections", "connections"],
+      [{ ...ok, connections: Number.NaN }, "connections", "connections"],
+      [{ ...ok, connections: "11" }, "connections", "connections"],
+      [{ ...ok, port: "0x19" }, "port", "port"],
       [{ ...ok, ehloName: "gw_01" }, "ehloName", undefined],
       [{ ...ok, ackBaseUrl: "ftp://gw.plant.example" }, "ackBaseUrl", "url"],
       [{ ...ok, ackBaseUrl: "https://gw/?x=1" }, "ackBaseUrl", undefined],

@@ -1,12 +1,17 @@
 import assert from "node:assert/strict";
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { crc32 } from "node:zlib";
 import type { AlarmEvent } from "../../nodes/lib/alarm/AlarmEngine";
-import { HISTORY_COMMENT_MAX, historyRecord, type HistoryRecord } from "../../nodes/lib/alarm/AlarmHistory";
+import {
+  ackComments,
+  HISTORY_COMMENT_MAX,
+  historyRecord,
+  type HistoryRecord,
+} from "../../nodes/lib/alarm/AlarmHistory";
 import { HistoryStore, type HistoryDamage } from "../../nodes/lib/alarm/HistoryStore";
+import { tempDir } from "../support/tempDir";
 
 const DAY = 86_400_000;
 const START = Date.UTC(2026, 0, 10, 12);
@@ -18,7 +23,7 @@ function record(at: number, id = "LT-201-H", event: HistoryRecord["event"] = "tr
 /** An alarm as an engine event carries it, with the fields a history line takes. */
 const alarmView = { id: "LT-201-H", label: "Basin 2 level high", priority: 2, state: "acked", value: 9 };
 
-const fresh = () => mkdtempSync(join(tmpdir(), "alarm-history-"));
+const fresh = () => tempDir("alarm-history-");
 
 describe("HistoryStore: a block's events on disk, one file a day", () => {
   it("keeps where an ack came from, and reads lines written before acks said it", async () => {
@@ -198,5 +203,50 @@ describe("HistoryStore: a block's events on disk, one file a day", () => {
       "not written twice",
     );
     await second.close();
+  });
+});
+
+describe("ackComments: what was typed with the ack of each active alarm", () => {
+  it("takes the comment of the ack recorded at the alarm's ackedAt, from the store, and no other", async () => {
+    const store = new HistoryStore(fresh(), { days: 35, maxEvents: 1000, now: () => START });
+    const ack = (at: number, id: string, comment?: string): HistoryRecord => ({
+      ...record(at, id, "ack"),
+      ackVia: "link",
+      ...(comment ? { comment } : {}),
+    });
+    // An earlier occurrence of LT-201-H, acknowledged with a comment, then the current one, acknowledged with another.
+    store.add(ack(START + 1_000, "LT-201-H", "first occurrence: sensor fouled"));
+    store.add(ack(START + DAY, "LT-201-H", "valve closed, level falling"));
+    store.add(ack(START + DAY + 5, "LT-201-HH"));
+    store.add(ack(START + DAY + 7, "PT-3-H", "recorded later than the ack the alarm holds"));
+    store.add(record(START + DAY + 9, "TT-1-L"));
+    // The store holds its lines until its write window: read from pending records, and again from disk.
+    const alarms = [
+      { id: "TT-1-L", ackedAt: null },
+      { id: "LT-201-H", ackedAt: START + DAY },
+      { id: "LT-201-HH", ackedAt: START + DAY + 5 },
+      { id: "PT-3-H", ackedAt: START + DAY + 6 },
+    ];
+    const expected = new Map([["LT-201-H", "valve closed, level falling"]]);
+    const spans: Array<[number, number]> = [];
+    const scan = (from: number, to: number, visit: (r: HistoryRecord) => void) => {
+      spans.push([from, to]);
+      return store.scan(from, to, visit);
+    };
+    assert.deepEqual(await ackComments(alarms, scan), expected);
+    assert.deepEqual(spans, [[START + DAY, START + DAY + 7]], "only the span of the acks asked for");
+    await store.close();
+    const again = new HistoryStore(store.dir, { days: 35, maxEvents: 1000, now: () => START });
+    assert.deepEqual(await ackComments(alarms, (from, to, visit) => again.scan(from, to, visit)), expected);
+    await again.close();
+  });
+
+  it("reads nothing when no active alarm is acknowledged", async () => {
+    let read = false;
+    const comments = await ackComments([{ id: "LT-201-H", ackedAt: null }], async () => {
+      read = true;
+    });
+    assert.equal(comments.size, 0);
+    assert.equal(read, false);
   });
 });

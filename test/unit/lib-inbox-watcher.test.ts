@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { MailboxWatcher, type InboxMail, type WatcherState } from "../../nodes/lib/inbox/MailboxWatcher";
@@ -8,6 +7,7 @@ import type { AfterRead } from "../../nodes/lib/inbox/InboxSettings";
 import { UidMark } from "../../nodes/lib/inbox/UidMark";
 import { Dovecot, replyMail } from "../support/Dovecot";
 import { until } from "../support/until";
+import { tempDir } from "../support/tempDir";
 
 const USER = "alarms@plant.example";
 
@@ -61,11 +61,10 @@ describe("MailboxWatcher on a real Dovecot", () => {
   let dir: string;
   before(async () => {
     dovecot = await Dovecot.start();
-    dir = mkdtempSync(join(tmpdir(), "alarm-mail-watcher-"));
+    dir = tempDir("alarm-mail-watcher-");
   });
   after(async () => {
     await dovecot.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it("takes unseen mail on a first start, then new mail through IDLE, each once, and marks replies seen", async () => {
@@ -147,11 +146,10 @@ describe("MailboxWatcher on a server without IDLE", () => {
   let dir: string;
   before(async () => {
     dovecot = await Dovecot.start({ noIdle: true });
-    dir = mkdtempSync(join(tmpdir(), "alarm-mail-watcher-"));
+    dir = tempDir("alarm-mail-watcher-");
   });
   after(async () => {
     await dovecot.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it("polls", async () => {

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Journal, type CorruptRecord, type RecordPosition } from "../../nodes/lib/common/Journal";
+import { tempDir } from "../support/tempDir";
 
 const open = (dir: string, replayed: unknown[] = []) =>
   Journal.open<{ n: number }>(
@@ -16,7 +16,7 @@ const open = (dir: string, replayed: unknown[] = []) =>
 
 describe("Journal: deferred syncs", () => {
   it("a deferred record is in the file once written, and synced by the next record's sync", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "alarm-mail-journal-"));
+    const dir = tempDir("alarm-mail-journal-");
     const journal = await open(dir);
     let written = false;
     let synced = false;
@@ -38,7 +38,7 @@ describe("Journal: deferred syncs", () => {
   });
 
   it("close syncs a deferred record that nothing else would have", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "alarm-mail-journal-"));
+    const dir = tempDir("alarm-mail-journal-");
     const journal = await open(dir);
     const deferred = journal.append({ n: 1 }, { defer: true });
     await journal.close();
@@ -72,7 +72,7 @@ describe("Journal: preallocated segments", () => {
       .map((name) => `${name} ${statSync(join(dir, name)).size}`);
 
   it("writes records over a segment of zeros, reports their bytes, and replays them", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "alarm-mail-journal-"));
+    const dir = tempDir("alarm-mail-journal-");
     const journal = await openPreallocated(dir);
     const first = await journal.append({ n: 1 });
     const second = await journal.append({ n: 2 });
@@ -93,7 +93,7 @@ describe("Journal: preallocated segments", () => {
   });
 
   it("deletes a segment that took no record, at close and at the next open", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "alarm-mail-journal-"));
+    const dir = tempDir("alarm-mail-journal-");
     const idle = await openPreallocated(dir);
     await idle.close();
     assert.deepEqual(files(dir), [], "an open and close with nothing written leaves nothing");
@@ -110,7 +110,7 @@ describe("Journal: preallocated segments", () => {
 
   it("cuts a segment's file to its records at close, and at the next open one a crash left with its zeros", async () => {
     // Every start of the outbox (each deploy) begins a segment: a segment's worth of zeros each would fill the disk.
-    const dir = mkdtempSync(join(tmpdir(), "alarm-mail-journal-"));
+    const dir = tempDir("alarm-mail-journal-");
     const journal = await openPreallocated(dir);
     const first = await journal.append({ n: 1 });
     // As a kill -9 would leave it: the record, then the segment's zeros.
@@ -128,7 +128,7 @@ describe("Journal: preallocated segments", () => {
   });
 
   it("a record cut short by a power cut is reported torn, and the records before it are kept", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "alarm-mail-journal-"));
+    const dir = tempDir("alarm-mail-journal-");
     const journal = await openPreallocated(dir);
     await journal.append({ n: 1 });
     const cut = await journal.append({ n: 2, text: "x".repeat(100) });
@@ -156,7 +156,7 @@ describe("Journal: preallocated segments", () => {
   });
 
   it("a zero byte inside a record is damage to that record only", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "alarm-mail-journal-"));
+    const dir = tempDir("alarm-mail-journal-");
     const journal = await openPreallocated(dir);
     await journal.append({ n: 1 });
     const hit = await journal.append({ n: 2 });
@@ -177,7 +177,7 @@ describe("Journal: preallocated segments", () => {
   });
 
   it("a write lost in a power cut while a later one reached the disk: the gap is reported, the record after it replays", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "alarm-mail-journal-"));
+    const dir = tempDir("alarm-mail-journal-");
     const journal = await openPreallocated(dir);
     await journal.append({ n: 1 });
     const lost = await journal.append({ n: 2 });
@@ -215,7 +215,7 @@ describe("Journal: preallocated segments", () => {
   });
 
   it("fills segments in turn, the next one made while the active one fills, and replays them all", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "alarm-mail-journal-"));
+    const dir = tempDir("alarm-mail-journal-");
     const rotated: number[] = [];
     const journal = await openPreallocated(dir, [], [], rotated);
     const text = "y".repeat(1000);
@@ -235,7 +235,7 @@ describe("Journal: preallocated segments", () => {
   });
 
   it("clear drops every record, in the segment being prepared too, and goes on in a new segment", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "alarm-mail-journal-"));
+    const dir = tempDir("alarm-mail-journal-");
     const journal = await openPreallocated(dir);
     for (let n = 1; n <= 6; n++) await journal.append({ n, text: "z".repeat(1000) });
     await journal.clear();

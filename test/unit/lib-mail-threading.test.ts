@@ -1,7 +1,4 @@
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, it } from "node:test";
 import { simpleParser } from "mailparser";
 import { Journal } from "../../nodes/lib/common/Journal";
@@ -20,11 +17,12 @@ import { Outbox } from "../../nodes/lib/outbox/Outbox";
 import { MailThreads } from "../../nodes/lib/thread/MailThreads";
 import { ThreadTurns } from "../../nodes/lib/thread/ThreadTurns";
 import { buildMime } from "../../nodes/lib/transport/Mime";
+import { tempDir } from "../support/tempDir";
 
 const T0 = Date.UTC(2026, 11, 6, 3, 0, 0);
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
-const dir = () => mkdtempSync(join(tmpdir(), "alarm-mail-threading-"));
+const dir = () => tempDir("alarm-mail-threading-");
 
 const composer = new MailComposer({
   from: { name: "Gateway", address: "gw@plant.example" },

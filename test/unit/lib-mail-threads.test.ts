@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { appendFileSync, mkdtempSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { MailThreads, type ThreadedMail } from "../../nodes/lib/thread/MailThreads";
+import { tempDir } from "../support/tempDir";
 
 const T0 = Date.UTC(2026, 11, 6, 3, 0, 0);
 const DAY = 24 * 60 * 60 * 1000;
@@ -21,7 +21,7 @@ function mail(messageId: string, fields: Partial<ThreadedMail> = {}): ThreadedMa
   };
 }
 
-const dir = () => mkdtempSync(join(tmpdir(), "threads-"));
+const dir = () => tempDir("threads-");
 
 describe("MailThreads", () => {
   it("makes the first mail of an occurrence and group the root, and finds the thread from any of its mails", async () => {

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { CorruptRecord } from "../../nodes/lib/common/Journal";
 import { DEFAULT_LIMITS, MailComposer } from "../../nodes/lib/mail/MailComposer";
 import { Outbox } from "../../nodes/lib/outbox/Outbox";
 import { RateLimiter } from "../../nodes/lib/outbox/RateLimiter";
+import { tempDir } from "../support/tempDir";
 
 const composer = new MailComposer({
   from: { name: "", address: "gw@plant.example" },
@@ -24,7 +24,7 @@ const mail = (n: number, attachment?: Buffer) =>
     },
     {},
   );
-const dir = () => mkdtempSync(join(tmpdir(), "alarm-mail-outbox-"));
+const dir = () => tempDir("alarm-mail-outbox-");
 const receipt = { accepted: ["op@plant.example"], rejected: [], response: "250 ok", route: "primary" };
 const dirBytes = (path: string) => readdirSync(path).reduce((sum, f) => sum + statSync(join(path, f)).size, 0);
 

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it, type TestContext } from "node:test";
 import { fetchImage, imageType, payloadImage, readImage } from "../../nodes/lib/screenshot/ImageSource";
@@ -27,6 +26,7 @@ import {
   processesUsing,
   USER,
 } from "../support/images";
+import { tempDir } from "../support/tempDir";
 
 /** A test that needs the browser runs for real where one is installed, and says why it skipped where not. */
 function needsChromium(t: TestContext): string | undefined {
@@ -77,7 +77,7 @@ describe("findChromium", () => {
   });
 
   it("tries the environment variable, then the usual places", () => {
-    const dir = mkdtempSync(join(tmpdir(), "alarm-mail-chromium-path-"));
+    const dir = tempDir("alarm-mail-chromium-path-");
     const fake = join(dir, "chrome");
     writeFileSync(fake, "#!/bin/sh\n");
     chmodSync(fake, 0o755);
@@ -88,7 +88,7 @@ describe("findChromium", () => {
   });
 
   it("refuses a file that cannot be run", () => {
-    const dir = mkdtempSync(join(tmpdir(), "alarm-mail-chromium-path-"));
+    const dir = tempDir("alarm-mail-chromium-path-");
     const file = join(dir, "chromium");
     writeFileSync(file, "");
     assert.equal(findChromium(file).path, undefined);
@@ -199,7 +199,7 @@ describe("images from a URL, a file or msg.payload", () => {
   });
 
   it("reads an image file, and refuses what is not one", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "alarm-mail-image-"));
+    const dir = tempDir("alarm-mail-image-");
     writeFileSync(join(dir, "screen.png"), fixtures.images["/snapshot.png"]);
     writeFileSync(join(dir, "notes.txt"), "not an image");
     assert.equal((await readImage(join(dir, "screen.png"))).contentType, "image/png");

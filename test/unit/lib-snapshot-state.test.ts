@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, it } from "node:test";
+import { beforeEach, describe, it } from "node:test";
 import { SnapshotFile } from "../../nodes/lib/common/SnapshotFile";
 import { SnapshotState, type SnapshotFault } from "../../nodes/lib/common/SnapshotState";
+import { tempDir } from "../support/tempDir";
 
 /** A decoder as the nodes' are: it refuses a text it cannot trust, with the reason. */
 function decode(text: string): { count: number } {
@@ -26,11 +26,10 @@ describe("SnapshotState: a node's state file and the faults a person must know o
       () => 1234,
     );
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "alarm-mail-snapshot-state-"));
+    dir = tempDir("alarm-mail-snapshot-state-");
     path = join(dir, "node.json");
     said = [];
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it("no file yet is a clean start, not a fault", () => {
     const snapshot = state();

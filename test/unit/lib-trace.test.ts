@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import {
@@ -13,8 +12,9 @@ import {
 } from "../../nodes/lib/trace/TraceConfig";
 import { TraceError } from "../../nodes/lib/trace/TraceError";
 import { TraceLog, type SampleRow, type TraceLogOptions } from "../../nodes/lib/trace/TraceLog";
+import { tempDir } from "../support/tempDir";
 
-const folder = () => join(mkdtempSync(join(tmpdir(), "alarm-mail-trace-")), "log");
+const folder = () => join(tempDir("alarm-mail-trace-"), "log");
 
 /** A clock the test moves by hand. */
 function clock(start = Date.UTC(2026, 0, 15, 8)) {

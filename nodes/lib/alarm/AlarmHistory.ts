@@ -24,6 +24,38 @@ export interface HistoryRecord {
  */
 export const HISTORY_COMMENT_MAX = 500;
 
+/** Reads the history records with `from <= at < to`, oldest first (`HistoryStore.scan`). */
+export type HistoryScan = (from: number, to: number, visit: (record: HistoryRecord) => void) => Promise<void>;
+
+/**
+ * The comment written with the acknowledgement of each acknowledged alarm, by alarm id. The engine keeps the ack (its
+ * time, by whom, via what) but not what was typed with it: that is in the ack's history record, recorded at the
+ * alarm's `ackedAt`, which is how a record of an earlier occurrence is told apart. Only the span between the oldest
+ * and the newest of those times is read.
+ */
+export async function ackComments(
+  alarms: ReadonlyArray<{ id: string; ackedAt: number | null }>,
+  scan: HistoryScan,
+): Promise<Map<string, string>> {
+  const ackedAt = new Map<string, number>();
+  let from = Infinity;
+  let to = -Infinity;
+  for (const alarm of alarms) {
+    if (alarm.ackedAt === null) continue;
+    ackedAt.set(alarm.id, alarm.ackedAt);
+    from = Math.min(from, alarm.ackedAt);
+    to = Math.max(to, alarm.ackedAt + 1);
+  }
+  const comments = new Map<string, string>();
+  if (ackedAt.size === 0) return comments;
+  await scan(from, to, (record) => {
+    if (record.event === "ack" && record.comment && record.id !== null && ackedAt.get(record.id) === record.at) {
+      comments.set(record.id, record.comment);
+    }
+  });
+  return comments;
+}
+
 /** A block's event as a history line; `comment` is what came with an ack, kept on one line and bounded. */
 export function historyRecord(event: AlarmEvent, comment?: string): HistoryRecord {
   const note = event.event === "ack" && comment ? commentText(comment) : "";

@@ -99,9 +99,12 @@ export type RawConfig = Record<string, unknown>;
  */
 const MIGRATIONS: Array<(config: RawConfig) => RawConfig> = [];
 
-/** A block's configuration brought up to the current version (`migrateConfig`: no version is 1, a newer one refused). */
+/** A block's configuration brought up to the current version (`migrateConfig`: no version is 1; a newer one, or one that is no version, refused). */
 export function migrateBlockConfig(config: RawConfig): RawConfig {
-  return migrateConfig(config, CONFIG_VERSION, MIGRATIONS, (params) => new AlarmError("config-version", params));
+  return migrateConfig(config, CONFIG_VERSION, MIGRATIONS, {
+    newer: (params) => new AlarmError("config-version", params),
+    invalid: (params) => new AlarmError("block-config-invalid", params),
+  });
 }
 
 /**

@@ -105,7 +105,10 @@ export const HISTORY_COLUMNS: readonly ColumnSpec[] = [
   { key: "comment", field: "comment" },
 ];
 
-/** A block's active alarms (`alarmBlock.activeAlarms()`, shaped as `msg.alarm`), most urgent first. */
+/**
+ * A block's active alarms (`alarmBlock.activeAlarmRows()`: shaped as `msg.alarm`, with the comment of the ack from
+ * the history), most urgent first.
+ */
 export const ACTIVE_COLUMNS: readonly ColumnSpec[] = [
   { key: "id", field: "id" },
   { key: "label", field: "label" },
@@ -120,6 +123,7 @@ export const ACTIVE_COLUMNS: readonly ColumnSpec[] = [
   { key: "recoveredAt", field: "recoveredAt", time: true },
   { key: "ackBy", field: "ackBy" },
   { key: "ackVia", field: "ackVia" },
+  { key: "comment", field: "comment" },
 ];
 
 /** A trace log's columns, by the shape of its rows; an interval log has a value column per topic after the time. */

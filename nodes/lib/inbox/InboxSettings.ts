@@ -70,9 +70,12 @@ const MIGRATIONS: Array<(config: InboxConfig) => InboxConfig> = [
   (config) => ({ ...config, pollSeconds: config.pollSeconds ?? POLL_SECONDS.default }),
 ];
 
-/** An inbox's configuration brought up to the current version (`migrateConfig`: no version is 1, a newer one refused). */
+/** An inbox's configuration brought up to the current version (`migrateConfig`: no version is 1; a newer one, or one that is no version, refused). */
 export function migrateInboxConfig(config: InboxConfig): InboxConfig {
-  return migrateConfig(config, INBOX_CONFIG_VERSION, MIGRATIONS, (params) => new InboxError("config-version", params));
+  return migrateConfig(config, INBOX_CONFIG_VERSION, MIGRATIONS, {
+    newer: (params) => new InboxError("config-version", params),
+    invalid: (params) => new InboxError("config-invalid", params),
+  });
 }
 
 /** The settings of a deployed inbox, or the first field that is wrong, as an `InboxError` naming it. */

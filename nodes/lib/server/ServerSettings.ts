@@ -281,10 +281,22 @@ function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback
   throw invalidSetting(field, "choice");
 }
 
+/**
+ * A whole number as a flow holds one: a number, or a string of decimal digits (the dialog stores its fields as text),
+ * spaces around it trimmed. Number() would also read true as 1, [5] as 5, "0x4" as 4 and "1e1" as 10, none of which
+ * the dialog lets through nor a person means as a count: those are undefined here.
+ */
+function wholeNumber(value: unknown): number | undefined {
+  const digits = typeof value === "string" ? value.trim() : undefined;
+  const n =
+    typeof value === "number" ? value : digits !== undefined && /^\d+$/.test(digits) ? Number(digits) : undefined;
+  return n !== undefined && Number.isSafeInteger(n) ? n : undefined;
+}
+
 function count(value: unknown, fallback: number, field: string, rule: SettingRule = "positive"): number {
   if (value === undefined || value === null || value === "") return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw invalidSetting(field, rule);
+  const n = wholeNumber(value);
+  if (n === undefined || n <= 0) throw invalidSetting(field, rule);
   return n;
 }
 
@@ -305,7 +317,7 @@ function duration(
 
 /** A cap that may be left empty (or 0) for "no cap". */
 function optionalCount(value: unknown, field: string): number {
-  if (value === 0 || value === "0") return 0;
+  if (wholeNumber(value) === 0) return 0;
   return count(value, 0, field, "cap");
 }
 

@@ -8,7 +8,7 @@ import {
   type OccurrenceAck,
 } from "../../lib/alarm/AlarmEngine";
 import { AlarmError } from "../../lib/alarm/AlarmError";
-import { historyRecord, type HistoryRecord } from "../../lib/alarm/AlarmHistory";
+import { ackComments, historyRecord, type HistoryRecord } from "../../lib/alarm/AlarmHistory";
 import { HistoryStore } from "../../lib/alarm/HistoryStore";
 import { parseBlockConfig, type BlockOptions, type RawConfig, type RefusedAlarm } from "../../lib/alarm/BlockConfig";
 import { decodeBlockSnapshot, encodeBlockSnapshot } from "../../lib/alarm/BlockSnapshot";
@@ -46,6 +46,9 @@ export type MessageAlarm = Omit<AlarmView, "triggeredAt" | "ackedAt" | "recovere
   recoveredAt: string | null;
   shelvedUntil: string | null;
 };
+
+/** An active alarm as the CSV of active alarms writes it: `msg.alarm`'s fields and the comment typed with its ack. */
+export type ActiveAlarmRow = MessageAlarm & { comment: string | null };
 
 type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
 type Done = (err?: Error) => void;
@@ -158,6 +161,20 @@ export class BlockNode {
   /** The alarms in alarm or awaiting an acknowledgement, most urgent first, as `msg.alarm` shows them. */
   activeAlarms(): MessageAlarm[] {
     return (this.engine?.activeAlarms() ?? []).map(messageAlarm);
+  }
+
+  /**
+   * The active alarms with the comment typed with each one's acknowledgement (on the link's page), which only the
+   * history keeps. A history that cannot be read leaves the comments empty: the alarms themselves are in memory.
+   */
+  async activeAlarmRows(): Promise<ActiveAlarmRow[]> {
+    const alarms = this.engine?.activeAlarms() ?? [];
+    const store = this.store;
+    const none = new Map<string, string>();
+    const comments = store
+      ? await ackComments(alarms, (from, to, visit) => store.scan(from, to, visit)).catch(() => none)
+      : none;
+    return alarms.map((alarm) => ({ ...messageAlarm(alarm), comment: comments.get(alarm.id) ?? null }));
   }
 
   /**

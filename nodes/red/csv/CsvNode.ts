@@ -126,7 +126,7 @@ export class CsvNode {
       case "active": {
         const block = this.block(config.block);
         const columns = sourceColumns(ACTIVE_COLUMNS, config.columns, header);
-        return table(block.activeAlarms(), columns, true, { block: block.block });
+        return table(await block.activeAlarmRows(), columns, true, { block: block.block });
       }
       case "trace": {
         const trace = this.trace(config.trace);
