@@ -1,11 +1,12 @@
+import fs from "node:fs";
 import fsp, { type FileHandle } from "node:fs/promises";
 import { resolve, sep } from "node:path";
 
 type Mode = "ok" | "full" | "read-only";
 
 /**
- * A disk fault under one folder, made by wrapping the file system calls the package makes (`node:fs/promises`, read
- * at call time by the built code): `full` fails every write and sync with ENOSPC, as a full disk does; `read-only`
+ * A disk fault under one folder, made by wrapping the file system calls the package makes (`node:fs/promises`, and
+ * `fs.writeSync` on the descriptor of a handle opened under the folder; read at call time by the built code): `full` fails every write and sync with ENOSPC, as a full disk does; `read-only`
  * fails every open for writing, mkdir, rename and unlink with EROFS, as a folder mounted read-only does. Running as
  * root, permissions cannot make a folder read-only, hence the wrapping. Reads always work.
  */
@@ -16,7 +17,8 @@ export class DiskFault {
    * ENOSPC): a disk with that much room left, where small writes still fit and a large one does not.
    */
   room?: number;
-  private readonly handles = new WeakSet<FileHandle>();
+  /** The handles opened under the folder; a closed one's `fd` is -1. */
+  private readonly handles = new Set<FileHandle>();
   private readonly restore: Array<() => void> = [];
 
   constructor(private readonly folder: string) {}
@@ -79,6 +81,19 @@ export class DiskFault {
           },
       );
     }
+    // The journal writes on the event loop, with fs.writeSync on a handle's descriptor (Journal's writeFully).
+    const handleOf = (fd: unknown) => [...this.handles].find((handle) => handle.fd === fd);
+    const noSpace = () => Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+    this.wrap(fs, "writeSync", (original) => (...args: unknown[]) => {
+      const [fd, data, offset, length, position] = args;
+      if (handleOf(fd) && this.mode === "full") throw noSpace();
+      if (handleOf(fd) && this.room !== undefined && Buffer.isBuffer(data)) {
+        const bytes = typeof length === "number" ? length : data.length - (typeof offset === "number" ? offset : 0);
+        const at = typeof position === "number" ? position : fs.fstatSync(fd as number).size;
+        if (at + bytes > this.room) throw noSpace();
+      }
+      return original(...args);
+    });
     return this;
   }
 
@@ -89,10 +104,10 @@ export class DiskFault {
   private wrap(
     target: object,
     name: string,
-    make: (original: (...args: unknown[]) => Promise<unknown>) => (...args: unknown[]) => Promise<unknown>,
+    make: (original: (...args: unknown[]) => unknown) => (...args: unknown[]) => unknown,
   ): void {
     const holder = target as Record<string, unknown>;
-    const original = holder[name] as (...args: unknown[]) => Promise<unknown>;
+    const original = holder[name] as (...args: unknown[]) => unknown;
     holder[name] = make(original);
     this.restore.push(() => (holder[name] = original));
   }

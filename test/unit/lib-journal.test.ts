@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import fsp from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Journal, type CorruptRecord, type RecordPosition } from "../../nodes/lib/common/Journal";
@@ -47,6 +48,54 @@ describe("Journal: deferred syncs", () => {
       offset: 0,
       length: readFileSync(join(dir, "journal-00000001.log")).length,
     });
+  });
+});
+
+describe("Journal: group commit", () => {
+  it("never runs two syncs at once: the records written during a sync share the next one", async () => {
+    const dir = tempDir("alarm-mail-journal-");
+    const journal = await open(dir);
+    // FileHandle's class is not exported: its prototype is reached through a handle.
+    const probe = await fsp.open(__filename, "r");
+    const proto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
+    await probe.close();
+    const original = proto.datasync;
+    let running = 0;
+    let most = 0;
+    let syncs = 0;
+    proto.datasync = async function (this: unknown) {
+      running += 1;
+      syncs += 1;
+      most = Math.max(most, running);
+      try {
+        // A slow disk: every record of the burst below is written while this sync runs.
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        return await original.call(this);
+      } finally {
+        running -= 1;
+      }
+    };
+    try {
+      // One record a turn of the event loop, as msgs reach a node.
+      const appends: Array<Promise<RecordPosition>> = [];
+      await new Promise<void>((resolve) => {
+        const next = () => {
+          appends.push(journal.append({ n: appends.length }));
+          if (appends.length < 50) setImmediate(next);
+          else resolve();
+        };
+        next();
+      });
+      await Promise.all(appends);
+    } finally {
+      proto.datasync = original;
+    }
+    assert.equal(most, 1, "one sync at a time");
+    assert.ok(syncs <= 3, `${syncs} syncs for 50 records written during the first one's 20 ms`);
+    await journal.close();
+    const replayed: unknown[] = [];
+    await (await open(dir, replayed)).close();
+    assert.equal(replayed.length, 50, "every record synced is there after a reopen");
   });
 });
 
