@@ -8,6 +8,7 @@ import { HIGH } from "../support/alarms";
 import { SCREENSHOTS } from "../support/Editor";
 import { CHROMIUM, NO_CHROMIUM, pngSize } from "../support/images";
 import { NodeRedProcess } from "../support/NodeRedProcess";
+import { smtpServer } from "../support/smtp";
 
 const LINK = /https?:\/\/\S+\/alarm-mail\/ack\/[\w.-]+/;
 /** A phone as the operator holds it: a small screen, touch, twice the pixels. */
@@ -27,16 +28,7 @@ function flow(smtpPort: number, baseUrl: string): object[] {
   });
   return [
     { id: "tab", type: "tab", label: "ack page" },
-    {
-      id: "server",
-      type: "alarm-mail-server",
-      host: "127.0.0.1",
-      port: smtpPort,
-      security: "none",
-      auth: "none",
-      from: "gateway@plant.example",
-      ackBaseUrl: baseUrl,
-    },
+    smtpServer("server", smtpPort, { ackBaseUrl: baseUrl }),
     { id: "ops", type: "alarm-mail-recipients", to: "shift@plant.example" },
     { id: "block", z: "tab", type: "alarm-mail-block", block: "WWTP Nord", alarms: [HIGH], wires: [["send"]] },
     inject("high", 8.4),

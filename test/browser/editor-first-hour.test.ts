@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Editor } from "../support/Editor";
 import { NodeRedProcess } from "../support/NodeRedProcess";
+import { smtpServer } from "../support/smtp";
 
 const OURS = [
   "alarm-mail-block",
@@ -21,15 +22,7 @@ describe("the first hour in the editor", () => {
     red = await NodeRedProcess.start();
     await red.deploy([
       { id: "tab", type: "tab", label: "plant" },
-      {
-        id: "srv",
-        type: "alarm-mail-server",
-        host: "127.0.0.1",
-        port: 2525,
-        security: "none",
-        auth: "none",
-        from: "gateway@plant.example",
-      },
+      smtpServer("srv", 2525),
       { id: "grp", type: "alarm-mail-recipients", name: "Operators", to: "operator@plant.example" },
       { id: "blk", z: "tab", type: "alarm-mail-block", block: "1", alarms: [], x: 120, y: 60, wires: [[]] },
     ]);

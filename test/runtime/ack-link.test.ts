@@ -8,6 +8,7 @@ import { SmtpSink } from "../../dev/SmtpSink";
 import { AckSigner, type AckClaims } from "../../nodes/lib/ack/AckToken";
 import { HIGH } from "../support/alarms";
 import { NodeRedProcess } from "../support/NodeRedProcess";
+import { smtpServer } from "../support/smtp";
 
 /** Node-RED's httpNode routes under a root of their own: the link must carry it. */
 const NODE_ROOT = "/hooks";
@@ -41,16 +42,7 @@ function flow(smtpPort: number, options: { ackBaseUrl: string; block?: boolean; 
   });
   return [
     { id: "tab", type: "tab", label: "ack by link" },
-    {
-      id: "server",
-      type: "alarm-mail-server",
-      host: "127.0.0.1",
-      port: smtpPort,
-      security: "none",
-      auth: "none",
-      from: "gateway@plant.example",
-      ackBaseUrl: options.ackBaseUrl,
-    },
+    smtpServer("server", smtpPort, { ackBaseUrl: options.ackBaseUrl }),
     { id: "ops", type: "alarm-mail-recipients", to: "ana@plant.example, ben@plant.example", individual: true },
     {
       id: "audit",

@@ -8,6 +8,7 @@ import { HIGH, HIGH_HIGH } from "../support/alarms";
 import { NodeRedProcess } from "../support/NodeRedProcess";
 import { until } from "../support/until";
 import { BAD_INPUTS, type BadInput, type Special } from "../support/bad-inputs";
+import { smtpServer } from "../support/smtp";
 
 /**
  * The bad-input suite: every node's msg inputs and every admin route, fed what a careless flow or a hostile client
@@ -20,20 +21,13 @@ import { BAD_INPUTS, type BadInput, type Special } from "../support/bad-inputs";
 function flow(smtpPort: number): object[] {
   const nodes: object[] = [
     { id: "tab", type: "tab", label: "bad input" },
-    {
-      id: "server",
-      type: "alarm-mail-server",
-      host: "127.0.0.1",
-      port: smtpPort,
-      security: "none",
-      auth: "none",
-      from: "gateway@plant.example",
+    smtpServer("server", smtpPort, {
       maxAddresses: 5,
       maxSubjectLength: 100,
       maxBodyLength: 2000,
       maxAttachments: 3,
       maxAttachmentKB: 4,
-    },
+    }),
     { id: "recipients", type: "alarm-mail-recipients", to: "operator@plant.example" },
     {
       id: "state",

@@ -8,6 +8,7 @@ import { SmtpSink } from "../../dev/SmtpSink";
 import { HIGH } from "../support/alarms";
 import { NodeRedProcess, recorded, recorder } from "../support/NodeRedProcess";
 import { until } from "../support/until";
+import { smtpServer } from "../support/smtp";
 
 const LINKS = /https?:\/\/\S+\/alarm-mail\/ack\/[\w.-]+/g;
 const TANKS = [1, 2, 3, 4, 5];
@@ -43,16 +44,7 @@ function burst(id: string, msgs: object[]): object[] {
 function flow(smtpPort: number, ackBaseUrl: string, record: string): object[] {
   return [
     { id: "tab", type: "tab", label: "digest with links" },
-    {
-      id: "server",
-      type: "alarm-mail-server",
-      host: "127.0.0.1",
-      port: smtpPort,
-      security: "none",
-      auth: "none",
-      from: "gateway@plant.example",
-      ackBaseUrl,
-    },
+    smtpServer("server", smtpPort, { ackBaseUrl }),
     { id: "ops", type: "alarm-mail-recipients", to: "ana@plant.example, ben@plant.example", individual: true },
     {
       id: "block",

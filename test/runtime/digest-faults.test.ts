@@ -5,20 +5,13 @@ import { afterEach, describe, it } from "node:test";
 import { NodeRedProcess } from "../support/NodeRedProcess";
 import { until } from "../support/until";
 import { tempDir } from "../support/tempDir";
+import { smtpServer } from "../support/smtp";
 
 /** inject → send (with a digest window) and a catch node, both printing to Node-RED's log through debug nodes. */
 function digestFlow(smtpPort: number): object[] {
   return [
     { id: "tab", type: "tab", label: "digest faults" },
-    {
-      id: "server",
-      type: "alarm-mail-server",
-      host: "127.0.0.1",
-      port: smtpPort,
-      security: "none",
-      auth: "none",
-      from: "gateway@plant.example",
-    },
+    smtpServer("server", smtpPort),
     { id: "group", type: "alarm-mail-recipients", to: "ops@plant.example", subject: "{{topic}}" },
     { id: "alarm", z: "tab", type: "inject", topic: "Tank high", payload: "", payloadType: "str", wires: [["send"]] },
     {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { SmtpSink } from "../../dev/SmtpSink";
 import { NodeRedProcess } from "../support/NodeRedProcess";
+import { smtpServer } from "../support/smtp";
 
 const MAILS = 300;
 
@@ -19,15 +20,7 @@ describe("outbox: a crash in the middle of delivery", () => {
     processes.push(first);
     await first.deploy([
       { id: "tab", type: "tab", label: "crash" },
-      {
-        id: "srv",
-        type: "alarm-mail-server",
-        host: "127.0.0.1",
-        port: smtp.port,
-        security: "none",
-        auth: "none",
-        from: "gateway@plant.example",
-      },
+      smtpServer("srv", smtp.port),
       { id: "go", z: "tab", type: "inject", props: [], wires: [["burst"]] },
       {
         id: "burst",

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import type { SmtpSinkOptions } from "../../dev/SmtpSink";
 import { deliver, helper, loadMailFlow, until, watchStatuses, type FlowNode } from "../support/flows";
-import { downPort, Sinks } from "../support/smtp";
+import { downPort, Sinks, smtpServer } from "../support/smtp";
 
 const sinks = new Sinks();
 const sink = (options: SmtpSinkOptions = {}, port = 0) => sinks.start(options, port);
@@ -107,15 +107,7 @@ describe("outbox: rate limits and failover", () => {
   it("uses the backup while the primary is down, and gives it back when the primary returns", async () => {
     const primaryPort = await downPort();
     const backup = await sink();
-    const backupServer: FlowNode = {
-      id: "backup",
-      type: "alarm-mail-server",
-      host: "127.0.0.1",
-      port: backup.port,
-      security: "none",
-      auth: "none",
-      from: "gateway@plant.example",
-    };
+    const backupServer: FlowNode = smtpServer("backup", backup.port);
     await loadMailFlow(primaryPort, {
       server: { ...fast, backup: "backup", failoverAfter: 1, failbackAfter: 300 },
       extraNodes: [backupServer],

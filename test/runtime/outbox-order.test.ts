@@ -9,7 +9,7 @@ import { HIGH } from "../support/alarms";
 import { plainPng } from "../support/images";
 import { helper, loadMailFlow, until, type FlowNode } from "../support/flows";
 import { NodeRedProcess } from "../support/NodeRedProcess";
-import { downPort, Sinks } from "../support/smtp";
+import { downPort, Sinks, smtpServer } from "../support/smtp";
 import { tempDir } from "../support/tempDir";
 
 /**
@@ -169,15 +169,7 @@ describe("alarm mails in event order", () => {
     processes.push(first);
     await first.deploy([
       { id: "tab", type: "tab", label: "order" },
-      {
-        id: "srv",
-        type: "alarm-mail-server",
-        host: "127.0.0.1",
-        port,
-        security: "none",
-        auth: "none",
-        from: "gateway@plant.example",
-      },
+      smtpServer("srv", port),
       { id: "group", type: "alarm-mail-recipients", to: "ops@plant.example", ...recipients },
       inject("high", trigger),
       inject("ack", ack),

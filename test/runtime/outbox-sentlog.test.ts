@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { SmtpSink } from "../../dev/SmtpSink";
 import { NodeRedProcess } from "../support/NodeRedProcess";
+import { smtpServer } from "../support/smtp";
 
 interface LogEntry {
   id: string;
@@ -33,15 +34,7 @@ describe("the sent log, through the admin API", () => {
     await red.deploy(
       [
         { id: "tab", type: "tab", label: "log" },
-        {
-          id: "srv",
-          type: "alarm-mail-server",
-          host: "127.0.0.1",
-          port: smtp.port,
-          security: "none",
-          auth: "none",
-          from: "gateway@plant.example",
-        },
+        smtpServer("srv", smtp.port),
         {
           id: "go",
           z: "tab",

@@ -9,6 +9,7 @@ import { builtNode, helper, until, type FlowNode, type RuntimeSettings } from ".
 import { CHROMIUM, decodePng, NO_CHROMIUM, pixel } from "../support/images";
 import { DAY_ALARM_FIGURES, DAY_BAD_ACTORS, FROM, H, MIN, S, TO } from "../support/reportDay";
 import { tempDir } from "../support/tempDir";
+import { smtpServer } from "../support/smtp";
 
 const NODES = [
   "alarm-mail-server",
@@ -51,15 +52,7 @@ async function load(): Promise<void> {
   helper.settings(runtime);
   const flow: FlowNode[] = [
     { id: "tab", type: "tab", label: "report test" },
-    {
-      id: "server",
-      type: "alarm-mail-server",
-      host: "127.0.0.1",
-      port,
-      security: "none",
-      auth: "none",
-      from: "gateway@plant.example",
-    },
+    smtpServer("server", port),
     { id: "team", type: "alarm-mail-recipients", to: "alarm.management@plant.example" },
     { id: "block", z: "tab", type: "alarm-mail-block", block: 1, alarms: ALARMS, version: 1, wires: [[]] },
     {

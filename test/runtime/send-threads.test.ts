@@ -9,6 +9,7 @@ import { readConversationIndex } from "../../nodes/lib/mail/MailThreading";
 import { HIGH } from "../support/alarms";
 import { deliver, helper, loadMailFlow } from "../support/flows";
 import { NodeRedProcess } from "../support/NodeRedProcess";
+import { smtpServer } from "../support/smtp";
 
 type Prop = { p: string; v: string; vt: string };
 const inject = (id: string, props: Prop[], wires = [["block"]]) => ({
@@ -36,16 +37,7 @@ const level = (id: string, value: number) =>
 function flow(smtpPort: number, attachmentFolder: string): object[] {
   return [
     { id: "tab", type: "tab", label: "threads" },
-    {
-      id: "server",
-      type: "alarm-mail-server",
-      host: "127.0.0.1",
-      port: smtpPort,
-      security: "none",
-      auth: "none",
-      from: "gateway@plant.example",
-      attachmentFolder,
-    },
+    smtpServer("server", smtpPort, { attachmentFolder }),
     { id: "ops", type: "alarm-mail-recipients", to: "operators@plant.example" },
     { id: "night", type: "alarm-mail-recipients", to: "night@plant.example" },
     {

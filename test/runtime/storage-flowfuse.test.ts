@@ -5,6 +5,7 @@ import { after, describe, it } from "node:test";
 import { SmtpSink } from "../../dev/SmtpSink";
 import { freePort, NodeRedProcess } from "../support/NodeRedProcess";
 import { tempDir } from "../support/tempDir";
+import { smtpServer } from "../support/smtp";
 
 /** What a FlowFuse hosted instance has in its environment (FlowFuse sets FF_INSTANCE_ID for every instance it runs). */
 const FLOWFUSE = { FF_INSTANCE_ID: "0f1e2d3c-alarm-mail-test", FF_INSTANCE_NAME: "alarm-mail-test" };
@@ -13,18 +14,11 @@ const SUBJECT = "Bassin 2 level high";
 function flows(port: number): object[] {
   return [
     { id: "tab", type: "tab", label: "FlowFuse" },
-    {
-      id: "srv",
-      type: "alarm-mail-server",
-      host: "127.0.0.1",
-      port,
-      security: "none",
-      auth: "none",
-      from: "gateway@plant.example",
+    smtpServer("srv", port, {
       // Retries within the test's time; the first attempt is bound to fail, as nothing listens yet.
       retryDelay: 200,
       retryMaxDelay: 500,
-    },
+    }),
     { id: "go", z: "tab", type: "inject", props: [], wires: [["mail"]] },
     {
       id: "mail",

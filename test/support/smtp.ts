@@ -26,3 +26,20 @@ export async function downPort(): Promise<number> {
   await sink.close();
   return port;
 }
+
+/**
+ * The `alarm-mail-server` config node of a flow that sends to a sink on loopback: no TLS, no login, from the gateway's
+ * address; `extra` adds or overrides properties.
+ */
+export function smtpServer(id: string, port: number, extra: Record<string, unknown> = {}) {
+  return {
+    id,
+    type: "alarm-mail-server",
+    host: "127.0.0.1",
+    port,
+    security: "none",
+    auth: "none",
+    from: "gateway@plant.example",
+    ...extra,
+  };
+}
