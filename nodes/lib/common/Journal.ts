@@ -56,7 +56,10 @@ interface Pending {
  * write only copies the bytes into the kernel's page cache, which takes microseconds: done through libuv's thread
  * pool, like the rest of `fs/promises`, it cost a mail about 0.3 ms of CPU more (a thread woken, its completion polled
  * for, a promise settled) and an event-loop turn before the record counted as written, which is what a delivery slot
- * waits for. The sync, which waits for the disk, stays in the pool.
+ * waits for. The sync, which waits for the disk, stays in the pool. A write waits for the disk only when its page has
+ * left the cache (a preallocated segment's zeros were just written, so they are there) or while the file system
+ * commits its own journal; records are small and written a batch at a time, so that is one short wait, not one per
+ * record.
  */
 function writeFully(fd: number, bytes: Buffer, position: number | null): void {
   let done = 0;
