@@ -108,6 +108,45 @@ describe("Journal: a disk with less room than a preallocated segment", () => {
   });
 });
 
+describe("Journal: a disk that fills in the middle of a burst", () => {
+  const dir = tempDir("alarm-mail-journal-burst-");
+  let fault: DiskFault;
+  after(() => fault.uninstall());
+
+  it("replays after a restart exactly the records whose append resolved, and reports no damage", async () => {
+    fault = await new DiskFault(dir).install().installHandles();
+    const open = (replayed: number[] = [], corrupt: CorruptRecord[] = []) =>
+      Journal.open<{ n: number }>(
+        dir,
+        (record) => replayed.push(record.n),
+        (c) => corrupt.push(c),
+        () => undefined,
+      );
+    const journal = await open();
+    const first = await journal.append({ n: 1 });
+    // Records of one size: room for two more and a few bytes of a third.
+    fault.room = first.length * 3 + 5;
+    const outcomes = await Promise.all(
+      [2, 3, 4, 5].map((n) =>
+        journal.append({ n }).then(
+          () => n,
+          () => -n,
+        ),
+      ),
+    );
+    fault.room = undefined;
+    await journal.append({ n: 6 });
+    await journal.close();
+    // The first append is a write of its own and the three after it one write, which the disk cut short.
+    assert.deepEqual(outcomes, [2, -3, -4, -5]);
+    const replayed: number[] = [];
+    const corrupt: CorruptRecord[] = [];
+    await (await open(replayed, corrupt)).close();
+    assert.deepEqual(replayed, [1, 2, 6], "a record its caller was told failed does not come back");
+    assert.deepEqual(corrupt, [], "the part of the refused write is not left to be reported as damage");
+  });
+});
+
 describe("Journal: a damaged record", () => {
   it("is reported once, not again at every restart, and the records after it still replay", async () => {
     const dir = tempDir("alarm-mail-journal-damage-");

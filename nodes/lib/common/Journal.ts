@@ -334,13 +334,17 @@ export class Journal<R> {
           this.unsynced.push(...batch);
           this.requestSync(false);
         } catch (err) {
-          // A write that failed (a full disk) may have left part of a line: nothing is written after it, and no
-          // offset counts it. The next record starts a fresh segment; this one keeps what was whole, synced before
-          // its file closes (a sync of the next file would not cover it).
+          // A write that failed (a full disk) may have left part of the batch: whole records of it too, which its
+          // callers are told failed and which must not come back at the next start (a mail sent that the flow was
+          // told was refused), and part of a line. The file is cut where the batch started, which frees room, so it
+          // works on a full disk; should it fail, the next open reports the part line as torn. The next record starts
+          // a fresh segment; this one keeps what was whole, synced before its file closes (a sync of the next file
+          // would not cover it).
+          const whole = offset ?? this.size;
+          if (offset !== undefined) await this.handle?.truncate(offset).catch(() => undefined);
           await this.syncAll();
           await this.handle?.close().catch(() => undefined);
           this.handle = undefined;
-          const whole = offset ?? this.size;
           // A segment without one whole record is of no use, and each later attempt would leave one more.
           if (whole === 0) await unlink(join(this.dir, segmentName(this.segment))).catch(() => undefined);
           else this.recordBytes.set(this.segment, whole);
