@@ -300,3 +300,51 @@ describe("Journal: preallocated segments", () => {
     assert.deepEqual(replayed, [{ n: 7 }]);
   });
 });
+
+describe("Journal: clear", () => {
+  for (const preallocate of [false, true]) {
+    it(`keeps the records appended while it deletes the files${preallocate ? " (preallocated)" : ""}`, async () => {
+      // A digest buffer clears its journal when its last item is taken, while the next msg may arrive.
+      const dir = tempDir("alarm-mail-journal-");
+      const options = { segmentBytes: 8 * 1024, preallocate };
+      const open = (replayed: unknown[] = []) =>
+        Journal.open<{ n: number }>(
+          dir,
+          (record) => replayed.push(record),
+          () => undefined,
+          () => undefined,
+          options,
+        );
+      const journal = await open();
+      await journal.append({ n: 0 });
+      const cleared = journal.clear();
+      const appends: Array<Promise<RecordPosition | Error>> = [];
+      // One record a turn of the event loop, for as long as the clear takes.
+      let done = false;
+      void cleared.finally(() => (done = true));
+      for (let n = 1; !done || n < 3; n++) {
+        appends.push(journal.append({ n }).catch((err: Error) => err));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await cleared;
+      const positions = await Promise.all(appends);
+      const expected = positions.map((_, i) => ({ n: i + 1 }));
+      assert.deepEqual(
+        positions.filter((p) => p instanceof Error),
+        [],
+        "no record refused",
+      );
+      for (const [i, position] of positions.entries()) {
+        assert.deepEqual(
+          await journal.read(position as RecordPosition),
+          expected[i],
+          "read back where it was said to be",
+        );
+      }
+      await journal.close();
+      const replayed: unknown[] = [];
+      await (await open(replayed)).close();
+      assert.deepEqual(replayed, expected, "all there after a reopen, and nothing from before the clear");
+    });
+  }
+});

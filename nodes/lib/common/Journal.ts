@@ -95,6 +95,11 @@ export class Journal<R> {
   private deferDue = false;
   /** The write loop, while it runs. */
   private writing?: Promise<void>;
+  /**
+   * While `clear` closes and deletes the segments: the write loop stops, and records appended meanwhile wait for the
+   * new segment (written into the old file, they would be deleted with it, or go through a closed descriptor).
+   */
+  private clearing?: Promise<void>;
   /** A sync is under way; there is never more than one, so a burst of records costs a few syncs, not one each. */
   private syncRunning = false;
   /** Settles when the syncs under way (`syncRunning`) are over. */
@@ -224,7 +229,7 @@ export class Journal<R> {
     line[line.length - 1] = 0x0a;
     return new Promise((resolve, reject) => {
       this.queue.push({ line, defer: options.defer === true, written: options.written, resolve, reject });
-      this.writing ??= this.write();
+      if (!this.clearing) this.writing ??= this.write();
     });
   }
 
@@ -273,26 +278,42 @@ export class Journal<R> {
 
   /**
    * Drops every record, once the caller knows none is live any more: waits for pending writes, then deletes all
-   * segments and starts a new one.
+   * segments and starts a new one. Records appended while it runs are kept: they are written in the new segment.
    */
   async clear(): Promise<void> {
-    await this.settled();
-    await this.handle?.close();
-    this.handle = undefined;
-    await this.dropSpare();
-    this.recordBytes.clear();
-    for (const segment of await Journal.segmentsIn(this.dir)) {
-      await unlink(join(this.dir, segmentName(segment))).catch(() => undefined);
-      await unlink(join(this.dir, damageName(segment))).catch(() => undefined);
+    const previous = this.clearing;
+    const clearing = (async () => {
+      await previous?.catch(() => undefined);
+      await this.settled();
+      await this.handle?.close();
+      this.handle = undefined;
+      await this.dropSpare();
+      this.recordBytes.clear();
+      for (const segment of await Journal.segmentsIn(this.dir)) {
+        await unlink(join(this.dir, segmentName(segment))).catch(() => undefined);
+        await unlink(join(this.dir, damageName(segment))).catch(() => undefined);
+      }
+      this.segment += 1;
+      this.size = 0;
+      if (this.preallocate) this.prepareSpare(this.segment);
+    })();
+    this.clearing = clearing;
+    try {
+      await clearing;
+    } finally {
+      // A later clear, chained after this one, writes the records that wait once it is done.
+      if (this.clearing === clearing) {
+        this.clearing = undefined;
+        if (this.queue.length > 0) this.writing ??= this.write();
+      }
     }
-    this.segment += 1;
-    this.size = 0;
-    if (this.preallocate) this.prepareSpare(this.segment);
   }
 
   /** Waits for queued records to reach the disk, then closes the file. */
   async close(): Promise<void> {
     this.closed = true;
+    // The records waiting for a clear are written once it is done, and before the file closes.
+    while (this.clearing) await this.clearing.catch(() => undefined);
     await this.settled();
     await this.trimZeros();
     await this.handle?.close();
@@ -313,7 +334,7 @@ export class Journal<R> {
 
   private async write(): Promise<void> {
     try {
-      while (this.queue.length > 0) {
+      while (this.queue.length > 0 && !this.clearing) {
         const batch = this.queue;
         this.queue = [];
         /** Where the batch starts in the segment: the bytes of whole records before it. */
