@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import fs, { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { Journal, type CorruptRecord, type RecordPosition } from "../../nodes/lib/common/Journal";
@@ -144,6 +144,49 @@ describe("Journal: a disk that fills in the middle of a burst", () => {
     await (await open(replayed, corrupt)).close();
     assert.deepEqual(replayed, [1, 2, 6], "a record its caller was told failed does not come back");
     assert.deepEqual(corrupt, [], "the part of the refused write is not left to be reported as damage");
+  });
+});
+
+describe("Journal: a write that makes no progress", () => {
+  it("refuses the record rather than retrying forever on the event loop, and goes on", async () => {
+    const dir = tempDir("alarm-mail-journal-zero-");
+    const journal = await Journal.open<{ n: number }>(
+      dir,
+      () => undefined,
+      () => undefined,
+      () => undefined,
+    );
+    await journal.append({ n: 1 });
+    const writeSync = fs.writeSync;
+    let calls = 0;
+    // A write that returns 0 bytes, as a misbehaving file system may; bounded, so that the old loop ends the test.
+    (fs as { writeSync: unknown }).writeSync = (fd: number, ...rest: unknown[]) => {
+      if (fd <= 2) return (writeSync as (...args: unknown[]) => number)(fd, ...rest);
+      calls += 1;
+      if (calls > 1000) throw new Error("still retrying");
+      return 0;
+    };
+    let refused: unknown;
+    try {
+      refused = await journal.append({ n: 2 }).catch((err: unknown) => err);
+    } finally {
+      (fs as { writeSync: unknown }).writeSync = writeSync;
+    }
+    assert.ok(refused instanceof Error && refused.message !== "still retrying", String(refused));
+    assert.equal(calls, 1);
+    await journal.append({ n: 3 });
+    await journal.close();
+    const replayed: number[] = [];
+    const corrupt: CorruptRecord[] = [];
+    await (
+      await Journal.open<{ n: number }>(
+        dir,
+        (record) => replayed.push(record.n),
+        (c) => corrupt.push(c),
+        () => undefined,
+      )
+    ).close();
+    assert.deepEqual([replayed, corrupt], [[1, 3], []]);
   });
 });
 

@@ -61,7 +61,11 @@ interface Pending {
 function writeFully(fd: number, bytes: Buffer, position: number | null): void {
   let done = 0;
   while (done < bytes.length) {
-    done += writeSync(fd, bytes, done, bytes.length - done, position === null ? null : position + done);
+    const wrote = writeSync(fd, bytes, done, bytes.length - done, position === null ? null : position + done);
+    // A file that takes no byte would keep this loop, and the whole event loop with it, spinning for ever.
+    if (wrote === 0)
+      throw Object.assign(new Error("journal write made no progress (0 bytes written)"), { code: "EIO" });
+    done += wrote;
   }
 }
 
