@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fs, { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import fsp from "node:fs/promises";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { Journal, type CorruptRecord, type RecordPosition } from "../../nodes/lib/common/Journal";
@@ -229,5 +230,57 @@ describe("Journal: a damaged record", () => {
     const again = await open();
     assert.deepEqual(again.corrupt, [], "said once");
     assert.deepEqual(again.replayed, [1, 3]);
+  });
+});
+
+describe("Journal: a sync that fails", () => {
+  it("refuses the records it covered and those written after them, none comes back, and later records are kept", async () => {
+    const dir = tempDir("alarm-mail-journal-eio-");
+    const open = (replayed: number[] = []) =>
+      Journal.open<{ n: number }>(
+        dir,
+        (record) => replayed.push(record.n),
+        () => undefined,
+        () => undefined,
+      );
+    const journal = await open();
+    // FileHandle's class is not exported: its prototype is reached through a handle.
+    const probe = await fsp.open(__filename, "r");
+    const proto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
+    await probe.close();
+    const datasync = proto.datasync;
+    let syncs = 0;
+    proto.datasync = async function (this: unknown) {
+      syncs += 1;
+      // A slow disk, so that records are written while each sync runs; the second one fails, as a disk error does.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      if (syncs === 2) throw Object.assign(new Error("EIO: i/o error, datasync"), { code: "EIO" });
+      return datasync.call(this);
+    };
+    const outcomes: Array<Promise<number>> = [];
+    try {
+      for (let n = 1; n <= 40; n++) {
+        outcomes.push(
+          journal.append({ n }).then(
+            () => n,
+            () => -n,
+          ),
+        );
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await Promise.all(outcomes);
+      outcomes.push(journal.append({ n: 41 }).then(() => 41));
+      await Promise.all(outcomes);
+    } finally {
+      proto.datasync = datasync;
+    }
+    await journal.close();
+    const results = await Promise.all(outcomes);
+    const kept = results.filter((n) => n > 0);
+    assert.ok(kept.length < results.length, "the failed sync refused records");
+    assert.equal(results.at(-1), 41, "a record after the failure is kept");
+    const replayed: number[] = [];
+    await (await open(replayed)).close();
+    assert.deepEqual(replayed, kept, "exactly the records whose append resolved");
   });
 });

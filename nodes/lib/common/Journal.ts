@@ -100,6 +100,11 @@ export class Journal<R> {
   /** The write loop, while it runs. */
   private writing?: Promise<void>;
   /**
+   * Where the active segment is to be cut, once a write or a sync failed: the records from there on were refused and
+   * must not come back at the next start. The write loop cuts it and goes on in a new segment (`cutSegment`).
+   */
+  private cutAt?: number;
+  /**
    * While `clear` closes and deletes the segments: the write loop stops, and records appended meanwhile wait for the
    * new segment (written into the old file, they would be deleted with it, or go through a closed descriptor).
    */
@@ -291,6 +296,7 @@ export class Journal<R> {
       await this.settled();
       await this.handle?.close();
       this.handle = undefined;
+      this.cutAt = undefined;
       await this.dropSpare();
       this.recordBytes.clear();
       for (const segment of await Journal.segmentsIn(this.dir)) {
@@ -338,7 +344,12 @@ export class Journal<R> {
 
   private async write(): Promise<void> {
     try {
-      while (this.queue.length > 0 && !this.clearing) {
+      while ((this.queue.length > 0 || this.cutAt !== undefined) && !this.clearing) {
+        // A sync that failed refused the rest of this segment: it is cut, and the next batch goes to a new one.
+        if (this.cutAt !== undefined) {
+          await this.cutSegment();
+          continue;
+        }
         const batch = this.queue;
         this.queue = [];
         /** Where the batch starts in the segment: the bytes of whole records before it. */
@@ -361,26 +372,17 @@ export class Journal<R> {
         } catch (err) {
           // A write that failed (a full disk) may have left part of the batch: whole records of it too, which its
           // callers are told failed and which must not come back at the next start (a mail sent that the flow was
-          // told was refused), and part of a line. The file is cut where the batch started, which frees room, so it
-          // works on a full disk; should it fail, the next open reports the part line as torn. The next record starts
-          // a fresh segment; this one keeps what was whole, synced before its file closes (a sync of the next file
-          // would not cover it).
+          // told was refused), and part of a line. The segment is cut where the batch started.
           const whole = offset ?? this.size;
-          if (offset !== undefined) await this.handle?.truncate(offset).catch(() => undefined);
-          await this.syncAll();
-          await this.handle?.close().catch(() => undefined);
-          this.handle = undefined;
-          // A segment without one whole record is of no use, and each later attempt would leave one more.
-          if (whole === 0) await unlink(join(this.dir, segmentName(this.segment))).catch(() => undefined);
-          else this.recordBytes.set(this.segment, whole);
-          this.segment += 1;
-          this.size = 0;
+          this.cutAt = Math.min(this.cutAt ?? whole, whole);
+          await this.cutSegment();
           for (const item of batch) item.reject(err);
         }
         if (this.size >= this.segmentBytes) {
           // The full segment's records are all synced before its file closes.
           await this.syncAll();
-          await this.rotate();
+          // A sync that failed there leaves the segment to be cut, at the loop's next turn.
+          if (this.cutAt === undefined) await this.rotate();
         }
       }
     } finally {
@@ -424,6 +426,17 @@ export class Journal<R> {
         for (const item of items) item.resolve(item.position as RecordPosition);
       } catch (err) {
         for (const item of items) item.reject(err);
+        // Whether the bytes of a failed sync reached the disk is unknown, and they stay in the file (the kernel's
+        // cache): refused records that would come back at the next start. The segment is cut where they start,
+        // which refuses the records written after them too, and the next record goes to a new segment.
+        const from = items[0]?.position?.offset;
+        if (handle && handle === this.handle && from !== undefined) {
+          this.cutAt = Math.min(this.cutAt ?? from, from);
+          for (const item of this.unsynced) item.reject(err);
+          this.unsynced = [];
+          // At once, rather than at the next record: until then a restart would replay them. A clear deletes them.
+          if (!this.clearing) this.writing ??= this.write();
+        }
       }
     }
     // Set on the same turn as the last check: a record written from now on starts a sync of its own.
@@ -505,6 +518,29 @@ export class Journal<R> {
    */
   private async trimZeros(): Promise<void> {
     if (this.preallocate && this.size > 0) await this.handle?.truncate(this.size).catch(() => undefined);
+  }
+
+  /**
+   * Cuts the active segment at `cutAt` and closes it; the next record starts a new segment. The records before the cut
+   * are synced before the file closes (a sync of the next file would not cover them); a sync that fails meanwhile cuts
+   * further back. A truncate frees room, so it works on a full disk; should it fail, the next open reports a part line
+   * as torn (and replays whole refused records).
+   */
+  private async cutSegment(): Promise<void> {
+    let cut = this.size;
+    do {
+      cut = Math.min(cut, this.cutAt ?? cut);
+      await this.handle?.truncate(cut).catch(() => undefined);
+      await this.syncAll();
+    } while (this.cutAt !== undefined && this.cutAt < cut);
+    await this.handle?.close().catch(() => undefined);
+    this.handle = undefined;
+    // A segment without one whole record is of no use, and each later attempt would leave one more.
+    if (cut === 0) await unlink(join(this.dir, segmentName(this.segment))).catch(() => undefined);
+    else this.recordBytes.set(this.segment, cut);
+    this.cutAt = undefined;
+    this.segment += 1;
+    this.size = 0;
   }
 
   private async rotate(): Promise<void> {
