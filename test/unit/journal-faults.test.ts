@@ -283,4 +283,73 @@ describe("Journal: a sync that fails", () => {
     await (await open(replayed)).close();
     assert.deepEqual(replayed, kept, "exactly the records whose append resolved");
   });
+
+  it("amid deferred records and rotations: one sync at a time, and what resolved is exactly what replays", async () => {
+    const dir = tempDir("alarm-mail-journal-eio-");
+    const options = { segmentBytes: 100, deferMs: 2 };
+    const rotated: number[] = [];
+    const journal = await Journal.open<{ n: number }>(
+      dir,
+      () => undefined,
+      () => undefined,
+      (segment) => rotated.push(segment),
+      options,
+    );
+    const probe = await fsp.open(__filename, "r");
+    const proto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
+    await probe.close();
+    const datasync = proto.datasync;
+    let syncs = 0;
+    let running = 0;
+    let most = 0;
+    proto.datasync = async function (this: unknown) {
+      syncs += 1;
+      running += 1;
+      most = Math.max(most, running);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        // Every fourth sync fails: in a group, at a rotation, at the cut of a segment after an earlier failure.
+        if (syncs % 4 === 0) throw Object.assign(new Error("EIO: i/o error, datasync"), { code: "EIO" });
+        return await datasync.call(this);
+      } finally {
+        running -= 1;
+      }
+    };
+    const outcomes: Array<Promise<[number, RecordPosition | undefined]>> = [];
+    try {
+      for (let n = 1; n <= 120; n++) {
+        outcomes.push(
+          journal.append({ n }, { defer: n % 2 === 0 }).then(
+            (position): [number, RecordPosition] => [n, position],
+            (): [number, undefined] => [-n, undefined],
+          ),
+        );
+        // A few records a millisecond, so that syncs, failures and rotations take turns with the writes.
+        if (n % 3 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      await Promise.all(outcomes);
+    } finally {
+      proto.datasync = datasync;
+    }
+    const results = await Promise.all(outcomes);
+    const kept = results.filter(([n]) => n > 0);
+    for (const [n, position] of kept) assert.deepEqual(await journal.read(position as RecordPosition), { n });
+    await journal.close();
+    assert.equal(most, 1, "never two syncs at once");
+    assert.ok(rotated.length > 0 && kept.length < results.length, "rotations and refused records both happened");
+    const replayed: number[] = [];
+    await (
+      await Journal.open<{ n: number }>(
+        dir,
+        (record) => replayed.push(record.n),
+        () => undefined,
+        () => undefined,
+        options,
+      )
+    ).close();
+    assert.deepEqual(
+      replayed,
+      kept.map(([n]) => n),
+    );
+  });
 });
