@@ -51,6 +51,21 @@ describe("Journal: deferred syncs", () => {
   });
 });
 
+describe("Journal: close", () => {
+  it("leaves no deferred-sync timer behind to keep the process alive", async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length;
+    const journal = await open(tempDir("alarm-mail-journal-"));
+    const before = timers();
+    let written = false;
+    const deferred = journal.append({ n: 1 }, { defer: true, written: () => (written = true) });
+    while (!written) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(timers(), before + 1, "the deferred record waits on a timer (a minute here)");
+    await journal.close();
+    await deferred;
+    assert.equal(timers(), before, "close synced the record and dropped its timer");
+  });
+});
+
 describe("Journal: group commit", () => {
   it("never runs two syncs at once: the records written during a sync share the next one", async () => {
     const dir = tempDir("alarm-mail-journal-");
