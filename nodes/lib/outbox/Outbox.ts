@@ -327,7 +327,13 @@ export class Outbox {
     this.unchain(live.value);
     this.forget(id);
     live.value = { ...live.value, status: "failed", attempts, lastError: error, failedAt: at };
-    await this.journal.append({ t: "f", seq, id, at, attempts, error });
+    try {
+      await this.journal.append({ t: "f", seq, id, at, attempts, error });
+    } catch {
+      // The mail failed all the same; only its record is missing (a full disk), so it is reported failed (its msg
+      // would wait for ever otherwise). On disk it is still queued: a restart tries it again.
+      return live.value;
+    }
     await this.trimFailed();
     return live.value;
   }
