@@ -332,6 +332,8 @@ describe("Journal: clear", () => {
         );
       const journal = await open();
       await journal.append({ n: 0 });
+      // Appended before the clear, in one turn: the first is being written, the second waits its turn. Both go.
+      const dropped = [journal.append({ n: -1 }), journal.append({ n: -2 })];
       const cleared = journal.clear();
       const appends: Array<Promise<RecordPosition | Error>> = [];
       // One record a turn of the event loop, for as long as the clear takes.
@@ -342,6 +344,7 @@ describe("Journal: clear", () => {
         await new Promise((resolve) => setImmediate(resolve));
       }
       await cleared;
+      await Promise.all(dropped);
       const positions = await Promise.all(appends);
       const expected = positions.map((_, i) => ({ n: i + 1 }));
       assert.deepEqual(

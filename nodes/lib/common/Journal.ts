@@ -105,10 +105,11 @@ export class Journal<R> {
    */
   private cutAt?: number;
   /**
-   * While `clear` closes and deletes the segments: the write loop stops, and records appended meanwhile wait for the
-   * new segment (written into the old file, they would be deleted with it, or go through a closed descriptor).
+   * The latest `clear` under way, and the records appended since it was called: they wait for the new segment
+   * (written into the old file, they would be deleted with it, or go through a closed descriptor). The records
+   * appended before it are written, then deleted with the rest.
    */
-  private clearing?: Promise<void>;
+  private clearing?: { waiting: Pending[]; done: Promise<void> };
   /** A sync is under way; there is never more than one, so a burst of records costs a few syncs, not one each. */
   private syncRunning = false;
   /** Settles when the syncs under way (`syncRunning`) are over. */
@@ -237,8 +238,12 @@ export class Journal<R> {
     body.copy(line, 9);
     line[line.length - 1] = 0x0a;
     return new Promise((resolve, reject) => {
-      this.queue.push({ line, defer: options.defer === true, written: options.written, resolve, reject });
-      if (!this.clearing) this.writing ??= this.write();
+      const pending = { line, defer: options.defer === true, written: options.written, resolve, reject };
+      if (this.clearing) this.clearing.waiting.push(pending);
+      else {
+        this.queue.push(pending);
+        this.writing ??= this.write();
+      }
     });
   }
 
@@ -291,39 +296,39 @@ export class Journal<R> {
    */
   async clear(): Promise<void> {
     const previous = this.clearing;
-    const clearing = (async () => {
-      await previous?.catch(() => undefined);
-      await this.settled();
-      await this.handle?.close();
-      this.handle = undefined;
-      this.cutAt = undefined;
-      await this.dropSpare();
-      this.recordBytes.clear();
-      for (const segment of await Journal.segmentsIn(this.dir)) {
-        await unlink(join(this.dir, segmentName(segment))).catch(() => undefined);
-        await unlink(join(this.dir, damageName(segment))).catch(() => undefined);
-      }
-      this.segment += 1;
-      this.size = 0;
-      if (this.preallocate) this.prepareSpare(this.segment);
-    })();
+    const clearing = { waiting: [] as Pending[], done: Promise.resolve() };
     this.clearing = clearing;
-    try {
-      await clearing;
-    } finally {
-      // A later clear, chained after this one, writes the records that wait once it is done.
-      if (this.clearing === clearing) {
-        this.clearing = undefined;
+    clearing.done = (async () => {
+      try {
+        await previous?.done.catch(() => undefined);
+        await this.settled();
+        await this.handle?.close();
+        this.handle = undefined;
+        this.cutAt = undefined;
+        await this.dropSpare();
+        this.recordBytes.clear();
+        for (const segment of await Journal.segmentsIn(this.dir)) {
+          await unlink(join(this.dir, segmentName(segment))).catch(() => undefined);
+          await unlink(join(this.dir, damageName(segment))).catch(() => undefined);
+        }
+        this.segment += 1;
+        this.size = 0;
+        if (this.preallocate) this.prepareSpare(this.segment);
+      } finally {
+        // Released before this clear is done: a later one, which waits for it, then writes them and drops them too.
+        if (this.clearing === clearing) this.clearing = undefined;
+        this.queue.push(...clearing.waiting);
         if (this.queue.length > 0) this.writing ??= this.write();
       }
-    }
+    })();
+    await clearing.done;
   }
 
   /** Waits for queued records to reach the disk, then closes the file. */
   async close(): Promise<void> {
     this.closed = true;
     // The records waiting for a clear are written once it is done, and before the file closes.
-    while (this.clearing) await this.clearing.catch(() => undefined);
+    while (this.clearing) await this.clearing.done.catch(() => undefined);
     await this.settled();
     await this.trimZeros();
     await this.handle?.close();
@@ -344,7 +349,7 @@ export class Journal<R> {
 
   private async write(): Promise<void> {
     try {
-      while ((this.queue.length > 0 || this.cutAt !== undefined) && !this.clearing) {
+      while (this.queue.length > 0 || this.cutAt !== undefined) {
         // A sync that failed refused the rest of this segment: it is cut, and the next batch goes to a new one.
         if (this.cutAt !== undefined) {
           await this.cutSegment();
@@ -434,8 +439,8 @@ export class Journal<R> {
           this.cutAt = Math.min(this.cutAt ?? from, from);
           for (const item of this.unsynced) item.reject(err);
           this.unsynced = [];
-          // At once, rather than at the next record: until then a restart would replay them. A clear deletes them.
-          if (!this.clearing) this.writing ??= this.write();
+          // At once, rather than at the next record: until then a restart would replay them.
+          this.writing ??= this.write();
         }
       }
     }
