@@ -84,6 +84,8 @@ const MAX_PREALLOCATED = 64 * 1024 * 1024;
  * Writes go in order and are done on the event loop (`writeFully`); a write does not wait for the sync of the one
  * before: its own sync covers every byte written before it, so a record never waits behind another batch's sync.
  * Records whose sync is deferred (`defer`) are written at once and synced by the next sync, or after `deferMs`.
+ * An append that rejects (its write or its sync failed) is never replayed: its segment is cut where the refused
+ * records start, which refuses those written after them in it too, and the next record starts a new segment.
  * On open, every record is checked: a torn tail (power cut mid-write) or a damaged line is reported and skipped,
  * never fatal, and the next append starts a fresh segment so that nothing is written after damage. A segment's records
  * end where its trailing zeros start (`preallocate`); records never contain a zero byte (JSON text).
@@ -292,7 +294,8 @@ export class Journal<R> {
 
   /**
    * Drops every record, once the caller knows none is live any more: waits for pending writes, then deletes all
-   * segments and starts a new one. Records appended while it runs are kept: they are written in the new segment.
+   * segments and starts a new one. Records appended before it are dropped, written or still queued; those appended
+   * while it runs are kept: they are written in the new segment.
    */
   async clear(): Promise<void> {
     const previous = this.clearing;
