@@ -96,6 +96,48 @@ describe("a full disk (ENOSPC)", () => {
     const subjects = await Promise.all(smtp.received.map(async (m) => (await m.parse()).subject));
     assert.deepEqual(subjects.sort(), ["after the fault", "before the fault"]);
   });
+
+  it("reports a mail sent when the disk fills between the server's answer and its sent record", async () => {
+    const userDir = tempDir("alarm-mail-enospc-");
+    const disk = await new DiskFault(userDir).install().installHandles();
+    fault = disk;
+    // The disk fills while the server takes the mail: the "sent" record that follows its answer cannot be written.
+    let first = true;
+    const smtp = new SmtpSink({
+      starttls: false,
+      onMessage: () => {
+        if (first) disk.mode = "full";
+        first = false;
+        return undefined;
+      },
+    });
+    sinks.push(smtp);
+    await smtp.listen();
+    await loadMailFlow(smtp.port, { userDir });
+    const outcome = deliver({ topic: "sent as the disk filled", payload: "1" } as NodeMessage, 10_000);
+    await until(() => smtp.received.length === 1, "the server took the mail");
+    const { output } = await outcome;
+    assert.equal(output, 1, "the mail went out: its msg is reported sent, not left waiting for ever");
+  });
+
+  it("reports a mail failed when the disk fills as the server refuses it for good", async () => {
+    const userDir = tempDir("alarm-mail-enospc-");
+    const disk = await new DiskFault(userDir).install().installHandles();
+    fault = disk;
+    // The disk fills as the server refuses the recipient: the "failed" record that follows cannot be written.
+    const smtp = new SmtpSink({
+      starttls: false,
+      onRecipient: () => {
+        disk.mode = "full";
+        return { code: 550, message: "5.1.1 No such user" };
+      },
+    });
+    sinks.push(smtp);
+    await smtp.listen();
+    await loadMailFlow(smtp.port, { userDir });
+    const { output } = await deliver({ topic: "refused as the disk filled", payload: "1" } as NodeMessage, 10_000);
+    assert.equal(output, 2, "its msg is reported failed, not left waiting for ever");
+  });
 });
 
 describe("a full disk at start (ENOSPC), with the outbox's preallocated segments", () => {

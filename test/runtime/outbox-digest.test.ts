@@ -107,4 +107,22 @@ describe("DigestBuffer", () => {
     );
     await third.close();
   });
+
+  it("keeps a msg whose record was being written when the window was emptied", async () => {
+    // A msg arrives while the digest that empties the window is being queued.
+    const dir = tempDir("alarm-mail-digest-");
+    const buffer = await DigestBuffer.open(dir, () => undefined);
+    const a = await buffer.add({ topic: "a" }, 1000);
+    const adding = buffer.add({ topic: "b" }, 2000);
+    await buffer.remove([a.id]);
+    await adding;
+    await buffer.close();
+    const again = await DigestBuffer.open(dir, () => undefined);
+    assert.deepEqual(
+      again.contents().map((i) => i.msg),
+      [{ topic: "b" }],
+      "on disk, as its add said",
+    );
+    await again.close();
+  });
 });

@@ -14,7 +14,8 @@ export class DiskFault {
   mode: Mode = "ok";
   /**
    * While set, a file under the folder cannot grow past this many bytes (a write that would end beyond fails with
-   * ENOSPC): a disk with that much room left, where small writes still fit and a large one does not.
+   * ENOSPC; through `fs.writeSync`, it writes what fits and the next write fails): a disk with that much room left,
+   * where small writes still fit and a large one does not.
    */
   room?: number;
   /** The handles opened under the folder; a closed one's `fd` is -1. */
@@ -90,7 +91,11 @@ export class DiskFault {
       if (handleOf(fd) && this.room !== undefined && Buffer.isBuffer(data)) {
         const bytes = typeof length === "number" ? length : data.length - (typeof offset === "number" ? offset : 0);
         const at = typeof position === "number" ? position : fs.fstatSync(fd as number).size;
-        if (at + bytes > this.room) throw noSpace();
+        // As a disk does: what fits is written (a short write), and only a write with no room at all fails.
+        if (at + bytes > this.room) {
+          if (at >= this.room) throw noSpace();
+          return original(fd, data, typeof offset === "number" ? offset : 0, this.room - at, position);
+        }
       }
       return original(...args);
     });

@@ -51,6 +51,21 @@ describe("Journal: deferred syncs", () => {
   });
 });
 
+describe("Journal: close", () => {
+  it("leaves no deferred-sync timer behind to keep the process alive", async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length;
+    const journal = await open(tempDir("alarm-mail-journal-"));
+    const before = timers();
+    let written = false;
+    const deferred = journal.append({ n: 1 }, { defer: true, written: () => (written = true) });
+    while (!written) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(timers(), before + 1, "the deferred record waits on a timer (a minute here)");
+    await journal.close();
+    await deferred;
+    assert.equal(timers(), before, "close synced the record and dropped its timer");
+  });
+});
+
 describe("Journal: group commit", () => {
   it("never runs two syncs at once: the records written during a sync share the next one", async () => {
     const dir = tempDir("alarm-mail-journal-");
@@ -299,4 +314,55 @@ describe("Journal: preallocated segments", () => {
     await (await openPreallocated(dir, replayed)).close();
     assert.deepEqual(replayed, [{ n: 7 }]);
   });
+});
+
+describe("Journal: clear", () => {
+  for (const preallocate of [false, true]) {
+    it(`keeps the records appended while it deletes the files${preallocate ? " (preallocated)" : ""}`, async () => {
+      // A digest buffer clears its journal when its last item is taken, while the next msg may arrive.
+      const dir = tempDir("alarm-mail-journal-");
+      const options = { segmentBytes: 8 * 1024, preallocate };
+      const open = (replayed: unknown[] = []) =>
+        Journal.open<{ n: number }>(
+          dir,
+          (record) => replayed.push(record),
+          () => undefined,
+          () => undefined,
+          options,
+        );
+      const journal = await open();
+      await journal.append({ n: 0 });
+      // Appended before the clear, in one turn: the first is being written, the second waits its turn. Both go.
+      const dropped = [journal.append({ n: -1 }), journal.append({ n: -2 })];
+      const cleared = journal.clear();
+      const appends: Array<Promise<RecordPosition | Error>> = [];
+      // One record a turn of the event loop, for as long as the clear takes.
+      let done = false;
+      void cleared.finally(() => (done = true));
+      for (let n = 1; !done || n < 3; n++) {
+        appends.push(journal.append({ n }).catch((err: Error) => err));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await cleared;
+      await Promise.all(dropped);
+      const positions = await Promise.all(appends);
+      const expected = positions.map((_, i) => ({ n: i + 1 }));
+      assert.deepEqual(
+        positions.filter((p) => p instanceof Error),
+        [],
+        "no record refused",
+      );
+      for (const [i, position] of positions.entries()) {
+        assert.deepEqual(
+          await journal.read(position as RecordPosition),
+          expected[i],
+          "read back where it was said to be",
+        );
+      }
+      await journal.close();
+      const replayed: unknown[] = [];
+      await (await open(replayed)).close();
+      assert.deepEqual(replayed, expected, "all there after a reopen, and nothing from before the clear");
+    });
+  }
 });

@@ -64,7 +64,11 @@ interface Pending {
 function writeFully(fd: number, bytes: Buffer, position: number | null): void {
   let done = 0;
   while (done < bytes.length) {
-    done += writeSync(fd, bytes, done, bytes.length - done, position === null ? null : position + done);
+    const wrote = writeSync(fd, bytes, done, bytes.length - done, position === null ? null : position + done);
+    // A file that takes no byte would keep this loop, and the whole event loop with it, spinning for ever.
+    if (wrote === 0)
+      throw Object.assign(new Error("journal write made no progress (0 bytes written)"), { code: "EIO" });
+    done += wrote;
   }
 }
 
@@ -83,6 +87,8 @@ const MAX_PREALLOCATED = 64 * 1024 * 1024;
  * Writes go in order and are done on the event loop (`writeFully`); a write does not wait for the sync of the one
  * before: its own sync covers every byte written before it, so a record never waits behind another batch's sync.
  * Records whose sync is deferred (`defer`) are written at once and synced by the next sync, or after `deferMs`.
+ * An append that rejects (its write or its sync failed) is never replayed: its segment is cut where the refused
+ * records start, which refuses those written after them in it too, and the next record starts a new segment.
  * On open, every record is checked: a torn tail (power cut mid-write) or a damaged line is reported and skipped,
  * never fatal, and the next append starts a fresh segment so that nothing is written after damage. A segment's records
  * end where its trailing zeros start (`preallocate`); records never contain a zero byte (JSON text).
@@ -98,6 +104,17 @@ export class Journal<R> {
   private deferDue = false;
   /** The write loop, while it runs. */
   private writing?: Promise<void>;
+  /**
+   * Where the active segment is to be cut, once a write or a sync failed: the records from there on were refused and
+   * must not come back at the next start. The write loop cuts it and goes on in a new segment (`cutSegment`).
+   */
+  private cutAt?: number;
+  /**
+   * The latest `clear` under way, and the records appended since it was called: they wait for the new segment
+   * (written into the old file, they would be deleted with it, or go through a closed descriptor). The records
+   * appended before it are written, then deleted with the rest.
+   */
+  private clearing?: { waiting: Pending[]; done: Promise<void> };
   /** A sync is under way; there is never more than one, so a burst of records costs a few syncs, not one each. */
   private syncRunning = false;
   /** Settles when the syncs under way (`syncRunning`) are over. */
@@ -226,8 +243,12 @@ export class Journal<R> {
     body.copy(line, 9);
     line[line.length - 1] = 0x0a;
     return new Promise((resolve, reject) => {
-      this.queue.push({ line, defer: options.defer === true, written: options.written, resolve, reject });
-      this.writing ??= this.write();
+      const pending = { line, defer: options.defer === true, written: options.written, resolve, reject };
+      if (this.clearing) this.clearing.waiting.push(pending);
+      else {
+        this.queue.push(pending);
+        this.writing ??= this.write();
+      }
     });
   }
 
@@ -276,26 +297,44 @@ export class Journal<R> {
 
   /**
    * Drops every record, once the caller knows none is live any more: waits for pending writes, then deletes all
-   * segments and starts a new one.
+   * segments and starts a new one. Records appended before it are dropped, written or still queued; those appended
+   * while it runs are kept: they are written in the new segment.
    */
   async clear(): Promise<void> {
-    await this.settled();
-    await this.handle?.close();
-    this.handle = undefined;
-    await this.dropSpare();
-    this.recordBytes.clear();
-    for (const segment of await Journal.segmentsIn(this.dir)) {
-      await unlink(join(this.dir, segmentName(segment))).catch(() => undefined);
-      await unlink(join(this.dir, damageName(segment))).catch(() => undefined);
-    }
-    this.segment += 1;
-    this.size = 0;
-    if (this.preallocate) this.prepareSpare(this.segment);
+    const previous = this.clearing;
+    const clearing = { waiting: [] as Pending[], done: Promise.resolve() };
+    this.clearing = clearing;
+    clearing.done = (async () => {
+      try {
+        await previous?.done.catch(() => undefined);
+        await this.settled();
+        await this.handle?.close();
+        this.handle = undefined;
+        this.cutAt = undefined;
+        await this.dropSpare();
+        this.recordBytes.clear();
+        for (const segment of await Journal.segmentsIn(this.dir)) {
+          await unlink(join(this.dir, segmentName(segment))).catch(() => undefined);
+          await unlink(join(this.dir, damageName(segment))).catch(() => undefined);
+        }
+        this.segment += 1;
+        this.size = 0;
+        if (this.preallocate) this.prepareSpare(this.segment);
+      } finally {
+        // Released before this clear is done: a later one, which waits for it, then writes them and drops them too.
+        if (this.clearing === clearing) this.clearing = undefined;
+        this.queue.push(...clearing.waiting);
+        if (this.queue.length > 0) this.writing ??= this.write();
+      }
+    })();
+    await clearing.done;
   }
 
   /** Waits for queued records to reach the disk, then closes the file. */
   async close(): Promise<void> {
     this.closed = true;
+    // The records waiting for a clear are written once it is done, and before the file closes.
+    while (this.clearing) await this.clearing.done.catch(() => undefined);
     await this.settled();
     await this.trimZeros();
     await this.handle?.close();
@@ -316,7 +355,12 @@ export class Journal<R> {
 
   private async write(): Promise<void> {
     try {
-      while (this.queue.length > 0) {
+      while (this.queue.length > 0 || this.cutAt !== undefined) {
+        // A sync that failed refused the rest of this segment: it is cut, and the next batch goes to a new one.
+        if (this.cutAt !== undefined) {
+          await this.cutSegment();
+          continue;
+        }
         const batch = this.queue;
         this.queue = [];
         /** Where the batch starts in the segment: the bytes of whole records before it. */
@@ -337,24 +381,19 @@ export class Journal<R> {
           this.unsynced.push(...batch);
           this.requestSync(false);
         } catch (err) {
-          // A write that failed (a full disk) may have left part of a line: nothing is written after it, and no
-          // offset counts it. The next record starts a fresh segment; this one keeps what was whole, synced before
-          // its file closes (a sync of the next file would not cover it).
-          await this.syncAll();
-          await this.handle?.close().catch(() => undefined);
-          this.handle = undefined;
+          // A write that failed (a full disk) may have left part of the batch: whole records of it too, which its
+          // callers are told failed and which must not come back at the next start (a mail sent that the flow was
+          // told was refused), and part of a line. The segment is cut where the batch started.
           const whole = offset ?? this.size;
-          // A segment without one whole record is of no use, and each later attempt would leave one more.
-          if (whole === 0) await unlink(join(this.dir, segmentName(this.segment))).catch(() => undefined);
-          else this.recordBytes.set(this.segment, whole);
-          this.segment += 1;
-          this.size = 0;
+          this.cutAt = Math.min(this.cutAt ?? whole, whole);
+          await this.cutSegment();
           for (const item of batch) item.reject(err);
         }
         if (this.size >= this.segmentBytes) {
           // The full segment's records are all synced before its file closes.
           await this.syncAll();
-          await this.rotate();
+          // A sync that failed there leaves the segment to be cut, at the loop's next turn.
+          if (this.cutAt === undefined) await this.rotate();
         }
       }
     } finally {
@@ -398,6 +437,17 @@ export class Journal<R> {
         for (const item of items) item.resolve(item.position as RecordPosition);
       } catch (err) {
         for (const item of items) item.reject(err);
+        // Whether the bytes of a failed sync reached the disk is unknown, and they stay in the file (the kernel's
+        // cache): refused records that would come back at the next start. The segment is cut where they start,
+        // which refuses the records written after them too, and the next record goes to a new segment.
+        const from = items[0]?.position?.offset;
+        if (handle && handle === this.handle && from !== undefined) {
+          this.cutAt = Math.min(this.cutAt ?? from, from);
+          for (const item of this.unsynced) item.reject(err);
+          this.unsynced = [];
+          // At once, rather than at the next record: until then a restart would replay them.
+          this.writing ??= this.write();
+        }
       }
     }
     // Set on the same turn as the last check: a record written from now on starts a sync of its own.
@@ -479,6 +529,29 @@ export class Journal<R> {
    */
   private async trimZeros(): Promise<void> {
     if (this.preallocate && this.size > 0) await this.handle?.truncate(this.size).catch(() => undefined);
+  }
+
+  /**
+   * Cuts the active segment at `cutAt` and closes it; the next record starts a new segment. The records before the cut
+   * are synced before the file closes (a sync of the next file would not cover them); a sync that fails meanwhile cuts
+   * further back. A truncate frees room, so it works on a full disk; should it fail, the next open reports a part line
+   * as torn (and replays whole refused records).
+   */
+  private async cutSegment(): Promise<void> {
+    let cut = this.size;
+    do {
+      cut = Math.min(cut, this.cutAt ?? cut);
+      await this.handle?.truncate(cut).catch(() => undefined);
+      await this.syncAll();
+    } while (this.cutAt !== undefined && this.cutAt < cut);
+    await this.handle?.close().catch(() => undefined);
+    this.handle = undefined;
+    // A segment without one whole record is of no use, and each later attempt would leave one more.
+    if (cut === 0) await unlink(join(this.dir, segmentName(this.segment))).catch(() => undefined);
+    else this.recordBytes.set(this.segment, cut);
+    this.cutAt = undefined;
+    this.segment += 1;
+    this.size = 0;
   }
 
   private async rotate(): Promise<void> {

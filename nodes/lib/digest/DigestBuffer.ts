@@ -16,6 +16,8 @@ type DigestRecord = { t: "i"; item: DigestItem } | { t: "c"; ids: string[] };
  */
 export class DigestBuffer {
   private readonly items = new Map<string, DigestItem>();
+  /** Msgs whose record is being written: not in `items` yet, and a clear would delete their record. */
+  private adding = 0;
   private journal!: Journal<DigestRecord>;
 
   static async open(dir: string, onCorrupt: (file: string, offset: number) => void): Promise<DigestBuffer> {
@@ -46,7 +48,12 @@ export class DigestBuffer {
 
   async add(msg: unknown, at: number): Promise<DigestItem> {
     const item = { id: randomUUID(), at, msg };
-    await this.journal.append({ t: "i", item });
+    this.adding += 1;
+    try {
+      await this.journal.append({ t: "i", item });
+    } finally {
+      this.adding -= 1;
+    }
     this.items.set(item.id, item);
     return item;
   }
@@ -59,7 +66,7 @@ export class DigestBuffer {
   /** Forgets items once their digest mail is safely in the outbox. */
   async remove(ids: string[]): Promise<void> {
     for (const id of ids) this.items.delete(id);
-    if (this.items.size === 0) await this.journal.clear();
+    if (this.items.size === 0 && this.adding === 0) await this.journal.clear();
     else await this.journal.append({ t: "c", ids });
   }
 

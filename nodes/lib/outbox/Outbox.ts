@@ -272,7 +272,7 @@ export class Outbox {
   /**
    * Records a delivery; resolves once the record is synced. `written` is told as soon as it is written, which a
    * killed process cannot undo: only a power cut before the (group-committed) sync can, and then the mail is sent
-   * again, at least once.
+   * again, at least once. A record the journal refuses (a full disk) still resolves with the delivery, which happened.
    */
   async markSent(
     id: string,
@@ -303,7 +303,15 @@ export class Outbox {
     this.forget(id);
     // Group-committed: a "sent" record lost in a power cut only means the mail is sent again (at least once), so
     // its sync waits for the next one instead of costing its own.
-    const position = await this.journal.append({ t: "s", seq, ...entry }, { defer: true, written });
+    let position: RecordPosition;
+    try {
+      position = await this.journal.append({ t: "s", seq, ...entry }, { defer: true, written });
+    } catch {
+      // The server took the mail; only its record is missing, so the mail is reported sent (its msg would wait for
+      // ever otherwise). On disk it is still queued: a restart sends it again, at least once. It stays out of the
+      // sent log, which holds what the journal holds.
+      return entry;
+    }
     this.sent.set(id, { value: entry, seq, position });
     this.trimSentLog();
     return entry;
@@ -319,7 +327,13 @@ export class Outbox {
     this.unchain(live.value);
     this.forget(id);
     live.value = { ...live.value, status: "failed", attempts, lastError: error, failedAt: at };
-    await this.journal.append({ t: "f", seq, id, at, attempts, error });
+    try {
+      await this.journal.append({ t: "f", seq, id, at, attempts, error });
+    } catch {
+      // The mail failed all the same; only its record is missing (a full disk), so it is reported failed (its msg
+      // would wait for ever otherwise). On disk it is still queued: a restart tries it again.
+      return live.value;
+    }
     await this.trimFailed();
     return live.value;
   }
