@@ -527,3 +527,124 @@ describe("alarm-mail-inbox with OAuth2: XOAUTH2 with the token of a server node'
     assert.equal(verified.ok, true, verified.message);
   });
 });
+
+describe("alarm-mail-inbox with a delegated (authorization-code) sign-in whose token expires while it watches", () => {
+  const oauth = new OAuthServer();
+  const sinks = new Sinks();
+  let sink: SmtpSink;
+  let introspection: Server;
+  /** What Dovecot was told of each token it asked about, in order. */
+  const introspected: boolean[] = [];
+  /** Tokens the provider now calls expired, though their own expiry is an hour away: as a provider ends a token early. */
+  const expired = new Set<string>();
+  const shown = new Set<string>();
+  let dovecot: Dovecot;
+  let red: NodeRedProcess;
+  let userDir: string;
+
+  const signedIn = () => ({
+    id: "mailbox-user",
+    type: "alarm-mail-server",
+    name: "delegated sign-in",
+    host: "127.0.0.1",
+    port: sink.port,
+    security: "none",
+    auth: "oauth2",
+    from: MAILBOX,
+    oauthFlow: "authorization_code",
+    ...oauth.endpoints,
+    scope: "https://outlook.office.com/IMAP.AccessAsUser.All offline_access",
+    credentials: { user: MAILBOX, clientId: "gateway-app", clientSecret: "app-secret-4d5e" },
+  });
+  /** The Sign in of the server's dialog: the provider signs the user in and sends the browser back to the gateway. */
+  const signIn = async () => {
+    const { credentials, ...config } = signedIn();
+    const redirectUri = `${red.url}/alarm-mail-server/oauth/callback`;
+    const start = (await (
+      await red.request("POST", "/alarm-mail-server/mailbox-user/oauth/authorize", { config, credentials, redirectUri })
+    ).json()) as { ok: boolean; url: string };
+    assert.equal(start.ok, true, JSON.stringify(start));
+    const back = await fetch(start.url, { redirect: "manual" });
+    assert.equal((await fetch(back.headers.get("location") ?? "")).status, 200);
+  };
+  const statusFile = () => join(userDir, "status.jsonl");
+  const statuses = () => recorded<{ fill?: string; text?: string }>(statusFile());
+  const inboxLines = async (count: number) => {
+    const file = join(userDir, "inbox.jsonl");
+    await until(
+      () => lines(file).length >= count,
+      `${count} inbox msgs`,
+      20_000,
+      () => red.output,
+    );
+    return lines(file);
+  };
+  /** The first trigger mail after the first `from` mails: it starts its thread, so its subject has no "Re: ". */
+  const triggerAfter = async (from: number) => {
+    for (let count = from + 1; ; count++) {
+      const mail = (await sink.waitFor(count, 15_000))[count - 1];
+      const subject = (await mail.parse()).subject ?? "";
+      if (subject.endsWith(": ALARM") && !subject.startsWith("Re: ")) return mail;
+    }
+  };
+
+  before(async () => {
+    await oauth.start();
+    introspection = createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      req.on("end", () => {
+        const token = new URLSearchParams(body).get("token") ?? "";
+        shown.add(token);
+        const active = oauth.verifyAccessToken(token) && !expired.has(token);
+        introspected.push(active);
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify(active ? { active: true, username: MAILBOX } : { active: false }));
+      });
+    });
+    await new Promise<void>((resolve) => introspection.listen(0, "127.0.0.1", () => resolve()));
+    const port = (introspection.address() as AddressInfo).port;
+    dovecot = await Dovecot.start({ introspectionUrl: `http://127.0.0.1:${port}/introspect` });
+    sink = await sinks.start();
+    red = await NodeRedProcess.start();
+    userDir = red.userDir;
+    await red.deploy([
+      ...flow(userDir, dovecot, sink.port, {
+        auth: "oauth2",
+        server: "mailbox-user",
+        credentials: { user: MAILBOX },
+      }),
+      signedIn(),
+      { id: "inbox-status", z: "mail", type: "status", scope: ["inbox"], wires: [["status-json"]] },
+      ...recorder("status", "mail", statusFile(), "msg.status"),
+    ]);
+  });
+  after(async () => {
+    await red.stop();
+    await sinks.closeAll();
+    await dovecot.close();
+    await new Promise<void>((resolve) => introspection.close(() => resolve()));
+    await oauth.stop();
+  });
+
+  it("says the server is not signed in, then reads a reply with the delegated token once it is, and acknowledges", async () => {
+    await until(
+      () => statuses().some((s) => s.text === "not signed in"),
+      "the status of an inbox whose server is not signed in",
+      20_000,
+      () => red.output,
+    );
+    assert.match(red.output, /\[alarm-mail-inbox:inbox\] This server is not signed in yet: use Sign in in its dialog/);
+    await signIn();
+    await red.inject("high");
+    const trigger = await triggerAfter(0);
+    await dovecot.deliver(
+      MAILBOX,
+      replyMail({ from: ANA, subject: "Re: x", text: "OK", inReplyTo: trigger.messageId }),
+    );
+    const seen = await inboxLines(1);
+    assert.deepEqual([seen[0].event, seen[0].from], ["ack", ANA]);
+    assert.ok(introspected.length > 0 && introspected.every(Boolean), "Dovecot was shown the delegated token only");
+    assert.deepEqual([oauth.tokenRequests.authorization_code, oauth.tokenRequests.client_credentials], [1, undefined]);
+  });
+});

@@ -1,5 +1,6 @@
 import type { Readable } from "node:stream";
 import { ImapFlow, type FetchMessageObject, type MessageStructureObject } from "imapflow";
+import { MailError } from "../mail/MailError";
 import { InboxError } from "./InboxError";
 import type { AfterRead, InboxSecurity } from "./InboxSettings";
 import { headerValue, messageIds, type Reply } from "./ReplyDecision";
@@ -29,10 +30,16 @@ export interface InboxMail {
   reply: Reply;
 }
 
+/**
+ * Why a connection ended: the inbox's own error, or the OAuth2 error of the server whose sign-in gives the token
+ * (said in the server's words, as the send path says it).
+ */
+export type WatcherError = InboxError | MailError;
+
 export type WatcherState =
   | { state: "connecting" }
   | { state: "watching"; idle: boolean }
-  | { state: "waiting"; error: InboxError; retryInMs: number }
+  | { state: "waiting"; error: WatcherError; retryInMs: number }
   | { state: "closed" };
 
 export interface WatcherOptions {
@@ -60,8 +67,17 @@ export interface WatcherOptions {
 const MAX_TEXT_BYTES = 256 * 1024;
 const DEFAULT_POLL_MS = 30_000;
 const DEFAULT_BACKOFF = { firstMs: 1_000, maxMs: 60_000 };
-/** A refused login waits at least this long: retrying a wrong password every minute may lock the account. */
+/**
+ * A refused login waits at least this long: retrying a wrong password every minute may lock the account. A sign-in
+ * that must be renewed waits as long (each try would ask the provider again), unless `retry` says it was renewed.
+ */
 const AUTH_RETRY_MS = 5 * 60_000;
+/** The OAuth2 errors that only a person can end, in the server's dialog. */
+const SIGN_IN_CODES: ReadonlySet<string> = new Set([
+  "oauth-invalid-grant",
+  "oauth-not-signed-in",
+  "oauth-invalid-client",
+]);
 const DEFAULT_IDLE_RESTART_MS = 5 * 60_000;
 /** A close lets the session finish its mail and log out for this long, within Node-RED's close budget. */
 const CLOSE_WAIT_MS = 8_000;
@@ -102,6 +118,11 @@ export class MailboxWatcher {
     this.running ??= this.run();
   }
 
+  /** Connects at once if waiting: what it waited for (a sign-in, the server) is said to be back. */
+  retry(): void {
+    this.wake();
+  }
+
   /**
    * Stops watching: the session finishes the mail being taken (its ack and its UID on disk), logs out and ends its
    * timers; a server that does not let it finish within `CLOSE_WAIT_MS` is cut off.
@@ -122,7 +143,7 @@ export class MailboxWatcher {
     let wait = this.backoff.firstMs;
     while (!this.closing) {
       this.options.onState({ state: "connecting" });
-      let failure: InboxError;
+      let failure: WatcherError;
       try {
         const opened = await this.session();
         if (this.closing) break;
@@ -132,7 +153,8 @@ export class MailboxWatcher {
         if (this.closing) break;
         failure = toInboxError(err);
       }
-      const retryInMs = failure.code === "imap-auth" ? Math.max(wait, AUTH_RETRY_MS) : wait;
+      const refused = failure.code === "imap-auth" || SIGN_IN_CODES.has(failure.code);
+      const retryInMs = refused ? Math.max(wait, AUTH_RETRY_MS) : wait;
       if (failure.code === "imap-auth" && this.options.connection.accessToken) this.renewToken = true;
       this.options.onState({ state: "waiting", error: failure, retryInMs });
       // The wake of the connection that just ended must not cut this wait short.
@@ -398,9 +420,12 @@ async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
   return settled;
 }
 
-/** Any failure of a connection as an error the node can say: a refused login, a missing folder, or the reason. */
-export function toInboxError(err: unknown): InboxError {
-  if (err instanceof InboxError) return err;
+/**
+ * Any failure of a connection as an error the node can say: a refused login, a missing folder, the token's own
+ * error (a sign-in to renew), or the reason.
+ */
+export function toInboxError(err: unknown): WatcherError {
+  if (err instanceof InboxError || err instanceof MailError) return err;
   if ((err as { authenticationFailed?: boolean }).authenticationFailed)
     return new InboxError("imap-auth", { reason: reasonOf(err) }, { cause: err });
   return new InboxError("imap-failed", { reason: reasonOf(err) }, { cause: err });
