@@ -647,4 +647,39 @@ describe("alarm-mail-inbox with a delegated (authorization-code) sign-in whose t
     assert.ok(introspected.length > 0 && introspected.every(Boolean), "Dovecot was shown the delegated token only");
     assert.deepEqual([oauth.tokenRequests.authorization_code, oauth.tokenRequests.client_credentials], [1, undefined]);
   });
+
+  it("renews a token refused at the next login with the refresh token, and acknowledges the reply that came meanwhile once", async () => {
+    const refreshes = oauth.tokenRequests.refresh_token ?? 0;
+    const sent = sink.received.length;
+    await red.inject("normal");
+    await red.inject("high");
+    const trigger = await triggerAfter(sent);
+    // The token the inbox logged in with ends early; the open session goes on, as Dovecot checks a token at login.
+    shown.forEach((token) => expired.add(token));
+    const refused = introspected.filter((active) => !active).length;
+    // Dovecot restarts: the inbox logs in again with the token it has.
+    await dovecot.restart();
+    await dovecot.deliver(
+      MAILBOX,
+      replyMail({ from: ION, subject: "Re: y", text: "ack", inReplyTo: trigger.messageId }),
+    );
+    const seen = await inboxLines(2);
+    assert.deepEqual([seen[1].event, seen[1].from], ["ack", ION]);
+    assert.notEqual(seen[1].alarm?.occurrence, seen[0].alarm?.occurrence, "the new occurrence");
+    assert.equal(
+      introspected.filter((active) => !active).length - refused,
+      1,
+      "Dovecot refused the expired token once",
+    );
+    assert.equal((oauth.tokenRequests.refresh_token ?? 0) - refreshes, 1, "renewed once, with the refresh token");
+    await until(() => statuses().at(-1)?.text?.startsWith("ack ") === true, "the ack status");
+    assert.doesNotMatch(red.output, /refused the login/, "a renewed token is no refused login");
+    // Nothing taken twice: one more mail is the next msg.
+    await dovecot.deliver(MAILBOX, replyMail({ from: ANA, subject: "Lunch?", text: "ok" }));
+    assert.deepEqual(
+      (await inboxLines(3)).slice(2).map((l) => [l.event, l.reason]),
+      [["ignored", "not-alarm-reply"]],
+    );
+    assert.equal(lines(join(userDir, "inbox.jsonl")).length, 3);
+  });
 });

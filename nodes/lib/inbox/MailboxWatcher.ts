@@ -98,6 +98,8 @@ export class MailboxWatcher {
   private kicked = false;
   private wakeUp?: () => void;
   private renewToken = false;
+  /** Whether the last session logged in with a token renewed for it. */
+  private renewed = false;
   private readonly pollMs: number;
   private readonly backoff: { firstMs: number; maxMs: number };
   private readonly idleRestartMs: number;
@@ -153,6 +155,12 @@ export class MailboxWatcher {
         if (this.closing) break;
         failure = toInboxError(err);
       }
+      if (failure.code === "imap-auth" && this.options.connection.accessToken && !this.renewed) {
+        // A token ends before the time it was given for (a provider's policy, a password change): the first refusal
+        // is met at once with a renewed one, and only a refusal of that one is a refused login.
+        this.renewToken = true;
+        continue;
+      }
       const refused = failure.code === "imap-auth" || SIGN_IN_CODES.has(failure.code);
       const retryInMs = refused ? Math.max(wait, AUTH_RETRY_MS) : wait;
       if (failure.code === "imap-auth" && this.options.connection.accessToken) this.renewToken = true;
@@ -169,6 +177,7 @@ export class MailboxWatcher {
     const c = this.options.connection;
     const renew = this.renewToken;
     this.renewToken = false;
+    this.renewed = renew;
     const client = await imapClient(c, renew);
     this.client = client;
     let lastError: unknown;
