@@ -537,6 +537,8 @@ describe("alarm-mail-inbox with a delegated (authorization-code) sign-in whose t
   const introspected: boolean[] = [];
   /** Tokens the provider now calls expired, though their own expiry is an hour away: as a provider ends a token early. */
   const expired = new Set<string>();
+  /** Every token refused, as for a mailbox whose IMAP access an admin turned off. */
+  let refuseAll = false;
   const shown = new Set<string>();
   let dovecot: Dovecot;
   let red: NodeRedProcess;
@@ -596,7 +598,7 @@ describe("alarm-mail-inbox with a delegated (authorization-code) sign-in whose t
       req.on("end", () => {
         const token = new URLSearchParams(body).get("token") ?? "";
         shown.add(token);
-        const active = oauth.verifyAccessToken(token) && !expired.has(token);
+        const active = !refuseAll && oauth.verifyAccessToken(token) && !expired.has(token);
         introspected.push(active);
         res.setHeader("content-type", "application/json");
         res.end(JSON.stringify(active ? { active: true, username: MAILBOX } : { active: false }));
@@ -681,5 +683,59 @@ describe("alarm-mail-inbox with a delegated (authorization-code) sign-in whose t
       [["ignored", "not-alarm-reply"]],
     );
     assert.equal(lines(join(userDir, "inbox.jsonl")).length, 3);
+  });
+
+  it("a revoked sign-in: the server's words and a red status that stays, no login nor token request until a new sign-in, then on", async () => {
+    oauth.revokeAll();
+    shown.forEach((token) => expired.add(token));
+    const from = statuses().length;
+    const msgs = lines(join(userDir, "inbox.jsonl")).length;
+    await dovecot.restart();
+    await until(
+      () =>
+        statuses()
+          .slice(from)
+          .some((s) => s.fill === "red" && s.text === "sign in again"),
+      "the status that asks to sign in again",
+      20_000,
+      () => red.output,
+    );
+    assert.match(
+      red.output,
+      /\[alarm-mail-inbox:inbox\] The OAuth2 sign-in is no longer valid \(.+\): sign in again from the server node's dialog/,
+    );
+    const refreshes = oauth.tokenRequests.refresh_token;
+    const logins = introspected.length;
+    // The backoff's first waits are 1 and 2 s: a loop of logins or of token requests would show within 3 s.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    assert.deepEqual([oauth.tokenRequests.refresh_token, introspected.length], [refreshes, logins]);
+    assert.equal(statuses().at(-1)?.text, "sign in again", "the status stays");
+    assert.equal(red.output.match(/The OAuth2 sign-in is no longer valid/g)?.length, 1, "said once");
+
+    await signIn();
+    await dovecot.deliver(MAILBOX, replyMail({ from: ANA, subject: "Shift change", text: "ok" }));
+    const seen = await inboxLines(msgs + 1);
+    assert.deepEqual([seen[msgs].event, seen[msgs].reason], ["ignored", "not-alarm-reply"]);
+    assert.equal(oauth.tokenRequests.authorization_code, 2);
+  });
+
+  it("a renewed token refused too is a refused login: renewed once, then the inbox waits", async () => {
+    refuseAll = true;
+    const from = statuses().length;
+    const refreshes = oauth.tokenRequests.refresh_token ?? 0;
+    const logins = introspected.length;
+    await dovecot.restart();
+    await until(
+      () =>
+        statuses()
+          .slice(from)
+          .some((s) => s.fill === "red" && s.text === "login refused"),
+      "the refused login's status",
+      20_000,
+      () => red.output,
+    );
+    assert.equal((oauth.tokenRequests.refresh_token ?? 0) - refreshes, 1, "renewed once");
+    assert.equal(introspected.slice(logins).length, 2, "the token it had, then the renewed one");
+    assert.match(red.output, /\[alarm-mail-inbox:inbox\] The IMAP server refused the login/);
   });
 });
