@@ -544,6 +544,7 @@ describe("alarm-mail-inbox with a delegated (authorization-code) sign-in whose t
   let red: NodeRedProcess;
   let userDir: string;
 
+  const inboxConfig = { auth: "oauth2", server: "mailbox-user" };
   const signedIn = () => ({
     id: "mailbox-user",
     type: "alarm-mail-server",
@@ -568,6 +569,15 @@ describe("alarm-mail-inbox with a delegated (authorization-code) sign-in whose t
     assert.equal(start.ok, true, JSON.stringify(start));
     const back = await fetch(start.url, { redirect: "manual" });
     assert.equal((await fetch(back.headers.get("location") ?? "")).status, 200);
+  };
+  /** The dialog's Test connection of the inbox as deployed. */
+  const testConnection = async () => {
+    const inbox = flow(userDir, dovecot, sink.port, { ...inboxConfig, credentials: { user: MAILBOX } }).find(
+      (n) => (n as { id: string }).id === "inbox",
+    ) as Record<string, unknown>;
+    const { credentials, ...config } = inbox;
+    const res = await red.request("POST", "/alarm-mail-inbox/inbox/verify", { config, credentials });
+    return (await res.json()) as { ok: boolean; code?: string; message: string };
   };
   const statusFile = () => join(userDir, "status.jsonl");
   const statuses = () => recorded<{ fill?: string; text?: string }>(statusFile());
@@ -611,11 +621,7 @@ describe("alarm-mail-inbox with a delegated (authorization-code) sign-in whose t
     red = await NodeRedProcess.start();
     userDir = red.userDir;
     await red.deploy([
-      ...flow(userDir, dovecot, sink.port, {
-        auth: "oauth2",
-        server: "mailbox-user",
-        credentials: { user: MAILBOX },
-      }),
+      ...flow(userDir, dovecot, sink.port, { ...inboxConfig, credentials: { user: MAILBOX } }),
       signedIn(),
       { id: "inbox-status", z: "mail", type: "status", scope: ["inbox"], wires: [["status-json"]] },
       ...recorder("status", "mail", statusFile(), "msg.status"),
@@ -683,6 +689,13 @@ describe("alarm-mail-inbox with a delegated (authorization-code) sign-in whose t
       [["ignored", "not-alarm-reply"]],
     );
     assert.equal(lines(join(userDir, "inbox.jsonl")).length, 3);
+
+    // Test connection meets a token that ended early as the inbox does: renewed once, then connected.
+    shown.forEach((token) => expired.add(token));
+    const renewed = oauth.tokenRequests.refresh_token ?? 0;
+    const tested = await testConnection();
+    assert.equal(tested.ok, true, tested.message);
+    assert.equal((oauth.tokenRequests.refresh_token ?? 0) - renewed, 1);
   });
 
   it("a revoked sign-in: the server's words and a red status that stays, no login nor token request until a new sign-in, then on", async () => {
@@ -711,6 +724,10 @@ describe("alarm-mail-inbox with a delegated (authorization-code) sign-in whose t
     assert.deepEqual([oauth.tokenRequests.refresh_token, introspected.length], [refreshes, logins]);
     assert.equal(statuses().at(-1)?.text, "sign in again", "the status stays");
     assert.equal(red.output.match(/The OAuth2 sign-in is no longer valid/g)?.length, 1, "said once");
+    const tested = await testConnection();
+    assert.equal(tested.ok, false);
+    assert.equal(tested.code, "oauth-invalid-grant");
+    assert.match(tested.message, /sign in again from the server node's dialog/);
 
     await signIn();
     await dovecot.deliver(MAILBOX, replyMail({ from: ANA, subject: "Shift change", text: "ok" }));

@@ -378,9 +378,21 @@ export interface MailboxProbe {
   idle: boolean;
 }
 
-/** Logs in, opens the mailbox read-only and logs out: the dialog's Test connection. */
+/**
+ * Logs in, opens the mailbox read-only and logs out: the dialog's Test connection. A token refused at login is
+ * renewed once, as the watcher does: only a refusal of the renewed one is a refused login.
+ */
 export async function probeMailbox(connection: ImapConnection, mailbox: string): Promise<MailboxProbe> {
-  const client = await imapClient(connection);
+  try {
+    return await probeOnce(connection, mailbox, false);
+  } catch (err) {
+    if (!(err instanceof InboxError && err.code === "imap-auth" && connection.accessToken)) throw err;
+    return probeOnce(connection, mailbox, true);
+  }
+}
+
+async function probeOnce(connection: ImapConnection, mailbox: string, renew: boolean): Promise<MailboxProbe> {
+  const client = await imapClient(connection, renew);
   let lastError: unknown;
   client.on("error", (err: Error) => (lastError = err));
   try {
