@@ -452,9 +452,14 @@ export function toInboxError(err: unknown): WatcherError {
   return new InboxError("imap-failed", { reason: reasonOf(err) }, { cause: err });
 }
 
+/** Why, without a closing full stop: each message that names it ends its own sentence. */
 function reasonOf(err: unknown): string {
   const failure = err as { responseText?: string; code?: string; message?: string };
-  if (typeof failure.responseText === "string" && failure.responseText) return failure.responseText;
+  if (typeof failure.responseText === "string" && failure.responseText) return withoutFullStop(failure.responseText);
   const message = err instanceof Error ? err.message : String(err);
-  return failure.code && !message.includes(failure.code) ? `${failure.code}: ${message}` : message;
+  return withoutFullStop(failure.code && !message.includes(failure.code) ? `${failure.code}: ${message}` : message);
+}
+
+function withoutFullStop(text: string): string {
+  return text.trim().replace(/\.+$/, "");
 }
