@@ -527,3 +527,237 @@ describe("alarm-mail-inbox with OAuth2: XOAUTH2 with the token of a server node'
     assert.equal(verified.ok, true, verified.message);
   });
 });
+
+describe("alarm-mail-inbox with a delegated (authorization-code) sign-in whose token expires while it watches", () => {
+  const oauth = new OAuthServer();
+  const sinks = new Sinks();
+  let sink: SmtpSink;
+  let introspection: Server;
+  /** What Dovecot was told of each token it asked about, in order. */
+  const introspected: boolean[] = [];
+  /** Tokens the provider now calls expired, though their own expiry is an hour away: as a provider ends a token early. */
+  const expired = new Set<string>();
+  /** Every token refused, as for a mailbox whose IMAP access an admin turned off. */
+  let refuseAll = false;
+  const shown = new Set<string>();
+  let dovecot: Dovecot;
+  let red: NodeRedProcess;
+  let userDir: string;
+
+  const inboxConfig = { auth: "oauth2", server: "mailbox-user" };
+  const signedIn = () => ({
+    id: "mailbox-user",
+    type: "alarm-mail-server",
+    name: "delegated sign-in",
+    host: "127.0.0.1",
+    port: sink.port,
+    security: "none",
+    auth: "oauth2",
+    from: MAILBOX,
+    oauthFlow: "authorization_code",
+    ...oauth.endpoints,
+    scope: "https://outlook.office.com/IMAP.AccessAsUser.All offline_access",
+    credentials: { user: MAILBOX, clientId: "gateway-app", clientSecret: "app-secret-4d5e" },
+  });
+  /** The Sign in of the server's dialog: the provider signs the user in and sends the browser back to the gateway. */
+  const signIn = async () => {
+    const { credentials, ...config } = signedIn();
+    const redirectUri = `${red.url}/alarm-mail-server/oauth/callback`;
+    const start = (await (
+      await red.request("POST", "/alarm-mail-server/mailbox-user/oauth/authorize", { config, credentials, redirectUri })
+    ).json()) as { ok: boolean; url: string };
+    assert.equal(start.ok, true, JSON.stringify(start));
+    const back = await fetch(start.url, { redirect: "manual" });
+    assert.equal((await fetch(back.headers.get("location") ?? "")).status, 200);
+  };
+  /** The dialog's Test connection of the inbox as deployed. */
+  const testConnection = async () => {
+    const inbox = flow(userDir, dovecot, sink.port, { ...inboxConfig, credentials: { user: MAILBOX } }).find(
+      (n) => (n as { id: string }).id === "inbox",
+    ) as Record<string, unknown>;
+    const { credentials, ...config } = inbox;
+    const res = await red.request("POST", "/alarm-mail-inbox/inbox/verify", { config, credentials });
+    return (await res.json()) as { ok: boolean; code?: string; message: string };
+  };
+  const statusFile = () => join(userDir, "status.jsonl");
+  /** The flows, deployed again by a later test: every node starts again, and the inbox logs in with the stored token. */
+  const deploy = () =>
+    red.deploy([
+      ...flow(userDir, dovecot, sink.port, { ...inboxConfig, credentials: { user: MAILBOX } }),
+      signedIn(),
+      { id: "inbox-status", z: "mail", type: "status", scope: ["inbox"], wires: [["status-json"]] },
+      ...recorder("status", "mail", statusFile(), "msg.status"),
+    ]);
+  const statuses = () => recorded<{ fill?: string; text?: string }>(statusFile());
+  const inboxLines = async (count: number) => {
+    const file = join(userDir, "inbox.jsonl");
+    await until(
+      () => lines(file).length >= count,
+      `${count} inbox msgs`,
+      20_000,
+      () => red.output,
+    );
+    return lines(file);
+  };
+  /** The first trigger mail after the first `from` mails: it starts its thread, so its subject has no "Re: ". */
+  const triggerAfter = async (from: number) => {
+    for (let count = from + 1; ; count++) {
+      const mail = (await sink.waitFor(count, 15_000))[count - 1];
+      const subject = (await mail.parse()).subject ?? "";
+      if (subject.endsWith(": ALARM") && !subject.startsWith("Re: ")) return mail;
+    }
+  };
+
+  before(async () => {
+    await oauth.start();
+    introspection = createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      req.on("end", () => {
+        const token = new URLSearchParams(body).get("token") ?? "";
+        shown.add(token);
+        const active = !refuseAll && oauth.verifyAccessToken(token) && !expired.has(token);
+        introspected.push(active);
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify(active ? { active: true, username: MAILBOX } : { active: false }));
+      });
+    });
+    await new Promise<void>((resolve) => introspection.listen(0, "127.0.0.1", () => resolve()));
+    const port = (introspection.address() as AddressInfo).port;
+    dovecot = await Dovecot.start({ introspectionUrl: `http://127.0.0.1:${port}/introspect`, noAuthPenalty: true });
+    sink = await sinks.start();
+    red = await NodeRedProcess.start();
+    userDir = red.userDir;
+    await deploy();
+  });
+  after(async () => {
+    await red.stop();
+    await sinks.closeAll();
+    await dovecot.close();
+    await new Promise<void>((resolve) => introspection.close(() => resolve()));
+    await oauth.stop();
+  });
+
+  it("says the server is not signed in, then reads a reply with the delegated token once it is, and acknowledges", async () => {
+    await until(
+      () => statuses().some((s) => s.text === "not signed in"),
+      "the status of an inbox whose server is not signed in",
+      20_000,
+      () => red.output,
+    );
+    assert.match(red.output, /\[alarm-mail-inbox:inbox\] This server is not signed in yet: use Sign in in its dialog/);
+    await signIn();
+    await red.inject("high");
+    const trigger = await triggerAfter(0);
+    await dovecot.deliver(
+      MAILBOX,
+      replyMail({ from: ANA, subject: "Re: x", text: "OK", inReplyTo: trigger.messageId }),
+    );
+    const seen = await inboxLines(1);
+    assert.deepEqual([seen[0].event, seen[0].from], ["ack", ANA]);
+    assert.ok(introspected.length > 0 && introspected.every(Boolean), "Dovecot was shown the delegated token only");
+    assert.deepEqual([oauth.tokenRequests.authorization_code, oauth.tokenRequests.client_credentials], [1, undefined]);
+  });
+
+  it("renews a token refused at the next login with the refresh token, and acknowledges the reply that came meanwhile once", async () => {
+    const refreshes = oauth.tokenRequests.refresh_token ?? 0;
+    const sent = sink.received.length;
+    await red.inject("normal");
+    await red.inject("high");
+    const trigger = await triggerAfter(sent);
+    // The token the inbox logged in with ends early; the open session goes on, as Dovecot checks a token at login.
+    shown.forEach((token) => expired.add(token));
+    const refused = introspected.filter((active) => !active).length;
+    // Dovecot restarts: the inbox logs in again with the token it has.
+    await dovecot.restart();
+    await dovecot.deliver(
+      MAILBOX,
+      replyMail({ from: ION, subject: "Re: y", text: "ack", inReplyTo: trigger.messageId }),
+    );
+    const seen = await inboxLines(2);
+    assert.deepEqual([seen[1].event, seen[1].from], ["ack", ION]);
+    assert.notEqual(seen[1].alarm?.occurrence, seen[0].alarm?.occurrence, "the new occurrence");
+    assert.equal(
+      introspected.filter((active) => !active).length - refused,
+      1,
+      "Dovecot refused the expired token once",
+    );
+    assert.equal((oauth.tokenRequests.refresh_token ?? 0) - refreshes, 1, "renewed once, with the refresh token");
+    await until(() => statuses().at(-1)?.text?.startsWith("ack ") === true, "the ack status");
+    assert.doesNotMatch(red.output, /refused the login/, "a renewed token is no refused login");
+    // Nothing taken twice: one more mail is the next msg.
+    await dovecot.deliver(MAILBOX, replyMail({ from: ANA, subject: "Lunch?", text: "ok" }));
+    assert.deepEqual(
+      (await inboxLines(3)).slice(2).map((l) => [l.event, l.reason]),
+      [["ignored", "not-alarm-reply"]],
+    );
+    assert.equal(lines(join(userDir, "inbox.jsonl")).length, 3);
+
+    // Test connection meets a token that ended early as the inbox does: renewed once, then connected. The provider
+    // renews at most once in 5 s (a burst of refusals makes one renewal), so this one waits out the inbox's.
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    shown.forEach((token) => expired.add(token));
+    const renewed = oauth.tokenRequests.refresh_token ?? 0;
+    const tested = await testConnection();
+    assert.equal(tested.ok, true, tested.message);
+    assert.equal((oauth.tokenRequests.refresh_token ?? 0) - renewed, 1);
+  });
+
+  it("a revoked sign-in: the server's words and a red status that stays, no login nor token request until a new sign-in, then on", async () => {
+    oauth.revokeAll();
+    shown.forEach((token) => expired.add(token));
+    const from = statuses().length;
+    const msgs = lines(join(userDir, "inbox.jsonl")).length;
+    await deploy();
+    await until(
+      () =>
+        statuses()
+          .slice(from)
+          .some((s) => s.fill === "red" && s.text === "sign in again"),
+      "the status that asks to sign in again",
+      20_000,
+      () => red.output,
+    );
+    assert.match(
+      red.output,
+      /\[alarm-mail-inbox:inbox\] The OAuth2 sign-in is no longer valid \(.+\): sign in again from the server node's dialog/,
+    );
+    const refreshes = oauth.tokenRequests.refresh_token;
+    const logins = introspected.length;
+    // The backoff's first waits are 1 and 2 s: a loop of logins or of token requests would show within 3 s.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    assert.deepEqual([oauth.tokenRequests.refresh_token, introspected.length], [refreshes, logins]);
+    assert.equal(statuses().at(-1)?.text, "sign in again", "the status stays");
+    assert.equal(red.output.match(/The OAuth2 sign-in is no longer valid/g)?.length, 1, "said once");
+    const tested = await testConnection();
+    assert.equal(tested.ok, false);
+    assert.equal(tested.code, "oauth-invalid-grant");
+    assert.match(tested.message, /sign in again from the server node's dialog/);
+
+    await signIn();
+    await dovecot.deliver(MAILBOX, replyMail({ from: ANA, subject: "Shift change", text: "ok" }));
+    const seen = await inboxLines(msgs + 1);
+    assert.deepEqual([seen[msgs].event, seen[msgs].reason], ["ignored", "not-alarm-reply"]);
+    assert.equal(oauth.tokenRequests.authorization_code, 2);
+  });
+
+  it("a renewed token refused too is a refused login: renewed once, then the inbox waits", async () => {
+    refuseAll = true;
+    const from = statuses().length;
+    const refreshes = oauth.tokenRequests.refresh_token ?? 0;
+    const logins = introspected.length;
+    await deploy();
+    await until(
+      () =>
+        statuses()
+          .slice(from)
+          .some((s) => s.fill === "red" && s.text === "login refused"),
+      "the refused login's status",
+      20_000,
+      () => red.output,
+    );
+    assert.equal((oauth.tokenRequests.refresh_token ?? 0) - refreshes, 1, "renewed once");
+    assert.equal(introspected.slice(logins).length, 2, "the token it had, then the renewed one");
+    assert.match(red.output, /\[alarm-mail-inbox:inbox\] The IMAP server refused the login/);
+  });
+});

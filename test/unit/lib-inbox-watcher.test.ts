@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { MailboxWatcher, type InboxMail, type WatcherState } from "../../nodes/lib/inbox/MailboxWatcher";
+import { InboxError } from "../../nodes/lib/inbox/InboxError";
+import { MailboxWatcher, probeMailbox, type InboxMail, type WatcherState } from "../../nodes/lib/inbox/MailboxWatcher";
 import type { AfterRead } from "../../nodes/lib/inbox/InboxSettings";
 import { UidMark } from "../../nodes/lib/inbox/UidMark";
 import { Dovecot, replyMail } from "../support/Dovecot";
@@ -138,6 +139,24 @@ describe("MailboxWatcher on a real Dovecot", () => {
     } finally {
       await probe.watcher.close();
     }
+  });
+
+  it("says a refused login with the server's words, which the message's own full stop then ends", async () => {
+    const connection = {
+      host: "127.0.0.1",
+      port: dovecot.port,
+      security: "none" as const,
+      rejectUnauthorized: true,
+      user: USER,
+      password: "not-the-password",
+    };
+    const refused = await probeMailbox(connection, "INBOX").then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    assert.ok(refused instanceof InboxError);
+    assert.equal(refused.code, "imap-auth");
+    assert.equal(refused.params.reason, "Authentication failed");
   });
 });
 

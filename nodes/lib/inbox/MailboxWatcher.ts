@@ -1,5 +1,6 @@
 import type { Readable } from "node:stream";
 import { ImapFlow, type FetchMessageObject, type MessageStructureObject } from "imapflow";
+import { MailError } from "../mail/MailError";
 import { InboxError } from "./InboxError";
 import type { AfterRead, InboxSecurity } from "./InboxSettings";
 import { headerValue, messageIds, type Reply } from "./ReplyDecision";
@@ -29,10 +30,16 @@ export interface InboxMail {
   reply: Reply;
 }
 
+/**
+ * Why a connection ended: the inbox's own error, or the OAuth2 error of the server whose sign-in gives the token
+ * (said in the server's words, as the send path says it).
+ */
+export type WatcherError = InboxError | MailError;
+
 export type WatcherState =
   | { state: "connecting" }
   | { state: "watching"; idle: boolean }
-  | { state: "waiting"; error: InboxError; retryInMs: number }
+  | { state: "waiting"; error: WatcherError; retryInMs: number }
   | { state: "closed" };
 
 export interface WatcherOptions {
@@ -60,8 +67,17 @@ export interface WatcherOptions {
 const MAX_TEXT_BYTES = 256 * 1024;
 const DEFAULT_POLL_MS = 30_000;
 const DEFAULT_BACKOFF = { firstMs: 1_000, maxMs: 60_000 };
-/** A refused login waits at least this long: retrying a wrong password every minute may lock the account. */
+/**
+ * A refused login waits at least this long: retrying a wrong password every minute may lock the account. A sign-in
+ * that must be renewed waits as long (each try would ask the provider again), unless `retry` says it was renewed.
+ */
 const AUTH_RETRY_MS = 5 * 60_000;
+/** The OAuth2 errors that only a person can end, in the server's dialog. */
+const SIGN_IN_CODES: ReadonlySet<string> = new Set([
+  "oauth-invalid-grant",
+  "oauth-not-signed-in",
+  "oauth-invalid-client",
+]);
 const DEFAULT_IDLE_RESTART_MS = 5 * 60_000;
 /** A close lets the session finish its mail and log out for this long, within Node-RED's close budget. */
 const CLOSE_WAIT_MS = 8_000;
@@ -82,6 +98,8 @@ export class MailboxWatcher {
   private kicked = false;
   private wakeUp?: () => void;
   private renewToken = false;
+  /** Whether the last session logged in with a token renewed for it. */
+  private renewed = false;
   private readonly pollMs: number;
   private readonly backoff: { firstMs: number; maxMs: number };
   private readonly idleRestartMs: number;
@@ -100,6 +118,11 @@ export class MailboxWatcher {
 
   start(): void {
     this.running ??= this.run();
+  }
+
+  /** Connects at once if waiting: what it waited for (a sign-in, the server) is said to be back. */
+  retry(): void {
+    this.wake();
   }
 
   /**
@@ -122,7 +145,7 @@ export class MailboxWatcher {
     let wait = this.backoff.firstMs;
     while (!this.closing) {
       this.options.onState({ state: "connecting" });
-      let failure: InboxError;
+      let failure: WatcherError;
       try {
         const opened = await this.session();
         if (this.closing) break;
@@ -132,7 +155,14 @@ export class MailboxWatcher {
         if (this.closing) break;
         failure = toInboxError(err);
       }
-      const retryInMs = failure.code === "imap-auth" ? Math.max(wait, AUTH_RETRY_MS) : wait;
+      if (failure.code === "imap-auth" && this.options.connection.accessToken && !this.renewed) {
+        // A token ends before the time it was given for (a provider's policy, a password change): the first refusal
+        // is met at once with a renewed one, and only a refusal of that one is a refused login.
+        this.renewToken = true;
+        continue;
+      }
+      const refused = failure.code === "imap-auth" || SIGN_IN_CODES.has(failure.code);
+      const retryInMs = refused ? Math.max(wait, AUTH_RETRY_MS) : wait;
       if (failure.code === "imap-auth" && this.options.connection.accessToken) this.renewToken = true;
       this.options.onState({ state: "waiting", error: failure, retryInMs });
       // The wake of the connection that just ended must not cut this wait short.
@@ -147,6 +177,7 @@ export class MailboxWatcher {
     const c = this.options.connection;
     const renew = this.renewToken;
     this.renewToken = false;
+    this.renewed = renew;
     const client = await imapClient(c, renew);
     this.client = client;
     let lastError: unknown;
@@ -347,9 +378,21 @@ export interface MailboxProbe {
   idle: boolean;
 }
 
-/** Logs in, opens the mailbox read-only and logs out: the dialog's Test connection. */
+/**
+ * Logs in, opens the mailbox read-only and logs out: the dialog's Test connection. A token refused at login is
+ * renewed once, as the watcher does: only a refusal of the renewed one is a refused login.
+ */
 export async function probeMailbox(connection: ImapConnection, mailbox: string): Promise<MailboxProbe> {
-  const client = await imapClient(connection);
+  try {
+    return await probeOnce(connection, mailbox, false);
+  } catch (err) {
+    if (!(err instanceof InboxError && err.code === "imap-auth" && connection.accessToken)) throw err;
+    return probeOnce(connection, mailbox, true);
+  }
+}
+
+async function probeOnce(connection: ImapConnection, mailbox: string, renew: boolean): Promise<MailboxProbe> {
+  const client = await imapClient(connection, renew);
   let lastError: unknown;
   client.on("error", (err: Error) => (lastError = err));
   try {
@@ -398,17 +441,25 @@ async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
   return settled;
 }
 
-/** Any failure of a connection as an error the node can say: a refused login, a missing folder, or the reason. */
-export function toInboxError(err: unknown): InboxError {
-  if (err instanceof InboxError) return err;
+/**
+ * Any failure of a connection as an error the node can say: a refused login, a missing folder, the token's own
+ * error (a sign-in to renew), or the reason.
+ */
+export function toInboxError(err: unknown): WatcherError {
+  if (err instanceof InboxError || err instanceof MailError) return err;
   if ((err as { authenticationFailed?: boolean }).authenticationFailed)
     return new InboxError("imap-auth", { reason: reasonOf(err) }, { cause: err });
   return new InboxError("imap-failed", { reason: reasonOf(err) }, { cause: err });
 }
 
+/** Why, without a closing full stop: each message that names it ends its own sentence. */
 function reasonOf(err: unknown): string {
   const failure = err as { responseText?: string; code?: string; message?: string };
-  if (typeof failure.responseText === "string" && failure.responseText) return failure.responseText;
+  if (typeof failure.responseText === "string" && failure.responseText) return withoutFullStop(failure.responseText);
   const message = err instanceof Error ? err.message : String(err);
-  return failure.code && !message.includes(failure.code) ? `${failure.code}: ${message}` : message;
+  return withoutFullStop(failure.code && !message.includes(failure.code) ? `${failure.code}: ${message}` : message);
+}
+
+function withoutFullStop(text: string): string {
+  return text.trim().replace(/\.+$/, "");
 }

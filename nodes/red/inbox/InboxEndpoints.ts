@@ -3,6 +3,7 @@ import type { NodeAPI } from "node-red";
 import { InboxError } from "../../lib/inbox/InboxError";
 import { parseInboxSettings, type InboxConfig, type InboxCredentials } from "../../lib/inbox/InboxSettings";
 import { probeMailbox } from "../../lib/inbox/MailboxWatcher";
+import { MailError } from "../../lib/mail/MailError";
 import { isPlainObject } from "../../lib/common/PlainObject";
 import { describeError } from "../kit/i18n";
 import { readBody, routeNodeId, type BodySchema } from "../kit/requests";
@@ -48,7 +49,8 @@ async function verify(RED: NodeAPI, req: Request, res: Response): Promise<void> 
   } catch (err) {
     res.json({
       ok: false,
-      code: err instanceof InboxError ? err.code : "imap-failed",
+      // The server's sign-in to renew is named as the server's own Test connection names it.
+      code: err instanceof InboxError || err instanceof MailError ? err.code : "imap-failed",
       message: describeError(RED, err),
     });
   }

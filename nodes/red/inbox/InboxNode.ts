@@ -6,7 +6,13 @@ import {
   type InboxCredentials,
   type InboxSettings,
 } from "../../lib/inbox/InboxSettings";
-import { MailboxWatcher, type ImapConnection, type InboxMail, type WatcherState } from "../../lib/inbox/MailboxWatcher";
+import {
+  MailboxWatcher,
+  type ImapConnection,
+  type InboxMail,
+  type WatcherError,
+  type WatcherState,
+} from "../../lib/inbox/MailboxWatcher";
 import {
   judgeReply,
   matchSubject,
@@ -36,6 +42,9 @@ export class InboxNode {
   private watcher?: MailboxWatcher;
   private threads?: ReturnType<typeof leaseMailThreads>;
   private mark?: UidMark;
+  /** The server whose sign-in gives the token (`auth: oauth2`): a new sign-in there ends the inbox's wait for it. */
+  private readonly server?: string;
+  private unsubscribe?: () => void;
   /**
    * The kinds of failure said with node.error during this outage: a server that stays down (refusing, then dropping
    * connections) is said once, not at every retry; a different kind, such as a refused login once it is up, is said.
@@ -54,6 +63,7 @@ export class InboxNode {
       reportConfigError(RED, node, err, { status: true });
     }
     if (settings) {
+      this.server = settings.server;
       this.threads = leaseMailThreads(RED);
       // Without the store no reply can be matched (each is ignored as not-alarm-reply): said at deploy.
       this.threads.threads.catch((err: unknown) =>
@@ -81,10 +91,15 @@ export class InboxNode {
   }
 
   private readonly start = (): void => {
+    if (this.server && this.watcher) {
+      const watcher = this.watcher;
+      this.unsubscribe = findServer(this.RED, this.server)?.onSignedIn(() => watcher.retry());
+    }
     this.watcher?.start();
   };
 
   private async close(removed: boolean): Promise<void> {
+    this.unsubscribe?.();
     await this.watcher?.close();
     await this.threads?.release();
     if (removed) await this.mark?.remove();
@@ -184,7 +199,7 @@ export class InboxNode {
         const message = describeError(this.RED, state.error);
         if (!this.reported.has(state.error.code)) this.node.error(message);
         this.reported.add(state.error.code);
-        this.node.status({ fill: "red", shape: "ring", text: this.t(`status.${state.error.code}`) });
+        this.node.status({ fill: "red", shape: "ring", text: this.t(`status.${statusOf(state.error)}`) });
         return;
       }
       case "closed":
@@ -218,6 +233,12 @@ export function imapConnection(RED: NodeAPI, settings: InboxSettings): ImapConne
         }
       : {}),
   };
+}
+
+/** The status of a failure: the inbox's own, or what the server's sign-in needs (an OAuth2 error of its token). */
+function statusOf(error: WatcherError): string {
+  if (error instanceof InboxError) return error.code;
+  return error.code === "oauth-invalid-grant" || error.code === "oauth-not-signed-in" ? error.code : "oauth-failed";
 }
 
 function clock(at: Date): string {

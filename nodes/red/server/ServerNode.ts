@@ -62,6 +62,7 @@ export class ServerNode {
   readonly tokens?: Promise<TokenProvider>;
   private readonly listeners = new Map<string, OutboxListener>();
   private needsSignIn = false;
+  private readonly signInListeners = new Set<() => void>();
   private readonly backlog = new Map<string, Outcome[]>();
   /** Opens the outbox (again, after a disk fault at deploy); undefined when the settings are wrong. */
   private reopen?: () => Promise<void>;
@@ -165,8 +166,15 @@ export class ServerNode {
   async signedIn(tokens: TokenSet): Promise<void> {
     await (await this.tokens)?.signIn(tokens);
     this.setSignInNeeded(false);
+    this.signInListeners.forEach((listener) => listener());
     await this.ready;
     this.scheduler?.resume();
+  }
+
+  /** Calls `listener` after each sign-in from the editor (an inbox waiting for it logs in at once); its remover. */
+  onSignedIn(listener: () => void): () => void {
+    this.signInListeners.add(listener);
+    return () => this.signInListeners.delete(listener);
   }
 
   /** Puts a failed mail back in the queue. */
