@@ -186,43 +186,63 @@ async function outboxRun(warm: OutgoingMail[], mails: OutgoingMail[], mode: Mode
  * burst all records are there at the start and are written one after the other, so each one's time counts from then.
  */
 async function appendRun(lines: Buffer[], mode: Mode, preallocate = false): Promise<Latencies> {
-  const dir = scratch();
+  const baseline = await BaselineFile.open(lines, preallocate);
   try {
+    collectGarbage();
+    const samples: number[] = [];
+    const burstStart = performance.now();
+    for (const line of lines) {
+      const start = mode === "sequential" ? performance.now() : burstStart;
+      await baseline.append(line);
+      samples.push(performance.now() - start);
+    }
+    return { samples };
+  } finally {
+    await baseline.close();
+  }
+}
+
+/**
+ * A file in a folder of its own that takes records one at a time, each written and synced (`datasync`): the bare
+ * durable append the outbox is measured against. Preallocated as the outbox's segments are (zeros written and synced
+ * first, then each record over them at its offset), or growing. It takes WARMUP records when it opens.
+ */
+class BaselineFile {
+  private constructor(
+    private readonly dir: string,
+    private readonly file: FileHandle,
+    private at: number | null,
+  ) {}
+
+  static async open(lines: Buffer[], preallocate: boolean): Promise<BaselineFile> {
+    const dir = scratch();
     const path = join(dir, "baseline.log");
-    let file: FileHandle;
-    let at: number | null = null;
+    let baseline: BaselineFile;
     if (preallocate) {
-      // As the outbox's segments: zeros written and synced first, then each record over them at its offset.
-      file = await open(path, "w+");
-      const size =
-        lines.reduce((sum, line) => sum + line.length, 0) + lines.slice(0, WARMUP).reduce((s, l) => s + l.length, 0);
+      const file = await open(path, "w+");
+      const size = [...lines.slice(0, WARMUP), ...lines].reduce((sum, line) => sum + line.length, 0);
       await file.write(Buffer.alloc(size), 0, size, 0);
       await file.sync();
-      at = 0;
+      baseline = new BaselineFile(dir, file, 0);
     } else {
-      file = await open(path, "a");
+      baseline = new BaselineFile(dir, await open(path, "a"), null);
     }
-    const append = async (line: Buffer) => {
-      await file.write(line, 0, line.length, at);
-      if (at !== null) at += line.length;
-      await file.datasync();
-    };
-    try {
-      for (const line of lines.slice(0, WARMUP)) await append(line);
-      collectGarbage();
-      const samples: number[] = [];
-      const burstStart = performance.now();
-      for (const line of lines) {
-        const start = mode === "sequential" ? performance.now() : burstStart;
-        await append(line);
-        samples.push(performance.now() - start);
-      }
-      return { samples };
-    } finally {
-      await file.close();
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+    for (const line of lines.slice(0, WARMUP)) await baseline.append(line);
+    return baseline;
+  }
+
+  /** Resolves once the record is on disk, with the time it took in ms. */
+  async append(line: Buffer): Promise<number> {
+    const start = performance.now();
+    await this.file.write(line, 0, line.length, this.at);
+    if (this.at !== null) this.at += line.length;
+    await this.file.datasync();
+    return performance.now() - start;
+  }
+
+  async close(): Promise<void> {
+    await this.file.close();
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
@@ -364,7 +384,11 @@ interface RuntimeRun {
 }
 
 /** Mails handed to the send node before the timed one-at-a-time mails, so that they go in while it delivers. */
-const BACKLOG = 2000;
+const BACKLOG = 4000;
+/** After the backlog is durable, before the timed mails: the end of its burst is not what delivering costs. */
+const SETTLE_MS = 500;
+/** Between two timed mails (and their baseline records), so that 300 of them span seconds of delivery. */
+const GAP_MS = 5;
 const MSGID = /"_msgid":"([^"]+)"/;
 
 /**
@@ -420,21 +444,32 @@ async function runtimeRun(red: EmbeddedNodeRed, n: number, baselineLines: Buffer
     const sequentialIds = Array.from({ length: sequentialCount }, (_, i) => `seq-${i}`);
     const sequential: number[] = [];
     const insideEnqueue: number[] = [];
+    // The same disk and the same process, busy with the same delivery: what a durable write costs under this load,
+    // a record of each in turn with the node's, so that all three meet the same moments of the delivery.
+    const growing = await BaselineFile.open(baselineLines, false);
+    const preallocated = await BaselineFile.open(baselineLines, true);
+    const loadedBaseline: number[] = [];
+    const loadedPreallocated: number[] = [];
+    // The backlog's own burst of records is behind: from here on the outbox only delivers.
+    await settle(SETTLE_MS);
     const sinkBefore = (await sink.stats()).received;
     const began = performance.now();
-    for (const id of sequentialIds) {
+    for (const [i, id] of sequentialIds.entries()) {
       const start = performance.now();
       send.receive(storedMsg(id));
       await durable(id);
       const end = durableAt.get(id) ?? Number.NaN;
       sequential.push(end - start);
       insideEnqueue.push(end - (calledAt.get(id) ?? Number.NaN));
+      loadedBaseline.push(await growing.append(baselineLines[i]));
+      loadedPreallocated.push(await preallocated.append(baselineLines[i]));
+      // Spread over seconds, the samples meet what delivery does now and then (a segment made, a rotation).
+      await settle(GAP_MS);
     }
     const ended = performance.now();
+    await growing.close();
+    await preallocated.close();
     const deliveringRate = ((await sink.stats()).received - sinkBefore) / ((ended - began) / 1000);
-    // The same disk and the same process, busy with the same delivery: what a durable write costs under this load.
-    const loadedBaseline = (await appendRun(baselineLines, "sequential")).samples;
-    const loadedPreallocated = (await appendRun(baselineLines, "sequential", true)).samples;
     const backlogLeft = outbox.pending().length;
     await sink.waitFor(WARMUP + BACKLOG + sequentialCount, 60_000);
     collectGarbage();
@@ -842,11 +877,12 @@ function report(results: Results, seconds: number): string {
     "",
     "**Input to durable through `alarm-mail-send`** in a Node-RED embedded in the bench process (`RED.init`/" +
       `\`RED.start\`, no test helper), from \`receive(msg)\` to the outbox's \`enqueue\` resolving. One at a time: ` +
-      `while the outbox delivers a backlog of ${BACKLOG} mails to an SMTP sink on loopback. Baselines of the ` +
-      "same round on the same disk append records of the same mails, one datasync each: two while the node delivers " +
-      "the same backlog, to a growing file and to a file of zeros written and synced beforehand as the outbox's " +
-      "segments are (the ratios of the one-at-a-time row are to the latter), and one once the backlog is delivered, " +
-      "with nothing else running",
+      `while the outbox delivers a backlog of ${BACKLOG} mails to an SMTP sink on loopback, from ${SETTLE_MS} ms ` +
+      `after the backlog was durable (its burst of records behind), ${GAP_MS} ms apart so that they span seconds of ` +
+      "delivery. After each, in turn, the same record appended with one datasync to two files of its own on the same " +
+      "disk: a growing file, and a file of zeros written and synced beforehand as the outbox's segments are (the " +
+      "ratios of the one-at-a-time row are to the latter); and once the backlog is delivered, with nothing else " +
+      "running, to a growing file (idle)",
     "",
     latencyTable(runtimeRows),
     "",
