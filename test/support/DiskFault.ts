@@ -4,6 +4,14 @@ import { resolve, sep } from "node:path";
 
 type Mode = "ok" | "full" | "read-only";
 
+/** The methods every FileHandle shares, to wrap: FileHandle's class is not exported, so it is reached through one. */
+export async function fileHandlePrototype(): Promise<Record<string, unknown>> {
+  const probe = await fsp.open(__filename, "r");
+  const proto = Object.getPrototypeOf(probe) as Record<string, unknown>;
+  await probe.close();
+  return proto;
+}
+
 /**
  * A disk fault under one folder, made by wrapping the file system calls the package makes (`node:fs/promises`, and
  * `fs.writeSync` on the descriptor of a handle opened under the folder; read at call time by the built code): `full` fails every write and sync with ENOSPC, as a full disk does; `read-only`
@@ -53,14 +61,9 @@ export class DiskFault {
     return this;
   }
 
-  /**
-   * Wraps the write and sync methods of FileHandle, for the handles opened under the folder. FileHandle's class is not
-   * exported: its prototype is reached through a handle.
-   */
+  /** Wraps the write and sync methods of FileHandle, for the handles opened under the folder. */
   async installHandles(): Promise<this> {
-    const probe = await fsp.open(__filename, "r");
-    const proto = Object.getPrototypeOf(probe) as Record<string, unknown>;
-    await probe.close();
+    const proto = await fileHandlePrototype();
     const failing = (handle: FileHandle) => this.mode === "full" && this.handles.has(handle);
     const tooLarge = async (handle: FileHandle, args: unknown[]) => {
       const [data, offset, length, position] = args;

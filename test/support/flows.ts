@@ -3,6 +3,7 @@ import { join } from "node:path";
 import helper from "node-red-node-test-helper";
 import type { Node, NodeInitializer, NodeMessage, NodeStatus } from "node-red";
 import { tempDir } from "./tempDir";
+import { smtpServer } from "./smtp";
 
 const requireBuilt = createRequire(__filename);
 const dist = join(__dirname, "..", "..", "dist");
@@ -44,18 +45,7 @@ export interface MailFlowOptions {
 export async function loadMailFlow(port: number, options: MailFlowOptions = {}): Promise<void> {
   const flow: FlowNode[] = [
     { id: "tab", type: "tab", label: "alarm mail test" },
-    {
-      id: "server",
-      type: "alarm-mail-server",
-      host: "127.0.0.1",
-      port,
-      security: "none",
-      auth: "none",
-      from: "gateway@plant.example",
-      connectionTimeout: 3000,
-      socketTimeout: 5000,
-      ...options.server,
-    },
+    smtpServer("server", port, { connectionTimeout: 3000, socketTimeout: 5000, ...options.server }),
     {
       id: "send",
       z: "tab",

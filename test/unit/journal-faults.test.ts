@@ -1,11 +1,20 @@
 import assert from "node:assert/strict";
 import fs, { readdirSync, readFileSync, writeFileSync } from "node:fs";
-import fsp from "node:fs/promises";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { Journal, type CorruptRecord, type RecordPosition } from "../../nodes/lib/common/Journal";
-import { DiskFault } from "../support/DiskFault";
+import { Journal, type CorruptRecord, type JournalOptions, type RecordPosition } from "../../nodes/lib/common/Journal";
+import { DiskFault, fileHandlePrototype } from "../support/DiskFault";
 import { tempDir } from "../support/tempDir";
+
+/** A journal of numbered records in `dir`: what its replay finds goes to `replayed`, the damage it meets to `corrupt`. */
+const openJournal = (dir: string, replayed: number[] = [], corrupt: CorruptRecord[] = [], options?: JournalOptions) =>
+  Journal.open<{ n: number }>(
+    dir,
+    (record) => replayed.push(record.n),
+    (c) => corrupt.push(c),
+    () => undefined,
+    options,
+  );
 
 describe("Journal after a write that failed (ENOSPC from a wrapped write)", () => {
   const dir = tempDir("alarm-mail-journal-fault-");
@@ -14,12 +23,7 @@ describe("Journal after a write that failed (ENOSPC from a wrapped write)", () =
 
   it("refuses the record, and the records after it are read back where they are, also after a restart", async () => {
     fault = await new DiskFault(dir).install().installHandles();
-    const journal = await Journal.open<{ n: number }>(
-      dir,
-      () => undefined,
-      () => undefined,
-      () => undefined,
-    );
+    const journal = await openJournal(dir);
     const first = await journal.append({ n: 1 });
     fault.mode = "full";
     await assert.rejects(journal.append({ n: 2 }), /ENOSPC/);
@@ -49,13 +53,7 @@ describe("Journal after a write that failed (ENOSPC from a wrapped write)", () =
 
 /** A journal of preallocated segments in `dir`, replaying into `replayed` and reporting damage into `corrupt`. */
 const openPreallocated = (dir: string, segmentBytes: number, replayed: number[], corrupt: CorruptRecord[]) =>
-  Journal.open<{ n: number }>(
-    dir,
-    (record) => replayed.push(record.n),
-    (c) => corrupt.push(c),
-    () => undefined,
-    { segmentBytes, preallocate: true },
-  );
+  openJournal(dir, replayed, corrupt, { segmentBytes, preallocate: true });
 
 describe("Journal with preallocated segments on a full disk (ENOSPC from a wrapped write)", () => {
   const dir = tempDir("alarm-mail-journal-full-");
@@ -116,13 +114,7 @@ describe("Journal: a disk that fills in the middle of a burst", () => {
 
   it("replays after a restart exactly the records whose append resolved, and reports no damage", async () => {
     fault = await new DiskFault(dir).install().installHandles();
-    const open = (replayed: number[] = [], corrupt: CorruptRecord[] = []) =>
-      Journal.open<{ n: number }>(
-        dir,
-        (record) => replayed.push(record.n),
-        (c) => corrupt.push(c),
-        () => undefined,
-      );
+    const open = (replayed: number[] = [], corrupt: CorruptRecord[] = []) => openJournal(dir, replayed, corrupt);
     const journal = await open();
     const first = await journal.append({ n: 1 });
     // Records of one size: room for two more and a few bytes of a third.
@@ -151,12 +143,7 @@ describe("Journal: a disk that fills in the middle of a burst", () => {
 describe("Journal: a write that makes no progress", () => {
   it("refuses the record rather than retrying forever on the event loop, and goes on", async () => {
     const dir = tempDir("alarm-mail-journal-zero-");
-    const journal = await Journal.open<{ n: number }>(
-      dir,
-      () => undefined,
-      () => undefined,
-      () => undefined,
-    );
+    const journal = await openJournal(dir);
     await journal.append({ n: 1 });
     const writeSync = fs.writeSync;
     let calls = 0;
@@ -179,14 +166,7 @@ describe("Journal: a write that makes no progress", () => {
     await journal.close();
     const replayed: number[] = [];
     const corrupt: CorruptRecord[] = [];
-    await (
-      await Journal.open<{ n: number }>(
-        dir,
-        (record) => replayed.push(record.n),
-        (c) => corrupt.push(c),
-        () => undefined,
-      )
-    ).close();
+    await (await openJournal(dir, replayed, corrupt)).close();
     assert.deepEqual([replayed, corrupt], [[1, 3], []]);
   });
 });
@@ -194,12 +174,7 @@ describe("Journal: a write that makes no progress", () => {
 describe("Journal: a damaged record", () => {
   it("is reported once, not again at every restart, and the records after it still replay", async () => {
     const dir = tempDir("alarm-mail-journal-damage-");
-    const journal = await Journal.open<{ n: number }>(
-      dir,
-      () => undefined,
-      () => undefined,
-      () => undefined,
-    );
+    const journal = await openJournal(dir);
     await journal.append({ n: 1 });
     const second = await journal.append({ n: 2 });
     await journal.append({ n: 3 });
@@ -212,12 +187,7 @@ describe("Journal: a damaged record", () => {
     const open = async () => {
       const corrupt: CorruptRecord[] = [];
       const replayed: number[] = [];
-      const j = await Journal.open<{ n: number }>(
-        dir,
-        (record) => replayed.push(record.n),
-        (c) => corrupt.push(c),
-        () => undefined,
-      );
+      const j = await openJournal(dir, replayed, corrupt);
       await j.close();
       return { corrupt, replayed };
     };
@@ -236,18 +206,9 @@ describe("Journal: a damaged record", () => {
 describe("Journal: a sync that fails", () => {
   it("refuses the records it covered and those written after them, none comes back, and later records are kept", async () => {
     const dir = tempDir("alarm-mail-journal-eio-");
-    const open = (replayed: number[] = []) =>
-      Journal.open<{ n: number }>(
-        dir,
-        (record) => replayed.push(record.n),
-        () => undefined,
-        () => undefined,
-      );
+    const open = (replayed: number[] = []) => openJournal(dir, replayed);
     const journal = await open();
-    // FileHandle's class is not exported: its prototype is reached through a handle.
-    const probe = await fsp.open(__filename, "r");
-    const proto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
-    await probe.close();
+    const proto = (await fileHandlePrototype()) as unknown as { datasync: () => Promise<void> };
     const datasync = proto.datasync;
     let syncs = 0;
     proto.datasync = async function (this: unknown) {
@@ -295,9 +256,7 @@ describe("Journal: a sync that fails", () => {
       (segment) => rotated.push(segment),
       options,
     );
-    const probe = await fsp.open(__filename, "r");
-    const proto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
-    await probe.close();
+    const proto = (await fileHandlePrototype()) as unknown as { datasync: () => Promise<void> };
     const datasync = proto.datasync;
     let syncs = 0;
     let running = 0;

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import fsp from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Journal, type CorruptRecord, type RecordPosition } from "../../nodes/lib/common/Journal";
+import { fileHandlePrototype } from "../support/DiskFault";
 import { tempDir } from "../support/tempDir";
 
 const open = (dir: string, replayed: unknown[] = []) =>
@@ -70,10 +70,7 @@ describe("Journal: group commit", () => {
   it("never runs two syncs at once: the records written during a sync share the next one", async () => {
     const dir = tempDir("alarm-mail-journal-");
     const journal = await open(dir);
-    // FileHandle's class is not exported: its prototype is reached through a handle.
-    const probe = await fsp.open(__filename, "r");
-    const proto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
-    await probe.close();
+    const proto = (await fileHandlePrototype()) as unknown as { datasync: () => Promise<void> };
     const original = proto.datasync;
     let running = 0;
     let most = 0;
