@@ -589,6 +589,17 @@ describe("alarm-mail-inbox with a delegated (authorization-code) sign-in whose t
       ...recorder("status", "mail", statusFile(), "msg.status"),
     ]);
   const statuses = () => recorded<{ fill?: string; text?: string }>(statusFile());
+  /** Waits for a red status with `text` among those shown since the `from`-th. */
+  const untilRedStatus = (from: number, text: string, what: string) =>
+    until(
+      () =>
+        statuses()
+          .slice(from)
+          .some((s) => s.fill === "red" && s.text === text),
+      what,
+      20_000,
+      () => red.output,
+    );
   const inboxLines = async (count: number) => {
     const file = join(userDir, "inbox.jsonl");
     await until(
@@ -709,15 +720,7 @@ describe("alarm-mail-inbox with a delegated (authorization-code) sign-in whose t
     const from = statuses().length;
     const msgs = lines(join(userDir, "inbox.jsonl")).length;
     await deploy();
-    await until(
-      () =>
-        statuses()
-          .slice(from)
-          .some((s) => s.fill === "red" && s.text === "sign in again"),
-      "the status that asks to sign in again",
-      20_000,
-      () => red.output,
-    );
+    await untilRedStatus(from, "sign in again", "the status that asks to sign in again");
     assert.match(
       red.output,
       /\[alarm-mail-inbox:inbox\] The OAuth2 sign-in is no longer valid \(.+\): sign in again from the server node's dialog/,
@@ -747,15 +750,7 @@ describe("alarm-mail-inbox with a delegated (authorization-code) sign-in whose t
     const refreshes = oauth.tokenRequests.refresh_token ?? 0;
     const logins = introspected.length;
     await deploy();
-    await until(
-      () =>
-        statuses()
-          .slice(from)
-          .some((s) => s.fill === "red" && s.text === "login refused"),
-      "the refused login's status",
-      20_000,
-      () => red.output,
-    );
+    await untilRedStatus(from, "login refused", "the refused login's status");
     assert.equal((oauth.tokenRequests.refresh_token ?? 0) - refreshes, 1, "renewed once");
     assert.equal(introspected.slice(logins).length, 2, "the token it had, then the renewed one");
     assert.match(red.output, /\[alarm-mail-inbox:inbox\] The IMAP server refused the login/);
