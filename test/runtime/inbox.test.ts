@@ -1,13 +1,11 @@
 import assert from "node:assert/strict";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { SmtpSink } from "../../dev/SmtpSink";
 import { HIGH, HIGH_HIGH } from "../support/alarms";
 import { Dovecot, replyMail } from "../support/Dovecot";
 import { NodeRedProcess, recorded, recorder } from "../support/NodeRedProcess";
-import { OAuthServer } from "../support/OAuthServer";
+import { OAuthServer, TokenIntrospection } from "../support/OAuthServer";
 import { Sinks } from "../support/smtp";
 import { until } from "../support/until";
 
@@ -449,34 +447,22 @@ describe("alarm-mail-inbox with OAuth2: XOAUTH2 with the token of a server node'
   const oauth = new OAuthServer();
   const sinks = new Sinks();
   let sink: SmtpSink;
-  let introspection: Server;
-  const introspected: boolean[] = [];
+  // Dovecot asks this endpoint about each token, as it asks a provider: valid if the OAuth2 server signed it.
+  const introspection = new TokenIntrospection(MAILBOX, (token) => oauth.verifyAccessToken(token));
+  const introspected = introspection.answers;
   let dovecot: Dovecot;
   let red: NodeRedProcess | undefined;
 
   before(async () => {
     await oauth.start();
-    // Dovecot asks this endpoint about each token (RFC 7662), as it asks a provider: valid if the OAuth2 server signed it.
-    introspection = createServer((req, res) => {
-      let body = "";
-      req.on("data", (chunk: Buffer) => (body += chunk.toString()));
-      req.on("end", () => {
-        const active = oauth.verifyAccessToken(new URLSearchParams(body).get("token") ?? "");
-        introspected.push(active);
-        res.setHeader("content-type", "application/json");
-        res.end(JSON.stringify(active ? { active: true, username: MAILBOX } : { active: false }));
-      });
-    });
-    await new Promise<void>((resolve) => introspection.listen(0, "127.0.0.1", () => resolve()));
-    const port = (introspection.address() as AddressInfo).port;
-    dovecot = await Dovecot.start({ introspectionUrl: `http://127.0.0.1:${port}/introspect` });
+    dovecot = await Dovecot.start({ introspectionUrl: await introspection.start() });
     sink = await sinks.start();
   });
   after(async () => {
     await red?.stop();
     await sinks.closeAll();
     await dovecot.close();
-    await new Promise<void>((resolve) => introspection.close(() => resolve()));
+    await introspection.close();
     await oauth.stop();
   });
 
@@ -532,14 +518,17 @@ describe("alarm-mail-inbox with a delegated (authorization-code) sign-in whose t
   const oauth = new OAuthServer();
   const sinks = new Sinks();
   let sink: SmtpSink;
-  let introspection: Server;
-  /** What Dovecot was told of each token it asked about, in order. */
-  const introspected: boolean[] = [];
   /** Tokens the provider now calls expired, though their own expiry is an hour away: as a provider ends a token early. */
   const expired = new Set<string>();
   /** Every token refused, as for a mailbox whose IMAP access an admin turned off. */
   let refuseAll = false;
-  const shown = new Set<string>();
+  const introspection = new TokenIntrospection(
+    MAILBOX,
+    (token) => !refuseAll && oauth.verifyAccessToken(token) && !expired.has(token),
+  );
+  const shown = introspection.shown;
+  /** What Dovecot was told of each token it asked about, in order. */
+  const introspected = introspection.answers;
   let dovecot: Dovecot;
   let red: NodeRedProcess;
   let userDir: string;
@@ -621,21 +610,7 @@ describe("alarm-mail-inbox with a delegated (authorization-code) sign-in whose t
 
   before(async () => {
     await oauth.start();
-    introspection = createServer((req, res) => {
-      let body = "";
-      req.on("data", (chunk: Buffer) => (body += chunk.toString()));
-      req.on("end", () => {
-        const token = new URLSearchParams(body).get("token") ?? "";
-        shown.add(token);
-        const active = !refuseAll && oauth.verifyAccessToken(token) && !expired.has(token);
-        introspected.push(active);
-        res.setHeader("content-type", "application/json");
-        res.end(JSON.stringify(active ? { active: true, username: MAILBOX } : { active: false }));
-      });
-    });
-    await new Promise<void>((resolve) => introspection.listen(0, "127.0.0.1", () => resolve()));
-    const port = (introspection.address() as AddressInfo).port;
-    dovecot = await Dovecot.start({ introspectionUrl: `http://127.0.0.1:${port}/introspect`, noAuthPenalty: true });
+    dovecot = await Dovecot.start({ introspectionUrl: await introspection.start(), noAuthPenalty: true });
     sink = await sinks.start();
     red = await NodeRedProcess.start();
     userDir = red.userDir;
@@ -645,7 +620,7 @@ describe("alarm-mail-inbox with a delegated (authorization-code) sign-in whose t
     await red.stop();
     await sinks.closeAll();
     await dovecot.close();
-    await new Promise<void>((resolve) => introspection.close(() => resolve()));
+    await introspection.close();
     await oauth.stop();
   });
 

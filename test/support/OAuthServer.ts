@@ -185,3 +185,39 @@ function json(res: ServerResponse, status: number, body: object): void {
   res.writeHead(status, { "content-type": "application/json" });
   res.end(JSON.stringify(body));
 }
+
+/**
+ * A token introspection endpoint (RFC 7662) on loopback, which Dovecot asks about each XOAUTH2 token as it asks a
+ * provider: `active` says whether a token is valid; every token asked about and every answer are kept, in order.
+ */
+export class TokenIntrospection {
+  readonly shown = new Set<string>();
+  readonly answers: boolean[] = [];
+  private readonly server: Server;
+
+  /** `username`: the mailbox an active token opens. */
+  constructor(username: string, active: (token: string) => boolean) {
+    this.server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      req.on("end", () => {
+        const token = new URLSearchParams(body).get("token") ?? "";
+        this.shown.add(token);
+        const valid = active(token);
+        this.answers.push(valid);
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify(valid ? { active: true, username } : { active: false }));
+      });
+    });
+  }
+
+  /** Listens on loopback; resolves with the endpoint's URL. */
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", () => resolve()));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/introspect`;
+  }
+
+  close(): Promise<void> {
+    return new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
